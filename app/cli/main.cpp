@@ -1,0 +1,57 @@
+// meswitch: the command-line face of ME-Switch Studio.
+#include <spdlog/spdlog.h>
+
+#include <exception>
+#include <iostream>
+
+#include "cli_context.h"
+#include "meswitch/error.h"
+#include "meswitch/log.h"
+#include "meswitch/paths.h"
+#include "meswitch/system.h"
+
+int main(int argc, char** argv) {
+    using namespace meswitch;
+    cli::Context ctx;
+    CLI::App app{"ME-Switch Studio command line: import models, compress expert deltas, "
+                 "route prompts and chat.",
+                 "meswitch"};
+    app.set_version_flag("--version", "meswitch " + build_info().version);
+    app.add_option("--home", ctx.home_option,
+                   "data folder (catalog, logs, deltas); default $MESWITCH_HOME or "
+                   "$XDG_DATA_HOME/meswitch-studio");
+    app.add_option("--log-level", ctx.log_level,
+                   "stderr/log file level: trace, debug, info, warn, error, critical, off")
+        ->capture_default_str();
+    app.require_subcommand(1);
+
+    cli::register_info(app, ctx);
+    cli::register_list(app, ctx);
+
+    // Logging must be ready before a command runs, and after options are parsed.
+    app.parse_complete_callback([&ctx] {
+        LogOptions opts;
+        opts.level = ctx.log_level;
+        opts.to_stderr = true;
+        try {
+            opts.dir = log_dir(ctx.home());
+            init_logging(opts);
+        } catch (const Error&) {
+            opts.dir.clear();  // an unwritable data folder must not stop read-only commands
+            init_logging(opts);
+        }
+    });
+
+    try {
+        app.parse(argc, argv);
+    } catch (const CLI::ParseError& e) {
+        return app.exit(e);
+    } catch (const Error& e) {
+        std::cerr << "meswitch: " << e.what() << '\n';
+        return e.kind() == ErrorKind::cancelled ? 130 : 1;
+    } catch (const std::exception& e) {
+        std::cerr << "meswitch: unexpected error: " << e.what() << '\n';
+        return 1;
+    }
+    return 0;
+}

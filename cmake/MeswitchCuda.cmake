@@ -1,0 +1,37 @@
+# MESWITCH_CUDA=AUTO|ON|OFF decides whether kernels/ and the CUDA backend are built.
+set(MESWITCH_CUDA "AUTO" CACHE STRING "Build the CUDA GPU path: AUTO, ON or OFF")
+set_property(CACHE MESWITCH_CUDA PROPERTY STRINGS AUTO ON OFF)
+string(TOUPPER "${MESWITCH_CUDA}" _meswitch_cuda)
+
+set(MESWITCH_HAVE_CUDA OFF)
+if(NOT _meswitch_cuda STREQUAL "OFF")
+  if(NOT CMAKE_CUDA_COMPILER AND NOT DEFINED ENV{CUDACXX})
+    find_program(_meswitch_nvcc nvcc HINTS /usr/local/cuda/bin)
+    if(_meswitch_nvcc)
+      set(CMAKE_CUDA_COMPILER "${_meswitch_nvcc}" CACHE FILEPATH "CUDA compiler")
+    endif()
+  endif()
+  include(CheckLanguage)
+  check_language(CUDA)
+  if(CMAKE_CUDA_COMPILER)
+    if(NOT DEFINED CMAKE_CUDA_ARCHITECTURES)
+      set(CMAKE_CUDA_ARCHITECTURES "80;86;89;90" CACHE STRING "CUDA architectures")
+    endif()
+    enable_language(CUDA)
+    set(CMAKE_CUDA_STANDARD 20)
+    set(CMAKE_CUDA_STANDARD_REQUIRED ON)
+    find_package(CUDAToolkit REQUIRED)
+    set(MESWITCH_HAVE_CUDA ON)
+    message(STATUS "ME-Switch: GPU path ON (nvcc ${CMAKE_CUDA_COMPILER_VERSION}, architectures ${CMAKE_CUDA_ARCHITECTURES})")
+  elseif(_meswitch_cuda STREQUAL "ON")
+    message(FATAL_ERROR
+      "MESWITCH_CUDA=ON but no CUDA compiler was found (nvcc not on PATH nor in /usr/local/cuda/bin).\n"
+      "Install the NVIDIA CUDA Toolkit with cuBLAS, or configure with -DMESWITCH_CUDA=OFF for a CPU-only build.")
+  else()
+    message(STATUS "ME-Switch: no CUDA compiler found, building the CPU path only. "
+                   "To get the GPU path install the NVIDIA CUDA Toolkit (with cuBLAS) so that "
+                   "/usr/local/cuda/bin/nvcc exists, then reconfigure (-DMESWITCH_CUDA=ON to require it).")
+  endif()
+else()
+  message(STATUS "ME-Switch: MESWITCH_CUDA=OFF, building the CPU path only")
+endif()

@@ -1,0 +1,40 @@
+// What this build can do and which devices this machine has.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace meswitch {
+
+struct DeviceInfo {
+    int index = 0;
+    std::string name;
+    std::uint64_t total_memory = 0;  // bytes
+    std::uint64_t free_memory = 0;   // bytes
+    int compute_major = 0;
+    int compute_minor = 0;
+};
+
+struct BuildInfo {
+    std::string version;          // "0.1.0"
+    std::string build_type;       // CMAKE_BUILD_TYPE
+    std::string compiler;         // "GCC 12.2.0"
+    bool cuda_compiled = false;   // kernels/ and the CUDA backend are in this build
+    std::string cuda_version;     // toolkit version compiled against, or ""
+    std::string cuda_architectures;
+};
+
+BuildInfo build_info();
+
+struct DeviceScan {
+    std::vector<DeviceInfo> devices;
+    std::string driver_version;  // "13.0" or "" when there is no driver
+    std::string runtime_version; // CUDA runtime version, or "" when not compiled in
+    std::string note;            // why no device is usable, e.g. "CUDA driver not found"
+};
+
+// Never throws: with no GPU, no driver or a CPU-only build it returns no devices and a note.
+DeviceScan scan_devices();
+
+}  // namespace meswitch

@@ -1,0 +1,97 @@
+// Safetensors: a validated, memory-mapped reader for single files and sharded checkpoints,
+// and a writer that writes to a temporary name and renames.
+// Format: 8-byte little-endian header length N, N bytes of JSON header
+// {"name": {"dtype": "F32", "shape": [..], "data_offsets": [begin, end]}, "__metadata__": {..}},
+// then the data area; offsets are relative to the start of the data area.
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "meswitch/tensor.h"
+
+namespace meswitch::io {
+
+struct TensorInfo {
+    std::string name;
+    DType dtype = DType::f32;
+    std::vector<std::int64_t> shape;
+    std::uint64_t begin = 0;  // offsets within the data area
+    std::uint64_t end = 0;
+};
+
+// One safetensors file, memory-mapped read-only and fully validated when opened: header
+// length within the file and below max_header_bytes, well-formed JSON, known dtypes, every
+// tensor's offsets inside the data area and non-overlapping, shape × dtype size equal to its
+// byte length, unique names. Any violation throws Error(format) naming the file and problem.
+class SafetensorsFile {
+public:
+    static constexpr std::uint64_t max_header_bytes = 100ull << 20;
+
+    explicit SafetensorsFile(const std::filesystem::path& file);
+    ~SafetensorsFile();
+    SafetensorsFile(SafetensorsFile&&) noexcept;
+    SafetensorsFile& operator=(SafetensorsFile&&) noexcept;
+
+    const std::filesystem::path& path() const;
+    const std::vector<TensorInfo>& tensors() const;  // in header order
+    const TensorInfo* find(std::string_view name) const;
+    TensorView view(const TensorInfo& info) const;
+    TensorView view(std::string_view name) const;    // throws Error(not_found) naming file and tensor
+    const std::map<std::string, std::string>& metadata() const;
+    std::uint64_t data_bytes() const;                // size of the data area
+
+private:
+    struct Impl;
+    std::unique_ptr<Impl> impl_;
+};
+
+// A model's weights: `model.safetensors`, or shards listed by `model.safetensors.index.json`
+// (every shard is opened and validated; the index must agree with the shards), or one
+// explicit .safetensors file. Pickled checkpoints (`pytorch_model.bin`, `*.pt`, `*.pth`,
+// `*.ckpt`) are refused with Error(unsupported) explaining why and how to convert them.
+class Checkpoint {
+public:
+    explicit Checkpoint(const std::filesystem::path& folder_or_file);
+    ~Checkpoint();
+    Checkpoint(Checkpoint&&) noexcept;
+    Checkpoint& operator=(Checkpoint&&) noexcept;
+
+    const std::vector<std::filesystem::path>& files() const;
+    std::vector<std::string> tensor_names() const;  // sorted
+    bool contains(std::string_view name) const;
+    const TensorInfo& info(std::string_view name) const;  // throws Error(not_found)
+    TensorView view(std::string_view name) const;          // throws Error(not_found)
+    const SafetensorsFile& file_of(std::string_view name) const;
+    const std::vector<SafetensorsFile>& shards() const;
+    std::uint64_t total_data_bytes() const;
+
+private:
+    struct Impl;
+    std::unique_ptr<Impl> impl_;
+};
+
+// One tensor to write. `fill` (when set) streams the bytes instead of `data`: it is called
+// once with a buffer of exactly nbytes to fill, so large outputs never need a second copy.
+struct TensorToWrite {
+    std::string name;
+    DType dtype = DType::f32;
+    std::vector<std::int64_t> shape;
+    const void* data = nullptr;
+    std::function<void(std::byte* out, std::size_t nbytes)> fill;
+};
+
+// Writes `tensors` (in the order given, 8-byte aligned header padded with spaces) and
+// `metadata` to `path` through a temporary file in the same folder, fsync and rename, so a
+// crash or a full disk never leaves a truncated file under the final name. Throws Error(io)
+// naming the file (e.g. "no space left on device") and removes the temporary file.
+void write_safetensors(const std::filesystem::path& path, const std::vector<TensorToWrite>& tensors,
+                       const std::map<std::string, std::string>& metadata = {});
+
+}  // namespace meswitch::io
