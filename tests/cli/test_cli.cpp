@@ -1,0 +1,109 @@
+// The meswitch CLI as a user runs it: version, info, list, and clear errors.
+#include <QJsonArray>
+#include <QJsonDocument>
+#include <QJsonObject>
+#include <QProcess>
+#include <QTemporaryDir>
+#include <QtTest>
+
+#include <fstream>
+
+namespace {
+
+struct Run {
+    int exit_code = -1;
+    QByteArray out;
+    QByteArray err;
+};
+
+Run run_cli(const QStringList& args, const QString& home = {}) {
+    QProcess p;
+    QProcessEnvironment env = QProcessEnvironment::systemEnvironment();
+    if (!home.isEmpty()) env.insert("MESWITCH_HOME", home);
+    p.setProcessEnvironment(env);
+    p.start(QStringLiteral(MESWITCH_CLI_PATH), args);
+    if (!p.waitForFinished(60000)) p.kill();
+    return {p.exitStatus() == QProcess::NormalExit ? p.exitCode() : -1, p.readAllStandardOutput(),
+            p.readAllStandardError()};
+}
+
+QJsonObject parse_object(const QByteArray& text) {
+    QJsonParseError error{};
+    const auto doc = QJsonDocument::fromJson(text, &error);
+    if (error.error != QJsonParseError::NoError || !doc.isObject()) return {};
+    return doc.object();
+}
+
+}  // namespace
+
+class TestCli : public QObject {
+    Q_OBJECT
+
+private slots:
+    void version() {
+        const Run r = run_cli({"--version"});
+        QCOMPARE(r.exit_code, 0);
+        QVERIFY2(r.out.startsWith("meswitch 0."), r.out.constData());
+    }
+
+    void infoJson() {
+        QTemporaryDir home;
+        const Run r = run_cli({"--home", home.path(), "info", "--json"});
+        QCOMPARE(r.exit_code, 0);
+        const QJsonObject info = parse_object(r.out);
+        QVERIFY2(!info.isEmpty(), r.out.constData());
+        for (const char* key : {"version", "cuda_compiled", "devices", "catalog_path"})
+            QVERIFY2(info.contains(key), key);
+        QVERIFY(info["cuda_compiled"].isBool());
+        QVERIFY(info["devices"].isArray());
+        for (const auto& d : info["devices"].toArray()) {
+            QVERIFY(!d.toObject()["name"].toString().isEmpty());
+            QVERIFY(d.toObject()["total_memory"].toDouble() > 0);
+        }
+        if (info["devices"].toArray().isEmpty())  // the reason must be given
+            QVERIFY(!info["device_note"].toString().isEmpty());
+        QCOMPARE(info["catalog_path"].toString(), home.path() + "/catalog.sqlite");
+    }
+
+    void homeFromEnvironment() {
+        QTemporaryDir home;
+        const Run r = run_cli({"info", "--json"}, home.path());
+        QCOMPARE(r.exit_code, 0);
+        QCOMPARE(parse_object(r.out)["data_home"].toString(), home.path());
+    }
+
+    void listEmptyCatalog() {
+        QTemporaryDir home;
+        const Run r = run_cli({"--home", home.path(), "list", "--json"});
+        QCOMPARE(r.exit_code, 0);
+        const QJsonObject list = parse_object(r.out);
+        QVERIFY2(list["models"].isArray(), r.out.constData());
+        QCOMPARE(list["models"].toArray().size(), 0);
+        QVERIFY(QFile::exists(home.path() + "/catalog.sqlite"));
+    }
+
+    void corruptCatalogIsReportedAndKept() {
+        QTemporaryDir home;
+        const QString file = home.path() + "/catalog.sqlite";
+        const QByteArray junk(4096, '\x5a');
+        {
+            std::ofstream out(file.toStdString(), std::ios::binary);
+            out.write(junk.constData(), junk.size());
+        }
+        const Run r = run_cli({"--home", home.path(), "list"});
+        QCOMPARE(r.exit_code, 1);
+        QVERIFY2(r.err.contains(file.toUtf8()), r.err.constData());
+        QFile f(file);
+        QVERIFY(f.open(QIODevice::ReadOnly));
+        QCOMPARE(f.readAll(), junk);  // never overwritten
+    }
+
+    void unknownCommandFails() {
+        const Run r = run_cli({"no-such-command"});
+        QVERIFY(r.exit_code != 0);
+        QVERIFY(!r.err.isEmpty() || !r.out.isEmpty());
+    }
+};
+
+QTEST_GUILESS_MAIN(TestCli)
+#include "test_cli.moc"
