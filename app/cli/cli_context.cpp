@@ -2,6 +2,7 @@
 
 #include <iostream>
 
+#include "meswitch/error.h"
 #include "meswitch/paths.h"
 
 namespace meswitch::cli {
@@ -18,6 +19,15 @@ Catalog& Context::catalog() {
         catalog_ = std::make_unique<Catalog>(catalog_path(h));
     }
     return *catalog_;
+}
+
+std::filesystem::path Context::resolve_model(const std::string& path_or_name) {
+    const std::filesystem::path p(path_or_name);
+    if (std::filesystem::exists(p)) return p;
+    if (auto m = catalog().find_model(path_or_name)) return m->path;
+    throw Error(ErrorKind::not_found, "'" + path_or_name +
+                                          "' is neither an existing folder nor a model in the "
+                                          "catalog (see: meswitch list)");
 }
 
 void print_json(const nlohmann::json& value) { std::cout << value.dump(2) << '\n'; }

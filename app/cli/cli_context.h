@@ -12,6 +12,8 @@
 #include <string>
 
 #include "meswitch/catalog.h"
+#include "meswitch/generate.h"
+#include "meswitch/tokenizer.h"
 
 namespace meswitch::cli {
 
@@ -22,6 +24,9 @@ struct Context {
     std::filesystem::path home() const;
     // Opens the catalog in the data folder (creating it), once.
     Catalog& catalog();
+    // A model folder given as a path, or the folder of a model in the catalog by name.
+    // Throws Error(not_found) saying both were tried.
+    std::filesystem::path resolve_model(const std::string& path_or_name);
 
 private:
     std::unique_ptr<Catalog> catalog_;
@@ -31,7 +36,17 @@ private:
 void print_json(const nlohmann::json& value);
 
 
+// Prompt ids for generation: plain (with BOS) or wrapped in the model's chat template as one
+// user turn (falling back to a plain format; *note then says why).
+std::vector<std::int32_t> encode_prompt(const Tokenizer& tok, const std::string& prompt, bool chat,
+                                        std::string* note);
+// -n, --temperature, --top-k, --top-p, --min-p, --repetition-penalty, --seed, --stop.
+void add_sampling_options(CLI::App* cmd, GenerateOptions& opts);
+
 void register_info(CLI::App& app, Context& ctx);
 void register_list(CLI::App& app, Context& ctx);
+void register_tokenize(CLI::App& app, Context& ctx);
+void register_import(CLI::App& app, Context& ctx);
+void register_generate(CLI::App& app, Context& ctx);
 
 }  // namespace meswitch::cli
