@@ -1,0 +1,23 @@
+// tokenizer.json "normalizer": text rewriting applied to each piece of input between added
+// tokens, before pre-tokenization. Supported: Sequence, Prepend, Replace (String or Regex),
+// Strip, Lowercase (ASCII, Latin-1, Greek and Cyrillic letters); anything else, including the
+// Unicode normalization forms (NFC, NFKC, ...), is Error(unsupported) naming the type.
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include "tokenizer/json_fields.h"
+
+namespace meswitch::tok {
+
+class Normalizer {
+public:
+    virtual ~Normalizer() = default;
+    virtual std::string normalize(std::string text) const = 0;
+};
+
+// nullptr for a JSON null normalizer. `where` names the file and field for errors.
+std::unique_ptr<Normalizer> make_normalizer(const Json& config, const std::string& where);
+
+}  // namespace meswitch::tok

@@ -1,0 +1,48 @@
+// Tokenizer::StreamDecoder: incremental decode for generation. Each push decodes a short window
+// of ids and returns the new text up to the last complete character: trailing U+FFFD (bytes
+// of a character still arriving) are held back until a later id completes or ends them. Once
+// everything decoded so far has been returned, the window shrinks to the last id as context,
+// so decoders that act on the first piece (Strip, Metaspace) see the same text as a whole
+// decode would, and each push costs O(1) in the length of the stream.
+#include "meswitch/tokenizer.h"
+
+#include "tokenizer/utf8.h"
+
+namespace meswitch {
+
+Tokenizer::StreamDecoder::StreamDecoder(const Tokenizer& tokenizer, bool skip_special)
+    : tokenizer_(&tokenizer), skip_special_(skip_special) {}
+
+std::string Tokenizer::StreamDecoder::push(std::int32_t id) {
+    ids_.push_back(id);
+    const std::string text = tokenizer_->decode(ids_, skip_special_);
+    if (text.size() <= emitted_) return {};
+    constexpr std::size_t fffd = tok::replacement_char.size();
+    std::size_t cut = text.size();
+    while (cut >= emitted_ + fffd &&
+           std::string_view(text).substr(cut - fffd, fffd) == tok::replacement_char)
+        cut -= fffd;
+    std::string out = text.substr(emitted_, cut - emitted_);
+    emitted_ = cut;
+    if (cut == text.size() && ids_.size() > 1) {
+        // Keep the last id as context when it decodes to text on its own: the decoders'
+        // first-piece rules (strip one leading space) then apply to it, not to new ids.
+        const std::int32_t last = ids_.back();
+        const std::string context = tokenizer_->decode(std::span(&last, 1), skip_special_);
+        if (!context.empty()) {
+            ids_.assign(1, last);
+            emitted_ = context.size();
+        }
+    }
+    return out;
+}
+
+std::string Tokenizer::StreamDecoder::flush() {
+    const std::string text = tokenizer_->decode(ids_, skip_special_);
+    if (text.size() <= emitted_) return {};
+    std::string out = text.substr(emitted_);
+    emitted_ = text.size();
+    return out;
+}
+
+}  // namespace meswitch
