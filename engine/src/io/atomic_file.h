@@ -21,6 +21,8 @@ public:
     const std::filesystem::path& target() const { return target_; }
 
 private:
+    void discard() noexcept;  // closes and removes the temporary file unless committed
+
     std::filesystem::path target_;
     std::filesystem::path temp_;
     int fd_ = -1;
