@@ -1,0 +1,248 @@
+// Matrix × vector for decode (batch 1): memory-bound, so the kernels stream each weight row
+// once, four rows at a time, widen bf16/f16 to f32 in registers and accumulate with FMA.
+// bf16 trick: a 32-bit lane holding the pair (w[2j], w[2j+1]) gives w[2j] as (lane << 16)
+// and w[2j+1] as (lane & 0xFFFF0000), so with x split once into even and odd halves the
+// inner loop needs no shuffles. Highway dynamic dispatch picks AVX-512 / AVX2 / SSE4 at run
+// time (the build uses no -march flags).
+#include <cstring>
+#include <vector>
+
+#include "backend/cpu/ops.h"
+#include "core/thread_pool.h"
+#include "meswitch/error.h"
+
+#undef HWY_TARGET_INCLUDE
+#define HWY_TARGET_INCLUDE "backend/cpu/gemv.cpp"
+#include <hwy/foreach_target.h>  // IWYU pragma: keep
+#include <hwy/highway.h>
+
+HWY_BEFORE_NAMESPACE();
+namespace meswitch::cpu::HWY_NAMESPACE {
+namespace hn = hwy::HWY_NAMESPACE;
+
+// y[r] = W[r, :] · x for r in [r0, r1); w rows are `cols` floats apart.
+void GemvF32(const float* w, std::int64_t cols, const float* x, float* y, std::int64_t r0,
+             std::int64_t r1) {
+    const hn::ScalableTag<float> df;
+    const std::int64_t n = static_cast<std::int64_t>(hn::Lanes(df));
+    const std::int64_t vec_end = cols - cols % n;
+    std::int64_t r = r0;
+    for (; r + 4 <= r1; r += 4) {
+        const float* w0 = w + r * cols;
+        const float* w1 = w0 + cols;
+        const float* w2 = w1 + cols;
+        const float* w3 = w2 + cols;
+        auto a0 = hn::Zero(df), a1 = hn::Zero(df), a2 = hn::Zero(df), a3 = hn::Zero(df);
+        for (std::int64_t i = 0; i < vec_end; i += n) {
+            const auto xv = hn::LoadU(df, x + i);
+            a0 = hn::MulAdd(hn::LoadU(df, w0 + i), xv, a0);
+            a1 = hn::MulAdd(hn::LoadU(df, w1 + i), xv, a1);
+            a2 = hn::MulAdd(hn::LoadU(df, w2 + i), xv, a2);
+            a3 = hn::MulAdd(hn::LoadU(df, w3 + i), xv, a3);
+        }
+        float s0 = hn::GetLane(hn::SumOfLanes(df, a0)), s1 = hn::GetLane(hn::SumOfLanes(df, a1));
+        float s2 = hn::GetLane(hn::SumOfLanes(df, a2)), s3 = hn::GetLane(hn::SumOfLanes(df, a3));
+        for (std::int64_t i = vec_end; i < cols; ++i) {
+            s0 += w0[i] * x[i];
+            s1 += w1[i] * x[i];
+            s2 += w2[i] * x[i];
+            s3 += w3[i] * x[i];
+        }
+        y[r] = s0;
+        y[r + 1] = s1;
+        y[r + 2] = s2;
+        y[r + 3] = s3;
+    }
+    for (; r < r1; ++r) {
+        const float* wr = w + r * cols;
+        auto a = hn::Zero(df);
+        for (std::int64_t i = 0; i < vec_end; i += n)
+            a = hn::MulAdd(hn::LoadU(df, wr + i), hn::LoadU(df, x + i), a);
+        float s = hn::GetLane(hn::SumOfLanes(df, a));
+        for (std::int64_t i = vec_end; i < cols; ++i) s += wr[i] * x[i];
+        y[r] = s;
+    }
+}
+
+static inline float bf16_scalar(std::uint16_t bits) {
+    std::uint32_t u = static_cast<std::uint32_t>(bits) << 16;
+    float f;
+    std::memcpy(&f, &u, sizeof f);
+    return f;
+}
+
+// x_even[j] = x[2j], x_odd[j] = x[2j + 1] for j < cols / 2; x is the original vector.
+void GemvBf16(const std::uint16_t* w, std::int64_t cols, const float* x, const float* x_even,
+              const float* x_odd, float* y, std::int64_t r0, std::int64_t r1) {
+    const hn::ScalableTag<float> df;
+    const hn::RebindToUnsigned<decltype(df)> du;
+    const std::int64_t n = static_cast<std::int64_t>(hn::Lanes(df));
+    const std::int64_t pairs = cols / 2;
+    const std::int64_t vec_pairs = pairs - pairs % n;
+    const auto high_mask = hn::Set(du, 0xFFFF0000u);
+
+    auto tail = [&](const std::uint16_t* wr) {
+        float s = 0.0f;
+        for (std::int64_t i = 2 * vec_pairs; i < cols; ++i) s += bf16_scalar(wr[i]) * x[i];
+        return s;
+    };
+    std::int64_t r = r0;
+    for (; r + 4 <= r1; r += 4) {
+        const std::uint16_t* wr[4] = {w + r * cols, w + (r + 1) * cols, w + (r + 2) * cols,
+                                      w + (r + 3) * cols};
+        const std::uint32_t* p0 = reinterpret_cast<const std::uint32_t*>(wr[0]);
+        const std::uint32_t* p1 = reinterpret_cast<const std::uint32_t*>(wr[1]);
+        const std::uint32_t* p2 = reinterpret_cast<const std::uint32_t*>(wr[2]);
+        const std::uint32_t* p3 = reinterpret_cast<const std::uint32_t*>(wr[3]);
+        auto e0 = hn::Zero(df), e1 = hn::Zero(df), e2 = hn::Zero(df), e3 = hn::Zero(df);
+        auto o0 = hn::Zero(df), o1 = hn::Zero(df), o2 = hn::Zero(df), o3 = hn::Zero(df);
+        for (std::int64_t j = 0; j < vec_pairs; j += n) {
+            const auto xe = hn::LoadU(df, x_even + j);
+            const auto xo = hn::LoadU(df, x_odd + j);
+            const auto v0 = hn::LoadU(du, p0 + j);
+            const auto v1 = hn::LoadU(du, p1 + j);
+            const auto v2 = hn::LoadU(du, p2 + j);
+            const auto v3 = hn::LoadU(du, p3 + j);
+            e0 = hn::MulAdd(hn::BitCast(df, hn::ShiftLeft<16>(v0)), xe, e0);
+            o0 = hn::MulAdd(hn::BitCast(df, hn::And(v0, high_mask)), xo, o0);
+            e1 = hn::MulAdd(hn::BitCast(df, hn::ShiftLeft<16>(v1)), xe, e1);
+            o1 = hn::MulAdd(hn::BitCast(df, hn::And(v1, high_mask)), xo, o1);
+            e2 = hn::MulAdd(hn::BitCast(df, hn::ShiftLeft<16>(v2)), xe, e2);
+            o2 = hn::MulAdd(hn::BitCast(df, hn::And(v2, high_mask)), xo, o2);
+            e3 = hn::MulAdd(hn::BitCast(df, hn::ShiftLeft<16>(v3)), xe, e3);
+            o3 = hn::MulAdd(hn::BitCast(df, hn::And(v3, high_mask)), xo, o3);
+        }
+        y[r] = hn::GetLane(hn::SumOfLanes(df, hn::Add(e0, o0))) + tail(wr[0]);
+        y[r + 1] = hn::GetLane(hn::SumOfLanes(df, hn::Add(e1, o1))) + tail(wr[1]);
+        y[r + 2] = hn::GetLane(hn::SumOfLanes(df, hn::Add(e2, o2))) + tail(wr[2]);
+        y[r + 3] = hn::GetLane(hn::SumOfLanes(df, hn::Add(e3, o3))) + tail(wr[3]);
+    }
+    for (; r < r1; ++r) {
+        const std::uint16_t* wr = w + r * cols;
+        const std::uint32_t* p = reinterpret_cast<const std::uint32_t*>(wr);
+        auto e = hn::Zero(df), o = hn::Zero(df);
+        for (std::int64_t j = 0; j < vec_pairs; j += n) {
+            const auto v = hn::LoadU(du, p + j);
+            e = hn::MulAdd(hn::BitCast(df, hn::ShiftLeft<16>(v)), hn::LoadU(df, x_even + j), e);
+            o = hn::MulAdd(hn::BitCast(df, hn::And(v, high_mask)), hn::LoadU(df, x_odd + j), o);
+        }
+        y[r] = hn::GetLane(hn::SumOfLanes(df, hn::Add(e, o))) + tail(wr);
+    }
+}
+
+void GemvF16(const std::uint16_t* bits, std::int64_t cols, const float* x, float* y,
+             std::int64_t r0, std::int64_t r1) {
+    const hn::ScalableTag<float> df;
+    const hn::Rebind<hwy::float16_t, decltype(df)> dh;
+    const hwy::float16_t* w = reinterpret_cast<const hwy::float16_t*>(bits);
+    const std::int64_t n = static_cast<std::int64_t>(hn::Lanes(df));
+    const std::int64_t vec_end = cols - cols % n;
+    auto tail = [&](std::int64_t row) {
+        float s = 0.0f;
+        for (std::int64_t i = vec_end; i < cols; ++i) s += f16_to_f32(bits[row * cols + i]) * x[i];
+        return s;
+    };
+    std::int64_t r = r0;
+    for (; r + 4 <= r1; r += 4) {
+        const hwy::float16_t* w0 = w + r * cols;
+        const hwy::float16_t* w1 = w0 + cols;
+        const hwy::float16_t* w2 = w1 + cols;
+        const hwy::float16_t* w3 = w2 + cols;
+        auto a0 = hn::Zero(df), a1 = hn::Zero(df), a2 = hn::Zero(df), a3 = hn::Zero(df);
+        for (std::int64_t i = 0; i < vec_end; i += n) {
+            const auto xv = hn::LoadU(df, x + i);
+            a0 = hn::MulAdd(hn::PromoteTo(df, hn::LoadU(dh, w0 + i)), xv, a0);
+            a1 = hn::MulAdd(hn::PromoteTo(df, hn::LoadU(dh, w1 + i)), xv, a1);
+            a2 = hn::MulAdd(hn::PromoteTo(df, hn::LoadU(dh, w2 + i)), xv, a2);
+            a3 = hn::MulAdd(hn::PromoteTo(df, hn::LoadU(dh, w3 + i)), xv, a3);
+        }
+        y[r] = hn::GetLane(hn::SumOfLanes(df, a0)) + tail(r);
+        y[r + 1] = hn::GetLane(hn::SumOfLanes(df, a1)) + tail(r + 1);
+        y[r + 2] = hn::GetLane(hn::SumOfLanes(df, a2)) + tail(r + 2);
+        y[r + 3] = hn::GetLane(hn::SumOfLanes(df, a3)) + tail(r + 3);
+    }
+    for (; r < r1; ++r) {
+        const hwy::float16_t* wr = w + r * cols;
+        auto a = hn::Zero(df);
+        for (std::int64_t i = 0; i < vec_end; i += n)
+            a = hn::MulAdd(hn::PromoteTo(df, hn::LoadU(dh, wr + i)), hn::LoadU(df, x + i), a);
+        y[r] = hn::GetLane(hn::SumOfLanes(df, a)) + tail(r);
+    }
+}
+
+}  // namespace meswitch::cpu::HWY_NAMESPACE
+HWY_AFTER_NAMESPACE();
+
+#if HWY_ONCE
+namespace meswitch::cpu {
+
+HWY_EXPORT(GemvF32);
+HWY_EXPORT(GemvBf16);
+HWY_EXPORT(GemvF16);
+
+namespace {
+
+void split_even_odd(const float* x, std::int64_t cols, std::vector<float>& even,
+                    std::vector<float>& odd) {
+    const std::int64_t pairs = cols / 2;
+    even.resize(static_cast<std::size_t>(pairs));
+    odd.resize(static_cast<std::size_t>(pairs));
+    for (std::int64_t j = 0; j < pairs; ++j) {
+        even[j] = x[2 * j];
+        odd[j] = x[2 * j + 1];
+    }
+}
+
+void check_dtype(const Matrix& w) {
+    if (w.dtype != DType::f32 && w.dtype != DType::bf16 && w.dtype != DType::f16)
+        throw Error(ErrorKind::unsupported, std::string("matrix × vector: weight dtype ") +
+                                                dtype_name(w.dtype) +
+                                                " is not supported (F32, F16, BF16)");
+}
+
+void run_rows(const Matrix& w, const float* x, const float* even, const float* odd, float* y,
+              std::int64_t r0, std::int64_t r1) {
+    switch (w.dtype) {
+        case DType::f32:
+            HWY_DYNAMIC_DISPATCH(GemvF32)
+            (reinterpret_cast<const float*>(w.data), w.cols, x, y, r0, r1);
+            break;
+        case DType::bf16:
+            HWY_DYNAMIC_DISPATCH(GemvBf16)
+            (reinterpret_cast<const std::uint16_t*>(w.data), w.cols, x, even, odd, y, r0, r1);
+            break;
+        case DType::f16:
+            HWY_DYNAMIC_DISPATCH(GemvF16)
+            (reinterpret_cast<const std::uint16_t*>(w.data), w.cols, x, y, r0, r1);
+            break;
+        default:
+            check_dtype(w);
+    }
+}
+
+}  // namespace
+
+void gemv_rows(const Matrix& w, const float* x, float* y, std::int64_t r0, std::int64_t r1) {
+    check_dtype(w);
+    std::vector<float> even, odd;
+    if (w.dtype == DType::bf16) split_even_odd(x, w.cols, even, odd);
+    run_rows(w, x, even.data(), odd.data(), y, r0, r1);
+}
+
+void gemv(const Matrix& w, const float* x, float* y, ThreadPool& pool) {
+    check_dtype(w);
+    thread_local std::vector<float> even, odd;
+    if (w.dtype == DType::bf16) split_even_odd(x, w.cols, even, odd);
+    const float* e = even.data();
+    const float* o = odd.data();
+    pool.parallel_for(
+        static_cast<std::size_t>(w.rows),
+        [&](std::size_t begin, std::size_t end) {
+            run_rows(w, x, e, o, y, static_cast<std::int64_t>(begin),
+                     static_cast<std::int64_t>(end));
+        },
+        4);
+}
+
+}  // namespace meswitch::cpu
+#endif  // HWY_ONCE

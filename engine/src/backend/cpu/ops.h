@@ -1,0 +1,85 @@
+// CPU operators of the forward pass, one per .cpp file. They are the engine's CPU backend
+// and the references that CUDA kernels are tested against. Activations are float32,
+// row-major; weights stay in their stored dtype (f32, f16 or bf16) and are widened on the fly.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+#include <span>
+#include <vector>
+
+#include "meswitch/model.h"
+#include "meswitch/tensor.h"
+
+namespace meswitch {
+class ThreadPool;
+}
+
+namespace meswitch::cpu {
+
+// A weight matrix [rows = out_features, cols = in_features], row-major, f32/f16/bf16, with
+// data aligned to its element size.
+struct Matrix {
+    DType dtype = DType::f32;
+    std::int64_t rows = 0;
+    std::int64_t cols = 0;
+    const std::byte* data = nullptr;
+
+    std::size_t row_bytes() const { return static_cast<std::size_t>(cols) * dtype_size(dtype); }
+    const std::byte* row(std::int64_t r) const {
+        return data + static_cast<std::size_t>(r) * row_bytes();
+    }
+};
+
+// widen.cpp: dst[i] = float(src[i]) for f32/f16/bf16 (SIMD). Throws Error(unsupported).
+void widen_to_f32(DType dtype, const void* src, float* dst, std::size_t count);
+
+// gemv.cpp: y[r] = W[r, :] · x for r in [r0, r1), one thread. x has W.cols floats.
+void gemv_rows(const Matrix& w, const float* x, float* y, std::int64_t r0, std::int64_t r1);
+// gemv.cpp: all rows, split across the pool (rows in blocks of 4).
+void gemv(const Matrix& w, const float* x, float* y, ThreadPool& pool);
+
+// matmul.cpp: y[t, o] = Σ_i x[t, i] · W[o, i] for t < rows (x: rows × in, y: rows × out).
+// One row: GEMV; several: OpenBLAS sgemm on f32 weights or on widened tiles.
+void matmul(const float* x, std::int64_t rows, const Matrix& w, float* y, ThreadPool& pool);
+
+// add.cpp: y[i] += x[i]; add_bias: y[t, j] += bias[j].
+void add(float* y, const float* x, std::size_t n);
+void add_bias(float* y, const float* bias, std::int64_t rows, std::int64_t n);
+
+// rmsnorm.cpp: y = x / sqrt(mean(x²) + eps) · weight, per row of n (float accumulation).
+void rmsnorm(const float* x, const float* weight, float* y, std::int64_t rows, std::int64_t n,
+             float eps);
+
+// rope.cpp: inverse frequencies theta^(-2i/d) for i < d/2, with HF's linear / llama3 scaling.
+std::vector<float> rope_inv_freq(std::int64_t head_dim, double theta, const RopeScaling& scaling);
+// Rotates `rows` rows of `heads` × head_dim in place (HF rotate_half: pairs (i, i + d/2)); row t
+// is at position pos0 + t.
+void rope(float* x, std::int64_t rows, std::int64_t heads, std::int64_t head_dim, std::int64_t pos0,
+          const std::vector<float>& inv_freq);
+
+// softmax.cpp: in place over n values, max-subtracted.
+void softmax(float* x, std::int64_t n);
+
+// attention.cpp: causal grouped-query attention over a cache.
+struct AttentionShape {
+    std::int64_t heads = 0;
+    std::int64_t kv_heads = 0;
+    std::int64_t head_dim = 0;
+    std::optional<std::int64_t> window;  // query at i sees keys j with i - j < window
+};
+// q: rows × heads·head_dim, query t at position pos0 + t. keys/values: positions
+// 0 … pos0 + rows - 1, one row of kv_heads·head_dim floats every kv_stride floats.
+// out: rows × heads·head_dim.
+void attention(const float* q, std::int64_t rows, std::int64_t pos0, const float* keys,
+               const float* values, std::int64_t kv_stride, const AttentionShape& shape, float* out,
+               ThreadPool& pool);
+
+// swiglu.cpp: out[i] = silu(gate[i]) · up[i].
+void swiglu(const float* gate, const float* up, float* out, std::size_t n);
+
+// embedding.cpp: out[t, :] = table[ids[t], :] widened; ids must be in range (checked).
+void embedding(const Matrix& table, std::span<const std::int32_t> ids, float* out);
+
+}  // namespace meswitch::cpu

@@ -1,0 +1,40 @@
+// Streaming read of a float buffer (sum of all values): the memory-bandwidth probe that
+// decode speed is compared against. Same SIMD dispatch as the GEMV kernels.
+#include "backend/cpu/read_sum.h"
+
+#undef HWY_TARGET_INCLUDE
+#define HWY_TARGET_INCLUDE "backend/cpu/read_sum.cpp"
+#include <hwy/foreach_target.h>  // IWYU pragma: keep
+#include <hwy/highway.h>
+
+HWY_BEFORE_NAMESPACE();
+namespace meswitch::cpu::HWY_NAMESPACE {
+namespace hn = hwy::HWY_NAMESPACE;
+
+float ReadSum(const float* p, std::size_t count) {
+    const hn::ScalableTag<float> df;
+    const std::size_t n = hn::Lanes(df);
+    auto a0 = hn::Zero(df), a1 = hn::Zero(df), a2 = hn::Zero(df), a3 = hn::Zero(df);
+    std::size_t i = 0;
+    for (; i + 4 * n <= count; i += 4 * n) {
+        a0 = hn::Add(a0, hn::LoadU(df, p + i));
+        a1 = hn::Add(a1, hn::LoadU(df, p + i + n));
+        a2 = hn::Add(a2, hn::LoadU(df, p + i + 2 * n));
+        a3 = hn::Add(a3, hn::LoadU(df, p + i + 3 * n));
+    }
+    float s = hn::GetLane(hn::SumOfLanes(df, hn::Add(hn::Add(a0, a1), hn::Add(a2, a3))));
+    for (; i < count; ++i) s += p[i];
+    return s;
+}
+
+}  // namespace meswitch::cpu::HWY_NAMESPACE
+HWY_AFTER_NAMESPACE();
+
+#if HWY_ONCE
+namespace meswitch::cpu {
+HWY_EXPORT(ReadSum);
+float read_sum(const float* data, std::size_t count) {
+    return HWY_DYNAMIC_DISPATCH(ReadSum)(data, count);
+}
+}  // namespace meswitch::cpu
+#endif

@@ -1,0 +1,238 @@
+// The Llama-family decoder forward pass on the CPU backend (Llama, Mistral, Qwen2).
+// Per layer: x += o(attn(rope(q(n1(x))), rope(k(n1(x))), v(n1(x)))); x += down(silu(gate(n2(x))) ·
+// up(n2(x))).
+#include <algorithm>
+
+#include "backend/cpu/ops.h"
+#include "core/thread_pool.h"
+#include "meswitch/error.h"
+#include "meswitch/model.h"
+#include "model/weights.h"
+
+namespace meswitch {
+
+namespace {
+
+constexpr std::int64_t default_cache_positions = 4096;
+
+struct LinearSlots {
+    LinearRef ref;
+    model::WeightSlot* weight = nullptr;
+    model::WeightSlot* bias = nullptr;  // optional
+};
+
+struct LayerSlots {
+    model::WeightSlot* input_norm = nullptr;
+    model::WeightSlot* post_norm = nullptr;
+    LinearSlots q, k, v, o, gate, up, down;
+    std::optional<std::int64_t> window;
+};
+
+}  // namespace
+
+struct Model::Impl {
+    ModelConfig config;
+    ThreadPool pool;
+    model::WeightStore weights;
+    std::vector<LayerSlots> layers;
+    model::WeightSlot* embed = nullptr;
+    model::WeightSlot* final_norm = nullptr;
+    model::WeightSlot* head = nullptr;
+    std::vector<float> inv_freq;
+    DeltaProvider* delta = nullptr;
+    // workspace, reused between calls
+    std::vector<float> x, xn, q, att, tmp, gate, up, logits_in;
+
+    Impl(const ModelConfig& c, model::WeightStore w, int threads)
+        : config(c), pool(threads), weights(std::move(w)) {
+        bind();
+    }
+
+    void bind() {
+        auto slot = [&](const std::string& name) { return &weights.slot(name); };
+        auto linear = [&](std::int64_t l, LinearKind kind, bool bias) {
+            LinearSlots s;
+            s.ref = {l, kind};
+            const std::string name = linear_weight_name(s.ref);
+            s.weight = slot(name);
+            if (bias) s.bias = slot(name.substr(0, name.size() - 6) + "bias");
+            return s;
+        };
+        const ModelConfig& c = config;
+        for (std::int64_t l = 0; l < c.num_hidden_layers; ++l) {
+            const std::string p = "model.layers." + std::to_string(l) + ".";
+            LayerSlots ls;
+            ls.input_norm = slot(p + "input_layernorm.weight");
+            ls.post_norm = slot(p + "post_attention_layernorm.weight");
+            ls.q = linear(l, LinearKind::q_proj, c.attention_qkv_bias);
+            ls.k = linear(l, LinearKind::k_proj, c.attention_qkv_bias);
+            ls.v = linear(l, LinearKind::v_proj, c.attention_qkv_bias);
+            ls.o = linear(l, LinearKind::o_proj, c.attention_out_bias);
+            ls.gate = linear(l, LinearKind::gate_proj, c.mlp_bias);
+            ls.up = linear(l, LinearKind::up_proj, c.mlp_bias);
+            ls.down = linear(l, LinearKind::down_proj, c.mlp_bias);
+            ls.window = c.window_for_layer(l);
+            layers.push_back(ls);
+        }
+        embed = slot("model.embed_tokens.weight");
+        final_norm = slot("model.norm.weight");
+        head = c.tie_word_embeddings ? embed : slot("lm_head.weight");
+        inv_freq = cpu::rope_inv_freq(c.head_dim, c.rope_theta, c.rope_scaling);
+    }
+
+    void linear(const LinearSlots& l, const float* in, std::int64_t rows, float* out) {
+        const cpu::Matrix w = l.weight->matrix();
+        cpu::matmul(in, rows, w, out, pool);
+        if (l.bias) cpu::add_bias(out, l.bias->vector(), rows, w.rows);
+        if (delta) delta->add_delta(l.ref, in, rows, w.cols, out, w.rows);
+    }
+
+    std::vector<float> forward(std::span<const std::int32_t> tokens, KvCache& cache,
+                               const ForwardOptions& opt);
+};
+
+std::vector<float> Model::Impl::forward(std::span<const std::int32_t> tokens, KvCache& cache,
+                                        const ForwardOptions& opt) {
+    const ModelConfig& c = config;
+    const std::int64_t rows = static_cast<std::int64_t>(tokens.size());
+    if (rows == 0) throw Error(ErrorKind::invalid_argument, "forward: no tokens to run");
+    if (cache.layers() != c.num_hidden_layers || cache.kv_dim() != c.kv_dim())
+        throw Error(ErrorKind::invalid_argument,
+                    "forward: the KV cache was made for another model shape");
+    const std::int64_t pos0 = cache.size();
+    if (pos0 + rows > cache.capacity())
+        throw Error(ErrorKind::invalid_argument,
+                    "forward: the context is full (" + std::to_string(pos0) + " + " +
+                        std::to_string(rows) + " tokens exceed the KV cache capacity of " +
+                        std::to_string(cache.capacity()) + ")");
+    const std::int64_t h = c.hidden_size, qd = c.q_dim(), kvd = c.kv_dim(),
+                       inter = c.intermediate_size;
+    auto sized = [&](std::vector<float>& v, std::int64_t n) {
+        v.resize(static_cast<std::size_t>(n));
+        return v.data();
+    };
+    float* xp = sized(x, rows * h);
+    float* xnp = sized(xn, rows * h);
+    float* qp = sized(q, rows * qd);
+    float* attp = sized(att, rows * qd);
+    float* tmpp = sized(tmp, rows * h);
+    float* gatep = sized(gate, rows * inter);
+    float* upp = sized(up, rows * inter);
+    const float eps = static_cast<float>(c.rms_norm_eps);
+
+    cpu::embedding(embed->matrix(), tokens, xp);
+    for (std::int64_t l = 0; l < c.num_hidden_layers; ++l) {
+        const LayerSlots& ls = layers[static_cast<std::size_t>(l)];
+        cpu::rmsnorm(xp, ls.input_norm->vector(), xnp, rows, h, eps);
+        float* kp = cache.key(l, pos0);  // rows of this layer are contiguous in the cache
+        float* vp = cache.value(l, pos0);
+        linear(ls.q, xnp, rows, qp);
+        linear(ls.k, xnp, rows, kp);
+        linear(ls.v, xnp, rows, vp);
+        cpu::rope(qp, rows, c.num_attention_heads, c.head_dim, pos0, inv_freq);
+        cpu::rope(kp, rows, c.num_key_value_heads, c.head_dim, pos0, inv_freq);
+        cpu::AttentionShape shape{c.num_attention_heads, c.num_key_value_heads, c.head_dim,
+                                  ls.window};
+        cpu::attention(qp, rows, pos0, cache.key(l, 0), cache.value(l, 0), kvd, shape, attp, pool);
+        linear(ls.o, attp, rows, tmpp);
+        cpu::add(xp, tmpp, static_cast<std::size_t>(rows * h));
+
+        cpu::rmsnorm(xp, ls.post_norm->vector(), xnp, rows, h, eps);
+        linear(ls.gate, xnp, rows, gatep);
+        linear(ls.up, xnp, rows, upp);
+        cpu::swiglu(gatep, upp, gatep, static_cast<std::size_t>(rows * inter));
+        linear(ls.down, gatep, rows, tmpp);
+        cpu::add(xp, tmpp, static_cast<std::size_t>(rows * h));
+        if (opt.on_hidden) opt.on_hidden(l, xp, rows, h);
+    }
+    cache.set_size(pos0 + rows);
+
+    // Final norm: every row when someone needs them, else only the last.
+    const bool all_rows = opt.all_positions || static_cast<bool>(opt.on_hidden);
+    const std::int64_t first = all_rows ? 0 : rows - 1;
+    const std::int64_t n = rows - first;
+    cpu::rmsnorm(xp + first * h, final_norm->vector(), xnp, n, h, eps);
+    if (opt.on_hidden) opt.on_hidden(c.num_hidden_layers, xnp, n, h);
+    if (!opt.compute_logits) return {};
+    const std::int64_t out_rows = opt.all_positions ? rows : 1;
+    const float* head_in = opt.all_positions ? xnp : xnp + (n - 1) * h;
+    std::vector<float> logits(static_cast<std::size_t>(out_rows * c.vocab_size));
+    cpu::matmul(head_in, out_rows, head->matrix(), logits.data(), pool);
+    return logits;
+}
+
+// ----------------------------------------------------------------------------- Model API
+
+Model::Model(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+Model::~Model() = default;
+Model::Model(Model&&) noexcept = default;
+Model& Model::operator=(Model&&) noexcept = default;
+
+static void require_runnable(const ModelConfig& c, const std::string& source) {
+    if (c.arch == ModelArch::mixtral)
+        throw Error(ErrorKind::unsupported,
+                    source +
+                        ": MixtralForCausalLM (mixture of experts) can be imported but not run "
+                        "yet; inference supports Llama, Mistral and Qwen2");
+}
+
+Model Model::load(const std::filesystem::path& folder, const ModelOptions& options) {
+    const ModelConfig config = parse_model_config(folder / "config.json");
+    require_runnable(config, (folder / "config.json").string());
+    auto weights = model::WeightStore::open(config, folder);
+    return Model(std::make_unique<Impl>(config, std::move(weights), options.threads));
+}
+
+Model Model::from_tensors(const ModelConfig& config, std::map<std::string, HostTensor> tensors,
+                          const ModelOptions& options) {
+    require_runnable(config, "in-memory model");
+    auto weights = model::WeightStore::from_tensors(config, std::move(tensors));
+    return Model(std::make_unique<Impl>(config, std::move(weights), options.threads));
+}
+
+const ModelConfig& Model::config() const {
+    return impl_->config;
+}
+int Model::threads() const {
+    return impl_->pool.size();
+}
+
+KvCache Model::make_cache(std::int64_t capacity) const {
+    if (capacity <= 0)
+        capacity = std::min(impl_->config.max_position_embeddings, default_cache_positions);
+    return KvCache(impl_->config, capacity);
+}
+
+std::vector<float> Model::forward(std::span<const std::int32_t> tokens, KvCache& cache,
+                                  const ForwardOptions& options) {
+    return impl_->forward(tokens, cache, options);
+}
+
+std::vector<std::string> Model::weight_names() const {
+    return impl_->weights.names();
+}
+TensorView Model::weight(std::string_view name) const {
+    return impl_->weights.slot(name).current;
+}
+void Model::replace_weight(std::string_view name, HostTensor tensor) {
+    impl_->weights.replace(name, std::move(tensor));
+}
+void Model::restore_weight(std::string_view name) {
+    impl_->weights.restore(name);
+}
+void Model::set_delta_provider(DeltaProvider* provider) {
+    impl_->delta = provider;
+}
+
+std::uint64_t Model::weight_bytes_per_token() const {
+    std::uint64_t bytes = 0;
+    for (const LayerSlots& ls : impl_->layers)
+        for (const LinearSlots* l : {&ls.q, &ls.k, &ls.v, &ls.o, &ls.gate, &ls.up, &ls.down})
+            bytes += l->weight->current.nbytes;
+    bytes += impl_->head->current.nbytes;
+    const cpu::Matrix e = impl_->embed->matrix();
+    bytes += e.row_bytes();
+    return bytes;
+}
+
+}  // namespace meswitch

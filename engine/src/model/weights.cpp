@@ -1,0 +1,175 @@
+#include "model/weights.h"
+
+#include <cstdint>
+
+#include "io/safetensors.h"
+#include "meswitch/error.h"
+
+namespace meswitch::model {
+
+namespace {
+
+bool supported_dtype(DType d) {
+    return d == DType::f32 || d == DType::f16 || d == DType::bf16;
+}
+
+void refresh(WeightSlot& s) {
+    s.current = s.replacement ? s.replacement->view() : s.original;
+    if (s.current.shape.size() == 1) {
+        s.f32.resize(static_cast<std::size_t>(s.current.shape[0]));
+        cpu::widen_to_f32(s.current.dtype, s.current.data, s.f32.data(), s.f32.size());
+    }
+}
+
+std::string shape_str(const std::vector<std::int64_t>& shape) {
+    TensorView v;
+    v.shape = shape;
+    return v.shape_string();
+}
+
+}  // namespace
+
+cpu::Matrix WeightSlot::matrix() const {
+    cpu::Matrix m;
+    m.dtype = current.dtype;
+    m.rows = current.shape.size() == 2 ? current.shape[0] : 0;
+    m.cols = current.shape.size() == 2 ? current.shape[1] : 0;
+    m.data = current.data;
+    return m;
+}
+
+WeightStore::WeightStore() = default;
+WeightStore::~WeightStore() = default;
+WeightStore::WeightStore(WeightStore&&) noexcept = default;
+WeightStore& WeightStore::operator=(WeightStore&&) noexcept = default;
+
+void WeightStore::add_slots(const ModelConfig& config,
+                            const std::function<TensorView(const std::string&)>& view_of,
+                            const std::string& source) {
+    for (const ExpectedTensor& t : expected_tensors(config)) {
+        TensorView view = view_of(t.name);
+        if (!supported_dtype(view.dtype))
+            throw Error(ErrorKind::unsupported, source + ": tensor '" + t.name + "' has dtype " +
+                                                    dtype_name(view.dtype) +
+                                                    "; only F32, F16 and BF16 weights can run");
+        const std::size_t elem = dtype_size(view.dtype);
+        if (reinterpret_cast<std::uintptr_t>(view.data) % elem != 0) {
+            // Misaligned in the file: keep an aligned copy so the kernels never read a
+            // misaligned element.
+            HostTensor copy;
+            copy.dtype = view.dtype;
+            copy.shape = view.shape;
+            copy.data.assign(view.data, view.data + view.nbytes);
+            auto it = owned_.insert_or_assign(t.name, std::move(copy)).first;
+            view = it->second.view();
+        }
+        WeightSlot s;
+        s.name = t.name;
+        s.original = view;
+        refresh(s);
+        slots_.insert_or_assign(t.name, std::move(s));
+    }
+}
+
+WeightStore WeightStore::open(const ModelConfig& config, const std::filesystem::path& folder) {
+    WeightStore w;
+    w.checkpoint_ = std::make_unique<io::Checkpoint>(folder);
+    const io::Checkpoint& ck = *w.checkpoint_;
+    const std::string source = folder.string();
+    auto problems = check_tensor_shapes(
+        config, [&](const std::string& name) -> std::optional<std::vector<std::int64_t>> {
+            if (!ck.contains(name)) return std::nullopt;
+            return ck.info(name).shape;
+        });
+    if (!problems.empty()) {
+        std::string msg = source + ": the weights do not match config.json (" +
+                          std::to_string(problems.size()) + " problem(s)):";
+        for (std::size_t i = 0; i < problems.size() && i < 5; ++i) msg += "\n  " + problems[i];
+        if (problems.size() > 5) msg += "\n  …";
+        throw Error(ErrorKind::format, msg);
+    }
+    w.add_slots(
+        config, [&](const std::string& name) { return ck.view(name); }, source);
+    return w;
+}
+
+WeightStore WeightStore::from_tensors(const ModelConfig& config,
+                                      std::map<std::string, HostTensor> tensors) {
+    WeightStore w;
+    for (auto& [name, t] : tensors) {
+        std::size_t numel = 1;
+        for (auto d : t.shape) {
+            if (d < 0)
+                throw Error(ErrorKind::invalid_argument,
+                            "tensor '" + name + "' has a negative dimension");
+            numel *= static_cast<std::size_t>(d);
+        }
+        if (numel * dtype_size(t.dtype) != t.data.size())
+            throw Error(ErrorKind::invalid_argument,
+                        "tensor '" + name + "' holds " + std::to_string(t.data.size()) +
+                            " bytes but its shape " + shape_str(t.shape) + " needs " +
+                            std::to_string(numel * dtype_size(t.dtype)));
+    }
+    w.owned_ = std::move(tensors);
+    auto problems = check_tensor_shapes(
+        config, [&](const std::string& name) -> std::optional<std::vector<std::int64_t>> {
+            auto it = w.owned_.find(name);
+            if (it == w.owned_.end()) return std::nullopt;
+            return it->second.shape;
+        });
+    if (!problems.empty())
+        throw Error(
+            ErrorKind::format,
+            "in-memory model: " + problems.front() +
+                (problems.size() > 1 ? " (and " + std::to_string(problems.size() - 1) + " more)"
+                                     : ""));
+    w.add_slots(
+        config, [&](const std::string& name) { return w.owned_.at(name).view(); },
+        "in-memory model");
+    return w;
+}
+
+WeightSlot& WeightStore::slot(std::string_view name) {
+    auto it = slots_.find(name);
+    if (it == slots_.end())
+        throw Error(ErrorKind::not_found, "model has no weight '" + std::string(name) + "'");
+    return it->second;
+}
+
+const WeightSlot& WeightStore::slot(std::string_view name) const {
+    return const_cast<WeightStore*>(this)->slot(name);
+}
+
+std::vector<std::string> WeightStore::names() const {
+    std::vector<std::string> out;
+    for (const auto& [name, s] : slots_) out.push_back(name);
+    return out;
+}
+
+void WeightStore::replace(std::string_view name, HostTensor tensor) {
+    WeightSlot& s = slot(name);
+    if (tensor.shape != s.original.shape)
+        throw Error(ErrorKind::invalid_argument,
+                    "replacement for '" + s.name + "' has shape " + shape_str(tensor.shape) +
+                        " but the model's is " + s.original.shape_string());
+    if (!supported_dtype(tensor.dtype))
+        throw Error(ErrorKind::unsupported, "replacement for '" + s.name + "' has dtype " +
+                                                dtype_name(tensor.dtype) +
+                                                " (F32, F16, BF16 only)");
+    std::size_t numel = 1;
+    for (auto d : tensor.shape) numel *= static_cast<std::size_t>(d);
+    if (tensor.data.size() != numel * dtype_size(tensor.dtype))
+        throw Error(ErrorKind::invalid_argument,
+                    "replacement for '" + s.name + "' holds " + std::to_string(tensor.data.size()) +
+                        " bytes, expected " + std::to_string(numel * dtype_size(tensor.dtype)));
+    s.replacement = std::move(tensor);
+    refresh(s);
+}
+
+void WeightStore::restore(std::string_view name) {
+    WeightSlot& s = slot(name);
+    s.replacement.reset();
+    refresh(s);
+}
+
+}  // namespace meswitch::model
