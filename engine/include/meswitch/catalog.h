@@ -107,10 +107,13 @@ struct MessageRecord {
 
 class Catalog {
 public:
-    static constexpr int current_schema_version = 1;
+    // 1: initial tables; 2: message timing columns; 3: router_models table.
+    static constexpr int current_schema_version = 3;
 
     // Opens (creating if absent) and migrates the database. A file that is not a usable
     // SQLite database throws Error(catalog) naming it; the file is never overwritten.
+    // A catalog written by a newer ME-Switch (higher schema version) is refused, never
+    // downgraded. One Catalog is used by one thread at a time.
     explicit Catalog(const std::filesystem::path& file);
     ~Catalog();
     Catalog(Catalog&&) noexcept;
@@ -176,5 +179,10 @@ private:
     struct Impl;
     std::unique_ptr<Impl> impl_;
 };
+
+// Renames a catalog that cannot be opened (and its -wal / -shm / -journal files) to
+// `<name>.corrupt-YYYYMMDD-HHMMSS` (local time) beside it, so that a fresh catalog can be
+// created; returns the new path. Throws Error(io) naming the file when the rename fails.
+std::filesystem::path move_aside_corrupt_catalog(const std::filesystem::path& file);
 
 }  // namespace meswitch

@@ -1,0 +1,135 @@
+// Catalog: chats and their messages (with the routed expert and generation timings).
+#include "catalog/catalog_impl.h"
+
+namespace meswitch {
+namespace {
+
+using catalog::Context;
+using catalog::in_quotes;
+
+#define NOW "strftime('%Y-%m-%dT%H:%M:%fZ', 'now')"
+constexpr const char* sql_insert_chat = "INSERT INTO chats (title, system_prompt) VALUES (?1, ?2)";
+constexpr const char* sql_rename_chat = "UPDATE chats SET title = ?2 WHERE id = ?1";
+constexpr const char* sql_set_system_prompt = "UPDATE chats SET system_prompt = ?2 WHERE id = ?1";
+constexpr const char* sql_touch_chat = "UPDATE chats SET updated_at = " NOW " WHERE id = ?1";
+constexpr const char* sql_chat_exists = "SELECT 1 FROM chats WHERE id = ?1";
+constexpr const char* sql_list_chats =
+    "SELECT id, title, system_prompt, created_at, updated_at FROM chats "
+    "ORDER BY updated_at DESC, id DESC";
+constexpr const char* sql_delete_chat = "DELETE FROM chats WHERE id = ?1";
+constexpr const char* sql_insert_message =
+    "INSERT INTO messages (chat_id, role, text, expert_id, routing_confidence, token_count, "
+    "prompt_ms, generate_ms, tokens_per_second) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)";
+constexpr const char* sql_model_exists = "SELECT 1 FROM models WHERE id = ?1";
+constexpr const char* sql_messages_of =
+    "SELECT id, chat_id, role, text, expert_id, routing_confidence, token_count, prompt_ms, "
+    "generate_ms, tokens_per_second, created_at FROM messages WHERE chat_id = ?1 ORDER BY id";
+constexpr const char* sql_truncate_chat = "DELETE FROM messages WHERE chat_id = ?1 AND id >= ?2";
+#undef NOW
+
+bool exists(const Context& d, const char* sql, std::int64_t id) {
+    auto st = d.prepare(sql, "looking up a row");
+    st.bind(1, id);
+    return st.step();
+}
+
+void require_chat(const Context& d, std::int64_t chat_id, std::string_view doing) {
+    if (!exists(d, sql_chat_exists, chat_id))
+        d.fail(std::string("cannot ") + std::string(doing) + " chat id " + std::to_string(chat_id) +
+               ": no such chat");
+}
+
+// Runs an UPDATE/DELETE on one chat row; a missing chat is an error.
+void change_chat(const Context& d, const char* sql, std::int64_t chat_id, std::string_view doing,
+                 std::optional<std::string_view> text = {}) {
+    auto st = d.prepare(sql, std::string(doing) + " a chat");
+    st.bind(1, chat_id);
+    if (text) st.bind(2, *text);
+    st.run();
+    if (st.changes() == 0)
+        d.fail(std::string("cannot ") + std::string(doing) + " chat id " + std::to_string(chat_id) +
+               ": no such chat");
+}
+
+}  // namespace
+
+std::int64_t Catalog::create_chat(std::string_view title, std::string_view system_prompt) {
+    auto st = impl_->prepare(sql_insert_chat, "creating a chat");
+    st.bind(1, title).bind(2, system_prompt).run();
+    return st.last_insert_id();
+}
+
+void Catalog::rename_chat(std::int64_t chat_id, std::string_view title) {
+    change_chat(*impl_, sql_rename_chat, chat_id, "rename", title);
+}
+
+void Catalog::set_chat_system_prompt(std::int64_t chat_id, std::string_view system_prompt) {
+    change_chat(*impl_, sql_set_system_prompt, chat_id, "set the system prompt of", system_prompt);
+}
+
+std::vector<ChatRecord> Catalog::list_chats() const {
+    auto st = impl_->prepare(sql_list_chats, "listing chats");
+    std::vector<ChatRecord> out;
+    while (st.step()) out.push_back({st.int64(0), st.text(1), st.text(2), st.text(3), st.text(4)});
+    return out;
+}
+
+void Catalog::remove_chat(std::int64_t chat_id) {
+    // One statement: the messages go with the chat through ON DELETE CASCADE.
+    change_chat(*impl_, sql_delete_chat, chat_id, "remove");
+}
+
+std::int64_t Catalog::add_message(const MessageRecord& m) {
+    const Impl& d = *impl_;
+    std::int64_t id = 0;
+    transaction([&] {
+        if (m.role != "system" && m.role != "user" && m.role != "assistant")
+            d.fail("message role " + in_quotes(m.role) + " is not one of system, user, assistant");
+        require_chat(d, m.chat_id, "add a message to");
+        if (m.expert_id && !exists(d, sql_model_exists, *m.expert_id))
+            d.fail("a message in chat id " + std::to_string(m.chat_id) + " names expert id " +
+                   std::to_string(*m.expert_id) + " which does not exist");
+        auto st = d.prepare(sql_insert_message, "adding a message");
+        st.bind(1, m.chat_id).bind(2, m.role).bind(3, m.text).bind(4, m.expert_id);
+        st.bind(5, m.routing_confidence).bind(6, m.token_count).bind(7, m.prompt_ms);
+        st.bind(8, m.generate_ms).bind(9, m.tokens_per_second);
+        st.run();
+        id = st.last_insert_id();
+        change_chat(d, sql_touch_chat, m.chat_id, "update");
+    });
+    return id;
+}
+
+std::vector<MessageRecord> Catalog::messages(std::int64_t chat_id) const {
+    auto st = impl_->prepare(sql_messages_of, "reading messages");
+    st.bind(1, chat_id);
+    std::vector<MessageRecord> out;
+    while (st.step()) {
+        MessageRecord m;
+        m.id = st.int64(0);
+        m.chat_id = st.int64(1);
+        m.role = st.text(2);
+        m.text = st.text(3);
+        m.expert_id = st.optional_int64(4);
+        m.routing_confidence = st.optional_real(5);
+        m.token_count = st.int64(6);
+        m.prompt_ms = st.real(7);
+        m.generate_ms = st.real(8);
+        m.tokens_per_second = st.real(9);
+        m.created_at = st.text(10);
+        out.push_back(std::move(m));
+    }
+    return out;
+}
+
+void Catalog::truncate_chat(std::int64_t chat_id, std::int64_t from_message_id) {
+    const Impl& d = *impl_;
+    transaction([&] {
+        require_chat(d, chat_id, "truncate");
+        auto st = d.prepare(sql_truncate_chat, "truncating a chat");
+        st.bind(1, chat_id).bind(2, from_message_id).run();
+        change_chat(d, sql_touch_chat, chat_id, "update");
+    });
+}
+
+}  // namespace meswitch

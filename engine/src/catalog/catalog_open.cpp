@@ -1,0 +1,268 @@
+// Opening a catalog: checks that the file is a usable ME-Switch catalog before anything is
+// written to it, configures the connection (WAL, foreign keys, busy timeout) and applies
+// pending migrations. Also transactions and moving a corrupt file aside.
+#include <spdlog/spdlog.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <ctime>
+#include <fstream>
+
+#include "catalog/catalog_impl.h"
+#include "catalog/schema.h"
+#include "meswitch/error.h"
+
+namespace fs = std::filesystem;
+
+namespace meswitch {
+namespace {
+
+using catalog::Context;
+using catalog::in_quotes;
+
+constexpr const char* sql_schema_version = "PRAGMA schema_version";
+constexpr const char* sql_quick_check = "PRAGMA quick_check(1)";
+constexpr const char* sql_user_version = "PRAGMA user_version";
+constexpr const char* sql_application_id = "PRAGMA application_id";
+constexpr const char* sql_count_tables =
+    "SELECT count(*) FROM sqlite_schema WHERE name NOT LIKE 'sqlite_%'";
+constexpr const char* sql_journal_wal = "PRAGMA journal_mode = WAL";
+constexpr const char* sql_connection_settings =
+    "PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;";
+constexpr const char* sql_foreign_keys = "PRAGMA foreign_keys";
+constexpr int busy_timeout_ms = 5000;
+
+std::int64_t single_int(const Context& d, const char* sql, std::string_view doing) {
+    auto st = d.prepare(sql, doing);
+    return st.step() ? st.int64(0) : 0;
+}
+
+// Reads the first bytes of an existing file without SQLite, so that a file that is not a
+// SQLite database at all is refused before SQLite looks at (and may reset) a stray -wal.
+// An empty file is fine: SQLite treats it as a new, empty database.
+void check_header(const Context& d) {
+    static constexpr char magic[] = "SQLite format 3";  // 16 bytes with the final NUL
+    std::ifstream in(d.file, std::ios::binary);
+    char header[100] = {};
+    in.read(header, sizeof header);
+    const auto got = in.gcount();
+    if (in.bad()) d.fail("cannot read the file");
+    if (got == 0) return;
+    if (got < static_cast<std::streamsize>(sizeof header) ||
+        std::memcmp(header, magic, sizeof magic) != 0)
+        d.fail("the file is not a ME-Switch catalog or is corrupt (file is not a database)");
+}
+
+// Opens the connection without creating anything for an existing file.
+void open_connection(Context& d) {
+    const fs::path& file = d.file;
+    std::error_code ec;
+    const auto status = fs::status(file, ec);
+    int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_EXRESCODE;
+    if (fs::exists(status)) {
+        if (fs::is_directory(status)) d.fail("the path is a folder, not a catalog file");
+        if (!fs::is_regular_file(status)) d.fail("the path is not a regular file");
+        if (::access(file.c_str(), R_OK | W_OK) != 0) {
+            const int err = errno;
+            d.fail(std::string("cannot open the file for reading and writing (") +
+                   std::strerror(err) + ")");
+        }
+        check_header(d);
+    } else {
+        fs::path parent = file.parent_path();
+        if (parent.empty()) parent = ".";
+        const auto parent_status = fs::status(parent, ec);
+        if (!fs::exists(parent_status))
+            d.fail("cannot create the catalog: the folder " + parent.string() + " does not exist");
+        if (!fs::is_directory(parent_status))
+            d.fail("cannot create the catalog: " + parent.string() + " is not a folder");
+        flags |= SQLITE_OPEN_CREATE;
+    }
+    sqlite3* raw = nullptr;
+    const int rc = sqlite3_open_v2(file.c_str(), &raw, flags, nullptr);
+    d.db.reset(raw);  // closed by the owner even when the open failed
+    if (rc != SQLITE_OK) catalog::fail_sqlite(file, raw, rc, "opening the database");
+    // Until verify() accepts the file, closing must not checkpoint a WAL into it.
+    sqlite3_db_config(raw, SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, 1, nullptr);
+    sqlite3_busy_timeout(raw, busy_timeout_ms);
+    if (sqlite3_db_readonly(raw, "main") == 1)
+        d.fail(
+            "the file is read-only; ME-Switch Studio needs to write its catalog "
+            "(check the file's permissions)");
+}
+
+// Reads only: is this an empty file, a ME-Switch catalog, or something else?
+// Returns the schema version (0 for a new, empty database).
+int verify(const Context& d) {
+    single_int(d, sql_schema_version, "reading the database header");
+    {
+        auto st = d.prepare(sql_quick_check, "checking the database for corruption");
+        const std::string result = st.step() ? st.text(0) : std::string("no result");
+        if (result != "ok")
+            d.fail("the file is not a ME-Switch catalog or is corrupt (integrity check: " + result +
+                   ")");
+    }
+    const auto version = single_int(d, sql_user_version, "reading the schema version");
+    const auto app_id = single_int(d, sql_application_id, "reading the application id");
+    const auto tables = single_int(d, sql_count_tables, "listing the tables");
+    if (version == 0 && app_id == 0 && tables == 0) return 0;  // new or empty file
+    if (app_id != catalog::application_id || version <= 0)
+        d.fail(
+            "the file is not a ME-Switch catalog (it is a SQLite database of another "
+            "application)");
+    if (version > Catalog::current_schema_version)
+        d.fail("the catalog was written by a newer ME-Switch Studio (schema version " +
+               std::to_string(version) + "; this build supports up to " +
+               std::to_string(Catalog::current_schema_version) +
+               "). It was left unchanged: update ME-Switch Studio to open it");
+    return static_cast<int>(version);
+}
+
+void configure(const Context& d) {
+    {
+        auto st = d.prepare(sql_journal_wal, "switching to write-ahead logging");
+        const std::string mode = st.step() ? st.text(0) : std::string();
+        if (mode != "wal")
+            d.fail("cannot switch to write-ahead logging (journal mode stays '" + mode +
+                   "'); is the folder on a network file system?");
+    }
+    d.exec(sql_connection_settings, "configuring the connection");
+    if (single_int(d, sql_foreign_keys, "checking foreign keys") != 1)
+        d.fail("this SQLite build cannot enforce foreign keys");
+}
+
+void migrate(Context& d) {
+    for (const auto& m : catalog::migrations()) {
+        if (m.version <= d.version) continue;
+        const std::string doing =
+            "applying schema migration " + std::to_string(m.version) + " (" + m.name + ")";
+        d.exec("BEGIN IMMEDIATE", doing);
+        try {
+            d.exec(m.sql, doing);
+            const std::string set_version = "PRAGMA user_version = " + std::to_string(m.version);
+            d.exec(set_version.c_str(), doing);
+            d.exec("COMMIT", doing);
+        } catch (...) {
+            if (!sqlite3_get_autocommit(d.db.get()))
+                sqlite3_exec(d.db.get(), "ROLLBACK", nullptr, nullptr, nullptr);
+            throw;
+        }
+        d.version = m.version;
+        spdlog::info("catalog {}: applied schema migration {} ({})", d.file.string(), m.version,
+                     m.name);
+    }
+}
+
+}  // namespace
+
+const char* to_string(ModelRole role) {
+    return role == ModelRole::expert ? "expert" : "base";
+}
+
+const char* to_string(RunStatus status) {
+    switch (status) {
+        case RunStatus::running:
+            return "running";
+        case RunStatus::finished:
+            return "finished";
+        case RunStatus::failed:
+            return "failed";
+        case RunStatus::cancelled:
+            return "cancelled";
+    }
+    return "failed";
+}
+
+Catalog::Catalog(const fs::path& file) : impl_(std::make_unique<Impl>()) {
+    impl_->file = file;
+    open_connection(*impl_);
+    impl_->version = verify(*impl_);
+    sqlite3_db_config(impl_->db.get(), SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, 0, nullptr);
+    configure(*impl_);
+    migrate(*impl_);
+}
+
+Catalog::~Catalog() = default;
+Catalog::Catalog(Catalog&&) noexcept = default;
+Catalog& Catalog::operator=(Catalog&&) noexcept = default;
+
+const fs::path& Catalog::path() const {
+    return impl_->file;
+}
+int Catalog::schema_version() const {
+    return impl_->version;
+}
+sqlite3* Catalog::handle() const {
+    return impl_->db.get();
+}
+
+void Catalog::transaction(const std::function<void()>& body) {
+    Impl& d = *impl_;
+    sqlite3* db = d.db.get();
+    if (d.depth > 0) {
+        // Nested: join the outer transaction; a savepoint undoes only this body on failure.
+        const std::string name = "meswitch_nested_" + std::to_string(d.depth);
+        d.exec(("SAVEPOINT " + name).c_str(), "starting a nested transaction");
+        ++d.depth;
+        try {
+            body();
+        } catch (...) {
+            --d.depth;
+            sqlite3_exec(db, ("ROLLBACK TO " + name + "; RELEASE " + name).c_str(), nullptr,
+                         nullptr, nullptr);
+            throw;
+        }
+        --d.depth;
+        d.exec(("RELEASE " + name).c_str(), "finishing a nested transaction");
+        return;
+    }
+    d.exec("BEGIN IMMEDIATE", "starting a transaction");
+    d.depth = 1;
+    try {
+        body();
+        d.depth = 0;
+        d.exec("COMMIT", "committing a transaction");
+    } catch (...) {
+        d.depth = 0;
+        if (!sqlite3_get_autocommit(db)) sqlite3_exec(db, "ROLLBACK", nullptr, nullptr, nullptr);
+        throw;
+    }
+}
+
+fs::path move_aside_corrupt_catalog(const fs::path& file) {
+    const std::time_t now = std::time(nullptr);
+    std::tm local{};
+    localtime_r(&now, &local);
+    char stamp[32];
+    std::strftime(stamp, sizeof stamp, "%Y%m%d-%H%M%S", &local);
+
+    auto taken = [](const fs::path& p) {
+        std::error_code ec;
+        return fs::exists(fs::symlink_status(p, ec));
+    };
+    const std::string base = file.string() + ".corrupt-" + stamp;
+    fs::path target = base;
+    for (int n = 2; taken(target) || taken(target.string() + "-wal"); ++n)
+        target = base + "-" + std::to_string(n);
+
+    std::error_code ec;
+    fs::rename(file, target, ec);
+    if (ec)
+        throw Error(ErrorKind::io, "cannot move the catalog " + file.string() + " aside to " +
+                                       target.string() + ": " + ec.message());
+    for (const char* suffix : {"-wal", "-shm", "-journal"}) {
+        const fs::path side = file.string() + suffix;
+        if (!taken(side)) continue;
+        const fs::path side_target = target.string() + suffix;
+        fs::rename(side, side_target, ec);
+        if (ec)
+            throw Error(ErrorKind::io, "moved the catalog " + file.string() + " to " +
+                                           target.string() + " but cannot move " + side.string() +
+                                           ": " + ec.message());
+    }
+    spdlog::warn("catalog {}: moved aside to {}", file.string(), target.string());
+    return target;
+}
+
+}  // namespace meswitch
