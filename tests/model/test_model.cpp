@@ -248,6 +248,8 @@ private slots:
             decode_diff = std::max(decode_diff, max_diff(l, row));
         }
         QVERIFY2(decode_diff <= 1e-4, qPrintable(QString("decode max |diff| %1").arg(decode_diff)));
+        qInfo("stories260K vs run.c logits: max |diff| prefill %.3g, decode %.3g", prefill_diff,
+              decode_diff);
         // the cache is now full
         QVERIFY_THROWS_EXCEPTION(Error, model.forward(std::span(ids).subspan(0, 1), cache2));
     }
