@@ -1,9 +1,9 @@
+// meswitch-studio: the ME-Switch Studio desktop application.
 #include <QApplication>
-#include <QLabel>
+
+#include "studio_app.h"
 
 int main(int argc, char** argv) {
     QApplication app(argc, argv);
-    QLabel label("ME-Switch Studio");
-    label.show();
-    return app.exec();
+    return Studio::runStudio(app);
 }

@@ -1,0 +1,205 @@
+#include "main_window.h"
+
+#include <QAction>
+#include <QApplication>
+#include <QCloseEvent>
+#include <QHBoxLayout>
+#include <QLabel>
+#include <QListWidget>
+#include <QMenuBar>
+#include <QStackedWidget>
+#include <QStatusBar>
+#include <QThread>
+
+#include <memory>
+
+#include <spdlog/spdlog.h>
+
+#include "about_dialog.h"
+#include "formatting.h"
+#include "library_page.h"
+#include "log_viewer_dialog.h"
+#include "meswitch/log.h"
+#include "meswitch/paths.h"
+#include "settings_page.h"
+#include "studio_page.h"
+#include "studio_settings.h"
+
+using Formatting::qs;
+
+MainWindow::MainWindow(meswitch::Catalog& catalog, const std::filesystem::path& dataHome,
+                       QWidget* parent)
+    : QMainWindow(parent), m_catalog(catalog), m_home(dataHome) {
+    setObjectName(QStringLiteral("mainWindow"));
+
+    m_navigation = new QListWidget(this);
+    m_navigation->setObjectName(QStringLiteral("navigation"));
+    m_navigation->setIconSize(QSize(32, 32));
+    m_navigation->setSpacing(2);
+    m_navigation->setFixedWidth(180);
+    m_stack = new QStackedWidget(this);
+
+    auto* central = new QWidget(this);
+    auto* layout = new QHBoxLayout(central);
+    layout->addWidget(m_navigation);
+    layout->addWidget(m_stack, 1);
+    setCentralWidget(central);
+
+    m_fileMenu = menuBar()->addMenu(QString());
+    m_quitAction = m_fileMenu->addAction(QString(), this, &QWidget::close);
+    m_quitAction->setShortcut(QKeySequence(Qt::CTRL | Qt::Key_Q));
+    m_quitAction->setMenuRole(QAction::QuitRole);
+    m_viewMenu = menuBar()->addMenu(QString());
+    m_helpMenu = menuBar()->addMenu(QString());
+    m_aboutAction = m_helpMenu->addAction(QString(), this, &MainWindow::showAbout);
+    m_aboutAction->setMenuRole(QAction::AboutRole);
+
+    // The pages, in navigation order: adding a page is one line here.
+    addPage(m_library = new LibraryPage(m_catalog, this));
+    addPage(m_settings = new SettingsPage(m_home, this));
+
+    m_viewMenu->addSeparator();
+    m_showLogAction = m_viewMenu->addAction(QString(), this, &MainWindow::showLog);
+    m_showLogAction->setShortcut(QKeySequence(Qt::CTRL | Qt::Key_L));
+
+    connect(m_navigation, &QListWidget::currentRowChanged, this, [this](int row) {
+        if (row < 0 || row >= pageCount()) return;
+        m_stack->setCurrentIndex(row);
+        m_pageActions[row]->setChecked(true);
+        StudioSettings::setLastPage(m_pages[row]->key());
+    });
+
+    m_deviceLabel = new QLabel(this);
+    m_deviceLabel->setObjectName(QStringLiteral("deviceLabel"));
+    statusBar()->addPermanentWidget(m_deviceLabel);
+
+    setWindowIcon(QApplication::windowIcon());
+    retranslateUi();
+    if (!restoreGeometry(StudioSettings::windowGeometry())) resize(1200, 760);
+    if (!showPageByKey(StudioSettings::lastPage())) showPage(0);
+    startDeviceScan();
+}
+
+MainWindow::~MainWindow() {
+    if (m_scanThread) m_scanThread->wait();  // scan_devices() never blocks for long
+}
+
+void MainWindow::addPage(StudioPage* page) {
+    const int index = pageCount();
+    m_pages.push_back(page);
+    m_stack->addWidget(page);
+    auto* item = new QListWidgetItem(page->icon(), page->windowTitle(), m_navigation);
+    item->setData(Qt::UserRole, page->key());
+    auto* action = m_viewMenu->addAction(page->icon(), page->windowTitle());
+    action->setCheckable(true);
+    if (index < 9) action->setShortcut(QKeySequence(Qt::CTRL | (Qt::Key_1 + index)));
+    connect(action, &QAction::triggered, this, [this, index] { showPage(index); });
+    m_pageActions.push_back(action);
+    connect(page, &QWidget::windowTitleChanged, this, [item, action](const QString& title) {
+        item->setText(title);
+        action->setText(title);
+    });
+}
+
+StudioPage* MainWindow::page(int index) const {
+    return index >= 0 && index < pageCount() ? m_pages[index] : nullptr;
+}
+
+StudioPage* MainWindow::currentPage() const {
+    return page(m_stack->currentIndex());
+}
+
+QAction* MainWindow::pageAction(int index) const {
+    return index >= 0 && index < pageCount() ? m_pageActions[index] : nullptr;
+}
+
+void MainWindow::showPage(int index) {
+    if (index >= 0 && index < pageCount()) m_navigation->setCurrentRow(index);
+}
+
+bool MainWindow::showPageByKey(const QString& key) {
+    for (int i = 0; i < pageCount(); ++i) {
+        if (m_pages[i]->key() == key) {
+            showPage(i);
+            return true;
+        }
+    }
+    return false;
+}
+
+void MainWindow::retranslateUi() {
+    setWindowTitle(tr("ME-Switch Studio"));
+    m_fileMenu->setTitle(tr("&File"));
+    m_quitAction->setText(tr("&Quit"));
+    m_viewMenu->setTitle(tr("&View"));
+    m_showLogAction->setText(tr("Show &log"));
+    m_helpMenu->setTitle(tr("&Help"));
+    m_aboutAction->setText(tr("&About ME-Switch Studio"));
+    updateDeviceStatus();
+}
+
+void MainWindow::changeEvent(QEvent* event) {
+    if (event->type() == QEvent::LanguageChange) retranslateUi();
+    QMainWindow::changeEvent(event);
+}
+
+void MainWindow::closeEvent(QCloseEvent* event) {
+    StudioSettings::setWindowGeometry(saveGeometry());
+    QMainWindow::closeEvent(event);
+}
+
+void MainWindow::startDeviceScan() {
+    // The GUI thread never runs engine work: with a CUDA build the first driver call can take
+    // a while.
+    auto result = std::make_shared<meswitch::DeviceScan>();
+    m_scanThread = QThread::create([result] { *result = meswitch::scan_devices(); });
+    m_scanThread->setParent(this);
+    connect(m_scanThread, &QThread::finished, this, [this, result] {
+        m_scan = *result;
+        if (m_scan->devices.empty()) spdlog::info("device: CPU (no GPU found: {})", m_scan->note);
+        for (const auto& d : m_scan->devices)
+            spdlog::info("device: GPU {} {} ({} bytes)", d.index, d.name, d.total_memory);
+        updateDeviceStatus();
+        emit deviceScanFinished();
+    });
+    m_scanThread->start();
+}
+
+QString MainWindow::deviceStatusText() const {
+    if (!m_scan) return tr("Device: scanning…");
+    if (m_scan->devices.empty()) return tr("Device: CPU (no GPU found)");
+    const auto& d = m_scan->devices.front();
+    return tr("Device: %1 (%2, %3 free)")
+        .arg(qs(d.name), Formatting::byteSize(static_cast<std::int64_t>(d.total_memory)),
+             Formatting::byteSize(static_cast<std::int64_t>(d.free_memory)));
+}
+
+void MainWindow::updateDeviceStatus() {
+    m_deviceLabel->setText(deviceStatusText());
+    m_deviceLabel->setToolTip(m_scan && !m_scan->note.empty() ? qs(m_scan->note) : QString());
+}
+
+AboutDialog* MainWindow::showAbout() {
+    if (!m_about) {
+        m_about = new AboutDialog(m_scan, this);
+        m_about->setAttribute(Qt::WA_DeleteOnClose);
+    }
+    m_about->show();
+    m_about->raise();
+    m_about->activateWindow();
+    return m_about;
+}
+
+LogViewerDialog* MainWindow::showLog() {
+    const auto file = meswitch::log_file_path(meswitch::log_dir(m_home));
+    if (!m_log) {
+        m_log = new LogViewerDialog(qs(file.string()), this);
+        m_log->setAttribute(Qt::WA_DeleteOnClose);
+    } else {
+        m_log->refresh();
+    }
+    m_log->show();
+    m_log->raise();
+    m_log->activateWindow();
+    return m_log;
+}

@@ -1,0 +1,90 @@
+// The main window: a navigation list on the left (icon + title per page), the pages in a
+// QStackedWidget, File/View/Help menus, and a status bar that names the compute device. Window
+// geometry and the last page are remembered. Devices are scanned on a worker thread.
+#pragma once
+
+#include <QMainWindow>
+#include <QPointer>
+
+#include <filesystem>
+#include <optional>
+#include <vector>
+
+#include "meswitch/system.h"
+
+namespace meswitch {
+class Catalog;
+}
+class AboutDialog;
+class LibraryPage;
+class LogViewerDialog;
+class QAction;
+class QLabel;
+class QListWidget;
+class QMenu;
+class QStackedWidget;
+class QThread;
+class SettingsPage;
+class StudioPage;
+
+class MainWindow : public QMainWindow {
+    Q_OBJECT
+
+public:
+    MainWindow(meswitch::Catalog& catalog, const std::filesystem::path& dataHome,
+               QWidget* parent = nullptr);
+    ~MainWindow() override;
+
+    int pageCount() const { return static_cast<int>(m_pages.size()); }
+    StudioPage* page(int index) const;
+    StudioPage* currentPage() const;
+    QListWidget* navigation() const { return m_navigation; }
+    QAction* pageAction(int index) const;
+    LibraryPage* libraryPage() const { return m_library; }
+    SettingsPage* settingsPage() const { return m_settings; }
+
+    // "Device: CPU (no GPU found)", "Device: NVIDIA …" or "Device: scanning…".
+    QString deviceStatusText() const;
+    const std::optional<meswitch::DeviceScan>& deviceScan() const { return m_scan; }
+
+public slots:
+    void showPage(int index);
+    bool showPageByKey(const QString& key);
+    // Both dialogs are non-modal and delete themselves on close; a second call raises the first.
+    AboutDialog* showAbout();
+    LogViewerDialog* showLog();
+
+signals:
+    void deviceScanFinished();
+
+protected:
+    void closeEvent(QCloseEvent* event) override;
+    void changeEvent(QEvent* event) override;
+
+private:
+    // Adds a page to the navigation, the stack and the View menu (with Ctrl+N).
+    void addPage(StudioPage* page);
+    void retranslateUi();
+    void startDeviceScan();
+    void updateDeviceStatus();
+
+    meswitch::Catalog& m_catalog;
+    std::filesystem::path m_home;
+    QListWidget* m_navigation = nullptr;
+    QStackedWidget* m_stack = nullptr;
+    std::vector<StudioPage*> m_pages;
+    std::vector<QAction*> m_pageActions;
+    LibraryPage* m_library = nullptr;
+    SettingsPage* m_settings = nullptr;
+    QMenu* m_fileMenu = nullptr;
+    QMenu* m_viewMenu = nullptr;
+    QMenu* m_helpMenu = nullptr;
+    QAction* m_quitAction = nullptr;
+    QAction* m_showLogAction = nullptr;
+    QAction* m_aboutAction = nullptr;
+    QLabel* m_deviceLabel = nullptr;
+    QThread* m_scanThread = nullptr;
+    std::optional<meswitch::DeviceScan> m_scan;
+    QPointer<AboutDialog> m_about;
+    QPointer<LogViewerDialog> m_log;
+};
