@@ -272,6 +272,17 @@ void TestTokenizer::selfContainedByteLevel() {
         QCOMPARE(t.decode(t.encode(s)), std::string(s));
 }
 
+void TestTokenizer::selfContainedNfc() {
+    json j = byte_level_json();
+    j["normalizer"] = {{"type", "NFC"}};  // as Qwen2's tokenizer.json has
+    const Tokenizer t = load(tmp_, j, "nfc.json");
+    COMPARE_IDS(t.encode("caf"
+                         "e\u0301"),
+                t.encode("caf\u00e9"));
+    COMPARE_IDS(t.encode("e\u0301", false), (Ids{0xC3, 0xA9}));
+    QCOMPARE(t.decode(t.encode("e\u0301")), std::string("\u00e9"));
+}
+
 void TestTokenizer::selfContainedConfig() {
     json j = sentencepiece_json();
     j["post_processor"] = nullptr;

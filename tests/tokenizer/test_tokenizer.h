@@ -22,6 +22,7 @@ private slots:
     void selfContainedMergesAsPairs();
     void selfContainedIgnoreMerges();
     void selfContainedByteLevel();
+    void selfContainedNfc();
     void selfContainedConfig();
     void streamDecoderHoldsPartialCharacters();
     void invalidUtf8Input();
@@ -44,6 +45,7 @@ private slots:
     void addedTokenMatching();
     void utf8Repair();
     void decoders();
+    void unicodeNormalization();
 
 private:
     QTemporaryDir tmp_;

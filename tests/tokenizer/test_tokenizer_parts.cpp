@@ -7,8 +7,10 @@
 #include "test_tokenizer.h"
 #include "tokenizer/added_tokens.h"
 #include "tokenizer/decoder.h"
+#include "tokenizer/normalizer.h"
 #include "tokenizer/pre_tokenizer.h"
 #include "tokenizer/split.h"
+#include "tokenizer/unicode_normalize.h"
 #include "tokenizer/utf8.h"
 
 using namespace meswitch::tok;
@@ -209,4 +211,28 @@ void TestTokenizer::decoders() {
         decode_with(json{{"type", "Replace"}, {"pattern", {{"Regex", "\\s+"}}}, {"content", "_"}},
                     {"a  b", "c\td"}),
         std::string("a_bc_d"));
+}
+
+// NFC/NFD (checked against Python's unicodedata for every code point when the tables were
+// generated; these are spot checks of each rule).
+void TestTokenizer::unicodeNormalization() {
+    QCOMPARE(to_nfc("e\u0301"), std::string("\u00e9"));             // composition
+    QCOMPARE(to_nfd("\u00e9"), std::string("e\u0301"));             // decomposition
+    QCOMPARE(to_nfd("\u1e69"), std::string("s\u0323\u0307"));       // recursive
+    QCOMPARE(to_nfc("s\u0307\u0323"), std::string("\u1e69"));       // reordering, then both marks
+    QCOMPARE(to_nfc("\u1100\u1161\u11a8"), std::string("\uac01"));  // Hangul L V T
+    QCOMPARE(to_nfd("\uac01"), std::string("\u1100\u1161\u11a8"));
+    QCOMPARE(to_nfc("\u0958"), std::string("\u0915\u093c"));         // composition exclusion
+    QCOMPARE(to_nfc("\u212b"), std::string("\u00c5"));               // singleton (Angstrom sign)
+    QCOMPARE(to_nfc("a\u0301\u0301"), std::string("\u00e1\u0301"));  // blocked second mark
+    QCOMPARE(to_nfc("\u0301e"), std::string("\u0301e"));             // leading mark stays
+    QCOMPARE(to_nfc("plain ASCII"), std::string("plain ASCII"));
+    QCOMPARE(to_nfc("\u4e2d\u6587 \U0001f600"), std::string("\u4e2d\u6587 \U0001f600"));
+    const auto nfc = make_normalizer(json{{"type", "NFC"}}, "test");
+    QCOMPARE(nfc->normalize("Cafe\u0301 \u212b"), std::string("Caf\u00e9 \u00c5"));
+    const auto seq = make_normalizer(
+        json{{"type", "Sequence"},
+             {"normalizers", {{{"type", "NFD"}}, {{"type", "Lowercase"}}, {{"type", "Strip"}}}}},
+        "test");
+    QCOMPARE(seq->normalize("  \u00c9T\u00c9  "), std::string("e\u0301te\u0301"));
 }

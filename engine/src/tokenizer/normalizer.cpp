@@ -3,6 +3,7 @@
 #include <vector>
 
 #include "tokenizer/split.h"
+#include "tokenizer/unicode_normalize.h"
 #include "tokenizer/utf8.h"
 
 namespace meswitch::tok {
@@ -88,6 +89,16 @@ char32_t to_lower(char32_t c) {
     return c;
 }
 
+class NfcNormalizer final : public Normalizer {
+public:
+    std::string normalize(std::string text) const override { return to_nfc(text); }
+};
+
+class NfdNormalizer final : public Normalizer {
+public:
+    std::string normalize(std::string text) const override { return to_nfd(text); }
+};
+
 class LowercaseNormalizer final : public Normalizer {
 public:
     std::string normalize(std::string text) const override {
@@ -128,9 +139,12 @@ std::unique_ptr<Normalizer> make_normalizer(const Json& config, const std::strin
         return std::make_unique<StripNormalizer>(get_bool(config, "strip_left", here, true),
                                                  get_bool(config, "strip_right", here, true));
     if (type == "Lowercase") return std::make_unique<LowercaseNormalizer>();
+    if (type == "NFC") return std::make_unique<NfcNormalizer>();
+    if (type == "NFD") return std::make_unique<NfdNormalizer>();
     fail(ErrorKind::unsupported, where,
          "normalizer type '" + type +
-             "' is not supported (supported: Sequence, Prepend, Replace, Strip, Lowercase)");
+             "' is not supported (supported: Sequence, Prepend, Replace, Strip, Lowercase, NFC, "
+             "NFD)");
 }
 
 }  // namespace meswitch::tok

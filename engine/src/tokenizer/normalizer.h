@@ -1,7 +1,7 @@
 // tokenizer.json "normalizer": text rewriting applied to each piece of input between added
 // tokens, before pre-tokenization. Supported: Sequence, Prepend, Replace (String or Regex),
-// Strip, Lowercase (ASCII, Latin-1, Greek and Cyrillic letters); anything else, including the
-// Unicode normalization forms (NFC, NFKC, ...), is Error(unsupported) naming the type.
+// Strip, NFC, NFD (Qwen2 uses NFC), Lowercase (ASCII, Latin-1, Greek and Cyrillic letters);
+// anything else (NFKC, NFKD, Precompiled, BertNormalizer, ...) is Error(unsupported).
 #pragma once
 
 #include <memory>
