@@ -1,5 +1,10 @@
 // Hugging Face tokenizer.json tokenizers: SentencePiece-style BPE with byte fallback and
 // byte-level BPE (GPT-2 / Llama-3 / Qwen2), added and special tokens, tokenizer_config.json.
+// Ids match the Rust `tokenizers` library (tests compare with @huggingface/tokenizers).
+// Only model type BPE is supported; Unigram/WordPiece/WordLevel and unknown normalizer,
+// pre-tokenizer, decoder or post-processor types are Error(unsupported) naming the type.
+// truncation/padding settings in tokenizer.json are ignored. A Tokenizer is immutable after
+// loading: encode/decode may be called from several threads at once.
 #pragma once
 
 #include <cstdint>
@@ -26,7 +31,12 @@ public:
     Tokenizer& operator=(Tokenizer&&) noexcept;
 
     // add_special: apply the post-processor / add_bos_token (BOS for Llama-style models).
+    // Added/special token text in `text` (e.g. "<s>") is matched as that token. Invalid UTF-8
+    // is read as if each maximal ill-formed subpart were U+FFFD (as a JavaScript string decoded
+    // from the bytes would be), never an error.
     std::vector<std::int32_t> encode(std::string_view text, bool add_special = true) const;
+    // The tokenizer.json decoder alone (no transformers-style "clean up tokenization spaces");
+    // ids outside the vocabulary are skipped. Always returns valid UTF-8.
     std::string decode(std::span<const std::int32_t> ids, bool skip_special = true) const;
 
     std::size_t vocab_size() const;
@@ -39,7 +49,8 @@ public:
     const std::string& bos_token() const;             // text of the BOS token, "" if none
     const std::string& eos_token() const;
 
-    // Streaming decode: push ids one by one, get back only complete UTF-8 text.
+    // Streaming decode: push ids one by one, get back only complete UTF-8 text. The pieces
+    // returned by push() and flush() concatenate to decode(all ids pushed).
     class StreamDecoder {
     public:
         explicit StreamDecoder(const Tokenizer& tokenizer, bool skip_special = true);
