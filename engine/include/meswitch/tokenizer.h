@@ -45,8 +45,8 @@ public:
     std::optional<std::int32_t> token_to_id(std::string_view token) const;
     std::string id_to_token(std::int32_t id) const;  // the raw piece, "" if out of range
     bool is_special(std::int32_t id) const;
-    const std::string& chat_template() const;         // "" when tokenizer_config has none
-    const std::string& bos_token() const;             // text of the BOS token, "" if none
+    const std::string& chat_template() const;  // "" when tokenizer_config has none
+    const std::string& bos_token() const;      // text of the BOS token, "" if none
     const std::string& eos_token() const;
 
     // Streaming decode: push ids one by one, get back only complete UTF-8 text. The pieces
