@@ -175,6 +175,33 @@ private slots:
         }
     }
 
+    void gemm_blocks_and_tails() {
+        // every remainder: rows 1…9 (blocks of 4), out 13 (blocks of 4 + 1), odd in
+        ThreadPool pool(2);
+        for (DType dt : {DType::f32, DType::bf16, DType::f16}) {
+            for (std::int64_t in : {1, 31, 64, 67}) {
+                const std::int64_t out = 13;
+                const StoredMatrix w = make_matrix(out, in, dt, 15 + in);
+                for (int rows = 1; rows <= 9; ++rows) {
+                    const auto x = randoms(static_cast<std::size_t>(rows * in), 16);
+                    std::vector<float> y(static_cast<std::size_t>(rows * out), -7.0f);
+                    cpu::gemm(x.data(), rows, w.matrix(), y.data(), pool);
+                    const auto ref = reference_matmul(x, rows, w.widened, out, in);
+                    QVERIFY2(
+                        max_abs_diff(y, ref) < 1e-5 * std::sqrt(double(in)),
+                        qPrintable(
+                            QString("%1 in=%2 rows=%3").arg(dtype_name(dt)).arg(in).arg(rows)));
+                }
+            }
+        }
+        // 70 activation rows cross the 64-row chunk
+        const StoredMatrix w = make_matrix(9, 40, DType::bf16, 17);
+        const auto x = randoms(70 * 40, 18);
+        std::vector<float> y(70 * 9);
+        cpu::gemm(x.data(), 70, w.matrix(), y.data(), pool);
+        QVERIFY(max_abs_diff(y, reference_matmul(x, 70, w.widened, 9, 40)) < 1e-4);
+    }
+
     void widen_matches_scalar_conversions() {
         std::vector<std::uint16_t> bits(1000);
         std::mt19937 rng(7);

@@ -1,22 +1,47 @@
-// Matrix multiplication y = x · Wᵀ for batched prefill: OpenBLAS sgemm directly on f32
-// weights; f16/bf16 weights are widened tile by tile (in parallel) so no f32 copy of the
-// whole matrix ever exists. A single row goes to the streaming GEMV.
-#include <algorithm>
-#include <vector>
+// Matrix multiplication y = x · Wᵀ for batched prefill. A single row (decode) goes to the
+// streaming GEMV; f16/bf16 weights go to the register-blocked gemm (widened in registers,
+// never copied); f32 weights to OpenBLAS sgemm.
+#include <cstdlib>
+#include <cstring>
+#include <mutex>
 
 #include <cblas.h>
+#include <spdlog/spdlog.h>
 
 #include "backend/cpu/ops.h"
 #include "core/thread_pool.h"
+
+extern "C" char* openblas_get_corename(void);
 
 namespace meswitch::cpu {
 
 namespace {
 
-// Rows below this use GEMV per row: reading the weights a few times costs less than
-// widening them.
+// Rows below this use GEMV per row: streaming the weights a few times costs less than
+// blocking them.
 constexpr std::int64_t gemm_min_rows = 4;
-constexpr std::size_t tile_bytes = 8u << 20;  // f32 tile size for widened weights
+
+// Debian's OpenBLAS 0.3.21 picks SSE3 ("Prescott") kernels on CPUs it does not know (e.g.
+// Sapphire Rapids), about 3× slower. The core is chosen when the library loads, so all we
+// can do is say how to fix it.
+void check_openblas_core() {
+    static std::once_flag once;
+    std::call_once(once, [] {
+        const char* core = openblas_get_corename();
+        if (!core || std::getenv("OPENBLAS_CORETYPE")) return;
+        const bool generic = std::strcmp(core, "Prescott") == 0 ||
+                             std::strcmp(core, "Core2") == 0 || std::strcmp(core, "Nehalem") == 0;
+        if (!generic) return;
+        const char* better = __builtin_cpu_supports("avx512f") ? "SkylakeX"
+                             : __builtin_cpu_supports("avx2")  ? "Haswell"
+                                                               : nullptr;
+        if (better)
+            spdlog::warn(
+                "OpenBLAS chose its '{}' kernels on this CPU; f32 prompt processing would be "
+                "faster with the environment variable OPENBLAS_CORETYPE={} set before start",
+                core, better);
+    });
+}
 
 }  // namespace
 
@@ -26,28 +51,15 @@ void matmul(const float* x, std::int64_t rows, const Matrix& w, float* y, Thread
         for (std::int64_t t = 0; t < rows; ++t) gemv(w, x + t * w.cols, y + t * w.rows, pool);
         return;
     }
-    const int m = static_cast<int>(rows), k = static_cast<int>(w.cols),
-              n = static_cast<int>(w.rows);
-    if (w.dtype == DType::f32) {
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, m, n, k, 1.0f, x, k,
-                    reinterpret_cast<const float*>(w.data), k, 0.0f, y, n);
+    if (w.dtype != DType::f32) {
+        gemm(x, rows, w, y, pool);
         return;
     }
-    const std::int64_t tile_rows = std::max<std::int64_t>(
-        16, static_cast<std::int64_t>(tile_bytes / (sizeof(float) * static_cast<std::size_t>(k))));
-    thread_local std::vector<float> tile;
-    tile.resize(static_cast<std::size_t>(std::min(tile_rows, w.rows) * k));
-    for (std::int64_t o0 = 0; o0 < w.rows; o0 += tile_rows) {
-        const std::int64_t count = std::min(tile_rows, w.rows - o0);
-        float* dst = tile.data();
-        pool.parallel_for(static_cast<std::size_t>(count), [&](std::size_t b, std::size_t e) {
-            widen_to_f32(w.dtype, w.row(o0 + static_cast<std::int64_t>(b)),
-                         dst + b * static_cast<std::size_t>(k),
-                         (e - b) * static_cast<std::size_t>(k));
-        });
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, m, static_cast<int>(count), k, 1.0f, x,
-                    k, dst, k, 0.0f, y + o0, n);
-    }
+    check_openblas_core();
+    const int m = static_cast<int>(rows), k = static_cast<int>(w.cols),
+              n = static_cast<int>(w.rows);
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, m, n, k, 1.0f, x, k,
+                reinterpret_cast<const float*>(w.data), k, 0.0f, y, n);
 }
 
 }  // namespace meswitch::cpu

@@ -40,8 +40,12 @@ void gemv_rows(const Matrix& w, const float* x, float* y, std::int64_t r0, std::
 // gemv.cpp: all rows, split across the pool (rows in blocks of 4).
 void gemv(const Matrix& w, const float* x, float* y, ThreadPool& pool);
 
+// gemm.cpp: y[t, o] = Σ_i x[t, i] · W[o, i] with a register-blocked SIMD kernel (weights
+// widened in registers), split across the pool by weight rows.
+void gemm(const float* x, std::int64_t rows, const Matrix& w, float* y, ThreadPool& pool);
+
 // matmul.cpp: y[t, o] = Σ_i x[t, i] · W[o, i] for t < rows (x: rows × in, y: rows × out).
-// One row: GEMV; several: OpenBLAS sgemm on f32 weights or on widened tiles.
+// One row: GEMV; several: gemm for f16/bf16 weights, OpenBLAS sgemm for f32.
 void matmul(const float* x, std::int64_t rows, const Matrix& w, float* y, ThreadPool& pool);
 
 // add.cpp: y[i] += x[i]; add_bias: y[t, j] += bias[j].
