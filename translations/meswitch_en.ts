@@ -454,10 +454,6 @@ Its domain links, compressed-delta records and compression runs are removed from
 <context>
     <name>MainWindow</name>
     <message>
-        <source>ME-Switch Studio</source>
-        <translation>ME-Switch Studio</translation>
-    </message>
-    <message>
         <source>&amp;File</source>
         <translation>&amp;File</translation>
     </message>

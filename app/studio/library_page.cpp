@@ -109,16 +109,7 @@ void LibraryPage::retranslateUi() {
     m_emptyLabel->setText(
         tr("No models yet.\n\nImport one with:\n    meswitch import PATH\n\nthen press F5."));
     m_model->retranslate();
-    int bases = 0;
-    for (int r = 0; r < m_model->rowCount(); ++r) {
-        const auto* e = m_model->entry(m_model->index(r, 0));
-        if (e && e->model.role == meswitch::ModelRole::base) ++bases;
-    }
-    m_summary->setText(tr("Models: %1 (bases: %2, experts: %3) — catalog: %4")
-                           .arg(m_model->modelCount())
-                           .arg(bases)
-                           .arg(m_model->modelCount() - bases)
-                           .arg(QDir::toNativeSeparators(qs(m_catalog.path().string()))));
+    updateSummary();
     updateDetails();
 }
 
@@ -136,8 +127,21 @@ void LibraryPage::refresh() {
     for (int c = 0; c < LibraryModel::PathColumn; ++c) m_view->resizeColumnToContents(c);
     m_stack->setCurrentIndex(m_model->modelCount() == 0 ? 0 : 1);
     if (selectedId >= 0) selectModel(selectedId);
-    retranslateUi();  // the summary counts
+    updateSummary();
     updateActions();
+}
+
+void LibraryPage::updateSummary() {
+    int bases = 0;
+    for (int r = 0; r < m_model->rowCount(); ++r) {
+        const auto* e = m_model->entry(m_model->index(r, 0));
+        if (e && e->model.role == meswitch::ModelRole::base) ++bases;
+    }
+    m_summary->setText(tr("Models: %1 (bases: %2, experts: %3) — catalog: %4")
+                           .arg(m_model->modelCount())
+                           .arg(bases)
+                           .arg(m_model->modelCount() - bases)
+                           .arg(QDir::toNativeSeparators(qs(m_catalog.path().string()))));
 }
 
 bool LibraryPage::selectModel(std::int64_t id) {
@@ -251,13 +255,14 @@ void LibraryPage::removeSelected() {
 void LibraryPage::openSelectedFolder() {
     const auto* e = m_model->entry(m_view->currentIndex());
     if (!e) return;
+    // A model is a folder; should a path name a file, open the folder that holds it.
     const QFileInfo info(qs(e->model.path));
-    const QString folder = info.isDir() ? info.absoluteFilePath() : info.absolutePath();
-    if (!QFileInfo(folder).isDir()) {
+    if (!info.exists()) {
         showError(tr("The folder %1 does not exist any more (moved or deleted?).")
-                      .arg(QDir::toNativeSeparators(folder)));
+                      .arg(QDir::toNativeSeparators(info.absoluteFilePath())));
         return;
     }
+    const QString folder = info.isDir() ? info.absoluteFilePath() : info.absolutePath();
     const bool opened = m_openFolder ? m_openFolder(folder)
                                      : QDesktopServices::openUrl(QUrl::fromLocalFile(folder));
     if (!opened)

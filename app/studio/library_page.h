@@ -58,6 +58,7 @@ protected:
 
 private:
     void updateActions();
+    void updateSummary();
     void updateDetails();
     void showError(const QString& message);
 

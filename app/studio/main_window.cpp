@@ -66,6 +66,7 @@ MainWindow::MainWindow(meswitch::Catalog& catalog, const std::filesystem::path& 
         if (row < 0 || row >= pageCount()) return;
         m_stack->setCurrentIndex(row);
         m_pageActions[row]->setChecked(true);
+        updateWindowTitle();
         StudioSettings::setLastPage(m_pages[row]->key());
     });
 
@@ -95,9 +96,10 @@ void MainWindow::addPage(StudioPage* page) {
     if (index < 9) action->setShortcut(QKeySequence(Qt::CTRL | (Qt::Key_1 + index)));
     connect(action, &QAction::triggered, this, [this, index] { showPage(index); });
     m_pageActions.push_back(action);
-    connect(page, &QWidget::windowTitleChanged, this, [item, action](const QString& title) {
+    connect(page, &QWidget::windowTitleChanged, this, [this, item, action](const QString& title) {
         item->setText(title);
         action->setText(title);
+        updateWindowTitle();
     });
 }
 
@@ -127,8 +129,14 @@ bool MainWindow::showPageByKey(const QString& key) {
     return false;
 }
 
+void MainWindow::updateWindowTitle() {
+    // Qt appends the application display name: "Library — ME-Switch Studio".
+    const StudioPage* current = currentPage();
+    setWindowTitle(current ? current->windowTitle() : QString());
+}
+
 void MainWindow::retranslateUi() {
-    setWindowTitle(tr("ME-Switch Studio"));
+    updateWindowTitle();
     m_fileMenu->setTitle(tr("&File"));
     m_quitAction->setText(tr("&Quit"));
     m_viewMenu->setTitle(tr("&View"));

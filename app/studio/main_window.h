@@ -65,6 +65,7 @@ private:
     // Adds a page to the navigation, the stack and the View menu (with Ctrl+N).
     void addPage(StudioPage* page);
     void retranslateUi();
+    void updateWindowTitle();
     void startDeviceScan();
     void updateDeviceStatus();
 

@@ -40,6 +40,7 @@ bool isLogLevel(const QString& level) {
 }
 
 int g_signalFds[2] = {-1, -1};
+bool g_terminationRequested = false;  // set on the GUI thread, by the notifier
 
 void onSignal(int) {
     const char byte = 1;
@@ -130,6 +131,7 @@ void quitOnTerminationSignals() {
         char byte = 0;
         [[maybe_unused]] const auto got = ::read(g_signalFds[1], &byte, 1);
         spdlog::info("termination signal received; closing");
+        g_terminationRequested = true;
         QApplication::closeAllWindows();  // saves window geometry
         QApplication::quit();
     });
@@ -140,8 +142,13 @@ void quitOnTerminationSignals() {
     for (int sig : {SIGTERM, SIGINT, SIGHUP}) sigaction(sig, &action, nullptr);
 }
 
+bool terminationRequested() {
+    return g_terminationRequested;
+}
+
 int runStudio(QApplication& app) {
     initApplication();
+    quitOnTerminationSignals();
     LanguageManager::apply(StudioSettings::language());
 
     const auto options = parseCommandLine(app.arguments());
@@ -169,8 +176,8 @@ int runStudio(QApplication& app) {
 
     auto opened = CatalogOpener::withMessageBoxes().open(meswitch::catalog_path(home));
     if (!opened.catalog) return 1;
+    if (terminationRequested()) return 0;  // a signal arrived while a start-up dialog was open
 
-    quitOnTerminationSignals();
     MainWindow window(*opened.catalog, home);
     window.show();
     const int code = app.exec();

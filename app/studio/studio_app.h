@@ -33,6 +33,8 @@ std::filesystem::path resolveDataHome(const std::optional<std::filesystem::path>
 // Turns SIGTERM/SIGINT/SIGHUP into a normal QApplication::quit() so that settings are saved and
 // the process exits cleanly.
 void quitOnTerminationSignals();
+// True once such a signal arrived (checked between start-up steps that run their own loops).
+bool terminationRequested();
 
 // The whole application; returns the process exit code.
 int runStudio(QApplication& app);

@@ -203,10 +203,16 @@ private slots:
         const fs::path home = newHome();
         QCOMPARE(Studio::resolveDataHome(home, QStringLiteral("/elsewhere")),
                  meswitch::data_home(home));
-        // The test harness sets MESWITCH_HOME: it wins over the folder saved in Settings.
-        QVERIFY(qEnvironmentVariableIsSet("MESWITCH_HOME"));
+        // $MESWITCH_HOME wins over the folder saved in Settings; without it the saved one is used.
+        const QByteArray previous = qgetenv("MESWITCH_HOME");
+        const fs::path envHome = newHome();
+        qputenv("MESWITCH_HOME", QByteArray::fromStdString(envHome.string()));
         QCOMPARE(Studio::resolveDataHome(std::nullopt, QStringLiteral("/elsewhere")),
-                 meswitch::data_home());
+                 meswitch::data_home(envHome));
+        qunsetenv("MESWITCH_HOME");
+        QCOMPARE(Studio::resolveDataHome(std::nullopt, QStringLiteral("/elsewhere")),
+                 meswitch::data_home(fs::path("/elsewhere")));
+        if (!previous.isEmpty()) qputenv("MESWITCH_HOME", previous);
     }
 
     void libraryShowsBaseAndExperts() {
@@ -217,6 +223,7 @@ private slots:
         w.show();
         QVERIFY(QTest::qWaitForWindowExposed(&w));
         QCOMPARE(w.currentPage()->key(), QStringLiteral("library"));
+        QCOMPARE(w.windowTitle(), QStringLiteral("Library"));  // + " — ME-Switch Studio" by Qt
 
         const LibraryModel* model = w.libraryPage()->model();
         QCOMPARE(model->modelCount(), 3);
@@ -320,6 +327,33 @@ private slots:
                  qPrintable(errors.front()));
         QVERIFY(cat.model(s.base).has_value());
         QCOMPARE(page->model()->modelCount(), 2);
+    }
+
+    void openFolderOpensTheModelFolder() {
+        const fs::path home = newHome();
+        Catalog cat(meswitch::catalog_path(home));
+        const Sample s = fillCatalog(cat, home / "models");
+        MainWindow w(cat, home);
+        LibraryPage* page = w.libraryPage();
+        QStringList opened, errors;
+        page->setOpenFolderHandler([&](const QString& folder) {
+            opened << folder;
+            return true;
+        });
+        page->setErrorHandler([&](const QString& e) { errors << e; });
+        QVERIFY(page->selectModel(s.base));
+        page->openFolderAction()->trigger();
+        QCOMPARE(opened, QStringList{qs(s.baseDir)});
+        QVERIFY(errors.isEmpty());
+
+        // A folder that was deleted behind the catalog's back is reported, not opened.
+        fs::remove_all(home / "models" / "stories260K-code");
+        QVERIFY(page->selectModel(s.code));
+        page->openFolderAction()->trigger();
+        QCOMPARE(opened.size(), 1);
+        QCOMPARE(errors.size(), 1);
+        QVERIFY2(errors.front().contains(QStringLiteral("stories260K-code")),
+                 qPrintable(errors.front()));
     }
 
     void emptyLibraryExplainsImport() {
