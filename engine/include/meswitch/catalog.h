@@ -13,6 +13,8 @@
 #include <string_view>
 #include <vector>
 
+#include "meswitch/error.h"
+
 struct sqlite3;
 
 namespace meswitch {
@@ -105,13 +107,37 @@ struct MessageRecord {
     std::string created_at;
 };
 
+// What the Catalog constructor throws when a file cannot be used as a catalog: an
+// Error(catalog) that also says why, so that the app offers to move the file aside only
+// where that helps (a damaged file or another program's database), not for a catalog
+// written by a newer version or a file it may not read.
+class CatalogOpenError : public Error {
+public:
+    enum class Reason {
+        corrupt,        // not a SQLite database, or a damaged one
+        foreign,        // a SQLite database of another application
+        newer_version,  // written by a newer ME-Switch Studio; left unchanged
+        access,         // permissions, a folder in the way, a missing parent folder
+        other,          // busy, out of memory, disk full, ...
+    };
+    CatalogOpenError(Reason reason, const std::string& message)
+        : Error(ErrorKind::catalog, message), reason_(reason) {}
+    Reason reason() const noexcept { return reason_; }
+    bool can_move_aside() const noexcept {
+        return reason_ == Reason::corrupt || reason_ == Reason::foreign;
+    }
+
+private:
+    Reason reason_;
+};
+
 class Catalog {
 public:
     // 1: initial tables; 2: message timing columns; 3: router_models table.
     static constexpr int current_schema_version = 3;
 
     // Opens (creating if absent) and migrates the database. A file that is not a usable
-    // SQLite database throws Error(catalog) naming it; the file is never overwritten.
+    // catalog throws CatalogOpenError naming it; the file is never overwritten.
     // A catalog written by a newer ME-Switch (higher schema version) is refused, never
     // downgraded. One Catalog is used by one thread at a time.
     explicit Catalog(const std::filesystem::path& file);

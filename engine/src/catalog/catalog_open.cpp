@@ -19,7 +19,6 @@ namespace meswitch {
 namespace {
 
 using catalog::Context;
-using catalog::in_quotes;
 
 constexpr const char* sql_schema_version = "PRAGMA schema_version";
 constexpr const char* sql_quick_check = "PRAGMA quick_check(1)";
@@ -32,6 +31,27 @@ constexpr const char* sql_connection_settings =
     "PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;";
 constexpr const char* sql_foreign_keys = "PRAGMA foreign_keys";
 constexpr int busy_timeout_ms = 5000;
+
+using Reason = CatalogOpenError::Reason;
+
+[[noreturn]] void refuse(const Context& d, Reason reason, const std::string& problem) {
+    throw CatalogOpenError(reason, "catalog " + d.file.string() + ": " + problem);
+}
+
+Reason reason_for(int sqlite_code) {
+    switch (sqlite_code & 0xff) {
+        case SQLITE_NOTADB:
+        case SQLITE_CORRUPT:
+            return Reason::corrupt;
+        case SQLITE_CANTOPEN:
+        case SQLITE_PERM:
+        case SQLITE_AUTH:
+        case SQLITE_READONLY:
+            return Reason::access;
+        default:
+            return Reason::other;
+    }
+}
 
 std::int64_t single_int(const Context& d, const char* sql, std::string_view doing) {
     auto st = d.prepare(sql, doing);
@@ -47,11 +67,12 @@ void check_header(const Context& d) {
     char header[100] = {};
     in.read(header, sizeof header);
     const auto got = in.gcount();
-    if (in.bad()) d.fail("cannot read the file");
+    if (in.bad()) refuse(d, Reason::access, "cannot read the file");
     if (got == 0) return;
     if (got < static_cast<std::streamsize>(sizeof header) ||
         std::memcmp(header, magic, sizeof magic) != 0)
-        d.fail("the file is not a ME-Switch catalog or is corrupt (file is not a database)");
+        refuse(d, Reason::corrupt,
+               "the file is not a ME-Switch catalog or is corrupt (file is not a database)");
 }
 
 // Opens the connection without creating anything for an existing file.
@@ -61,12 +82,15 @@ void open_connection(Context& d) {
     const auto status = fs::status(file, ec);
     int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_EXRESCODE;
     if (fs::exists(status)) {
-        if (fs::is_directory(status)) d.fail("the path is a folder, not a catalog file");
-        if (!fs::is_regular_file(status)) d.fail("the path is not a regular file");
+        if (fs::is_directory(status))
+            refuse(d, Reason::access, "the path is a folder, not a catalog file");
+        if (!fs::is_regular_file(status))
+            refuse(d, Reason::access, "the path is not a regular file");
         if (::access(file.c_str(), R_OK | W_OK) != 0) {
             const int err = errno;
-            d.fail(std::string("cannot open the file for reading and writing (") +
-                   std::strerror(err) + ")");
+            refuse(d, Reason::access,
+                   std::string("cannot open the file for reading and writing (") +
+                       std::strerror(err) + ")");
         }
         check_header(d);
     } else {
@@ -74,9 +98,11 @@ void open_connection(Context& d) {
         if (parent.empty()) parent = ".";
         const auto parent_status = fs::status(parent, ec);
         if (!fs::exists(parent_status))
-            d.fail("cannot create the catalog: the folder " + parent.string() + " does not exist");
+            refuse(d, Reason::access,
+                   "cannot create the catalog: the folder " + parent.string() + " does not exist");
         if (!fs::is_directory(parent_status))
-            d.fail("cannot create the catalog: " + parent.string() + " is not a folder");
+            refuse(d, Reason::access,
+                   "cannot create the catalog: " + parent.string() + " is not a folder");
         flags |= SQLITE_OPEN_CREATE;
     }
     sqlite3* raw = nullptr;
@@ -87,9 +113,9 @@ void open_connection(Context& d) {
     sqlite3_db_config(raw, SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, 1, nullptr);
     sqlite3_busy_timeout(raw, busy_timeout_ms);
     if (sqlite3_db_readonly(raw, "main") == 1)
-        d.fail(
-            "the file is read-only; ME-Switch Studio needs to write its catalog "
-            "(check the file's permissions)");
+        refuse(d, Reason::access,
+               "the file is read-only; ME-Switch Studio needs to write its catalog "
+               "(check the file's permissions)");
 }
 
 // Reads only: is this an empty file, a ME-Switch catalog, or something else?
@@ -100,22 +126,24 @@ int verify(const Context& d) {
         auto st = d.prepare(sql_quick_check, "checking the database for corruption");
         const std::string result = st.step() ? st.text(0) : std::string("no result");
         if (result != "ok")
-            d.fail("the file is not a ME-Switch catalog or is corrupt (integrity check: " + result +
-                   ")");
+            refuse(d, Reason::corrupt,
+                   "the file is not a ME-Switch catalog or is corrupt (integrity check: " + result +
+                       ")");
     }
     const auto version = single_int(d, sql_user_version, "reading the schema version");
     const auto app_id = single_int(d, sql_application_id, "reading the application id");
     const auto tables = single_int(d, sql_count_tables, "listing the tables");
     if (version == 0 && app_id == 0 && tables == 0) return 0;  // new or empty file
     if (app_id != catalog::application_id || version <= 0)
-        d.fail(
-            "the file is not a ME-Switch catalog (it is a SQLite database of another "
-            "application)");
+        refuse(d, Reason::foreign,
+               "the file is not a ME-Switch catalog (it is a SQLite database of another "
+               "application)");
     if (version > Catalog::current_schema_version)
-        d.fail("the catalog was written by a newer ME-Switch Studio (schema version " +
-               std::to_string(version) + "; this build supports up to " +
-               std::to_string(Catalog::current_schema_version) +
-               "). It was left unchanged: update ME-Switch Studio to open it");
+        refuse(d, Reason::newer_version,
+               "the catalog was written by a newer ME-Switch Studio (schema version " +
+                   std::to_string(version) + "; this build supports up to " +
+                   std::to_string(Catalog::current_schema_version) +
+                   "). It was left unchanged: update ME-Switch Studio to open it");
     return static_cast<int>(version);
 }
 
@@ -124,12 +152,13 @@ void configure(const Context& d) {
         auto st = d.prepare(sql_journal_wal, "switching to write-ahead logging");
         const std::string mode = st.step() ? st.text(0) : std::string();
         if (mode != "wal")
-            d.fail("cannot switch to write-ahead logging (journal mode stays '" + mode +
-                   "'); is the folder on a network file system?");
+            refuse(d, Reason::other,
+                   "cannot switch to write-ahead logging (journal mode stays '" + mode +
+                       "'); is the folder on a network file system?");
     }
     d.exec(sql_connection_settings, "configuring the connection");
     if (single_int(d, sql_foreign_keys, "checking foreign keys") != 1)
-        d.fail("this SQLite build cannot enforce foreign keys");
+        refuse(d, Reason::other, "this SQLite build cannot enforce foreign keys");
 }
 
 void migrate(Context& d) {
@@ -176,11 +205,19 @@ const char* to_string(RunStatus status) {
 
 Catalog::Catalog(const fs::path& file) : impl_(std::make_unique<Impl>()) {
     impl_->file = file;
-    open_connection(*impl_);
-    impl_->version = verify(*impl_);
-    sqlite3_db_config(impl_->db.get(), SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, 0, nullptr);
-    configure(*impl_);
-    migrate(*impl_);
+    try {
+        open_connection(*impl_);
+        impl_->version = verify(*impl_);
+        sqlite3_db_config(impl_->db.get(), SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, 0, nullptr);
+        configure(*impl_);
+        migrate(*impl_);
+    } catch (const CatalogOpenError&) {
+        throw;
+    } catch (const catalog::SqliteError& e) {
+        throw CatalogOpenError(reason_for(e.code()), e.what());
+    } catch (const Error& e) {
+        throw CatalogOpenError(Reason::other, e.what());
+    }
 }
 
 Catalog::~Catalog() = default;

@@ -14,39 +14,44 @@ void fail(const std::filesystem::path& file, const std::string& problem) {
 void fail_sqlite(const std::filesystem::path& file, sqlite3* db, int rc, std::string_view doing) {
     const std::string what(doing);
     const std::string detail = db ? sqlite3_errmsg(db) : sqlite3_errstr(rc);
+    const int err = db ? sqlite3_system_errno(db) : 0;
+    const std::string os_detail = err != 0 ? detail + ": " + std::strerror(err) : detail;
+    std::string problem;
     switch (rc & 0xff) {
         case SQLITE_NOTADB:
         case SQLITE_CORRUPT:
-            fail(file, "the file is not a ME-Switch catalog or is corrupt (" + detail +
-                           "); found while " + what);
+            problem = "the file is not a ME-Switch catalog or is corrupt (" + detail +
+                      "); found while " + what;
+            break;
         case SQLITE_BUSY:
         case SQLITE_LOCKED:
-            fail(file, "the catalog is locked by another process (waited 5 s) while " + what);
+            problem = "the catalog is locked by another process (waited 5 s) while " + what;
+            break;
         case SQLITE_FULL:
-            fail(file, "the disk is full while " + what);
+            problem = "the disk is full while " + what;
+            break;
         case SQLITE_READONLY:
-            fail(file, "the catalog cannot be written (" + detail + ") while " + what);
+            problem = "the catalog cannot be written (" + detail + ") while " + what;
+            break;
         case SQLITE_CANTOPEN:
         case SQLITE_PERM:
-        case SQLITE_AUTH: {
-            std::string reason = detail;
-            const int err = db ? sqlite3_system_errno(db) : 0;
-            if (err != 0) reason += std::string(": ") + std::strerror(err);
-            fail(file, "cannot open the file (" + reason + ") while " + what);
-        }
-        case SQLITE_IOERR: {
-            std::string reason = detail;
-            const int err = db ? sqlite3_system_errno(db) : 0;
-            if (err != 0) reason += std::string(": ") + std::strerror(err);
-            fail(file, "input/output error (" + reason + ") while " + what);
-        }
+        case SQLITE_AUTH:
+            problem = "cannot open the file (" + os_detail + ") while " + what;
+            break;
+        case SQLITE_IOERR:
+            problem = "input/output error (" + os_detail + ") while " + what;
+            break;
         case SQLITE_NOMEM:
-            fail(file, "out of memory while " + what);
+            problem = "out of memory while " + what;
+            break;
         case SQLITE_CONSTRAINT:
-            fail(file, what + " was refused: " + detail);
+            problem = what + " was refused: " + detail;
+            break;
         default:
-            fail(file, what + " failed: " + detail);
+            problem = what + " failed: " + detail;
+            break;
     }
+    throw SqliteError(rc, "catalog " + file.string() + ": " + problem);
 }
 
 void exec(const std::filesystem::path& file, sqlite3* db, const char* sql, std::string_view doing) {

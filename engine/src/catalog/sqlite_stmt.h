@@ -12,6 +12,8 @@
 #include <string>
 #include <string_view>
 
+#include "meswitch/error.h"
+
 namespace meswitch::catalog {
 
 struct ConnectionCloser {
@@ -19,10 +21,22 @@ struct ConnectionCloser {
 };
 using Connection = std::unique_ptr<sqlite3, ConnectionCloser>;
 
+// An Error(catalog) from a failed SQLite call, keeping the SQLite result code.
+class SqliteError : public Error {
+public:
+    SqliteError(int code, const std::string& message)
+        : Error(ErrorKind::catalog, message), code_(code) {}
+    int code() const noexcept { return code_; }
+
+private:
+    int code_;
+};
+
 // "catalog /x/catalog.sqlite: <problem>" as Error(catalog).
 [[noreturn]] void fail(const std::filesystem::path& file, const std::string& problem);
 
 // Turns a SQLite result code into user words: what was being done and why it failed.
+// Throws SqliteError.
 [[noreturn]] void fail_sqlite(const std::filesystem::path& file, sqlite3* db, int rc,
                               std::string_view doing);
 
