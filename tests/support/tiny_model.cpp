@@ -115,13 +115,31 @@ struct TinyVocab {
     std::vector<std::string> merges;  // "left right", in rank order
 };
 
+// Applies BPE merges to `symbols` as a tokenizer would: lowest rank first, leftmost on ties.
+void apply_merges(std::vector<std::string>& symbols,
+                  const std::map<std::pair<std::string, std::string>, std::size_t>& ranks) {
+    for (;;) {
+        std::size_t best = symbols.size(), best_rank = 0;
+        for (std::size_t i = 0; i + 1 < symbols.size(); ++i) {
+            const auto it = ranks.find({symbols[i], symbols[i + 1]});
+            if (it != ranks.end() && (best == symbols.size() || it->second < best_rank)) {
+                best = i;
+                best_rank = it->second;
+            }
+        }
+        if (best == symbols.size()) return;
+        symbols[best] += symbols[best + 1];
+        symbols.erase(symbols.begin() + std::ptrdiff_t(best) + 1);
+    }
+}
+
 TinyVocab make_vocab(int size) {
     TinyVocab v;
     std::set<std::string> have;
+    std::map<std::pair<std::string, std::string>, std::size_t> ranks;
+    auto full = [&] { return int(v.pieces.size()) >= size; };
     auto add = [&](const std::string& piece) {
-        if (int(v.pieces.size()) >= size || !have.insert(piece).second) return false;
-        v.pieces.push_back(piece);
-        return true;
+        if (!full() && have.insert(piece).second) v.pieces.push_back(piece);
     };
     add("<unk>");
     add("<s>");
@@ -131,48 +149,47 @@ TinyVocab make_vocab(int size) {
         std::snprintf(buf, sizeof buf, "<0x%02X>", b);
         add(buf);
     }
-    const std::string space = "\xE2\x96\x81";  // ▁
-    std::vector<std::string> chars = {space};
-    for (char c : std::string("etaoinshrdlwuycmgfpbkv.,")) chars.emplace_back(1, c);
-    for (const auto& c : chars) add(c);
-    // Words grown left to right: "▁t", "▁th", "▁the"; each step merges a prefix and a char.
-    const std::vector<std::vector<std::string>> words = {
-        {space, "t", "h", "e"},
-        {"h", "e"},
-        {"i", "n"},
-        {space, "a", "n", "d"},
-        {"e", "d"},
-        {space, "w", "a", "s"},
-        {"e", "r"},
-        {"o", "n"},
-        {space, "s"},
-        {space, "h", "e"},
-        {"i", "t"},
-        {"r", "e"},
-        {"o", "u"},
-        {space, "t", "o"},
-        {space, "i", "t"},
-        {"a", "y"},
-        {space, "d", "a", "y"},
-        {"e", "n"},
-        {"l", "y"},
-        {space, "o", "n", "e"},
+    const std::string space = "\xE2\x96\x81";                // ▁
+    auto merge = [&](std::string left, std::string right) {  // by value: may alias pieces
+        if (full() || ranks.count({left, right})) return;
+        ranks.emplace(std::make_pair(left, right), ranks.size());
+        v.merges.push_back(left + " " + right);
+        add(left + right);
     };
-    auto merge = [&](std::string left,
-                     const std::string& right) {  // left by value: may alias pieces
-        if (add(left + right)) v.merges.push_back(left + " " + right);
-    };
-    for (const auto& w : words) {
-        std::string prefix = w[0];
-        for (std::size_t i = 1; i < w.size(); ++i) {
-            merge(prefix, w[i]);
-            prefix += w[i];
+    // Learns a word the way BPE training would: tokenize it with the merges so far, then
+    // merge its first two symbols, until it is one token. Every learned piece is reachable.
+    auto learn = [&](const std::string& word) {
+        std::vector<std::string> symbols;
+        for (std::size_t i = 0; i < word.size();) {
+            const std::size_t len = word.compare(i, space.size(), space) == 0 ? space.size() : 1;
+            symbols.push_back(word.substr(i, len));
+            i += len;
         }
+        for (apply_merges(symbols, ranks); symbols.size() > 1 && !full();
+             apply_merges(symbols, ranks))
+            merge(symbols[0], symbols[1]);
+    };
+    std::vector<std::string> chars = {space};
+    for (char c : std::string("etaoinshrdlwuy")) chars.emplace_back(1, c);
+    for (const auto& c : chars) add(c);
+    // Only the characters above, "_" standing for ▁; the first four make "the day was one"
+    // four tokens even at the default vocab of 300.
+    for (const char* w :
+         {"_the", "_was", "_day", "_one", "_and",  "he",    "in",    "ed",   "er",   "on",
+          "_it",  "_to",  "_she", "_her", "_said", "_they", "_with", "_sun", "_old", "_tree"}) {
+        std::string word;
+        for (const char* c = w; *c; ++c) word += *c == '_' ? space : std::string(1, *c);
+        learn(word);
     }
-    // Larger vocabularies: every earlier piece extended by every character, in order.
-    for (std::size_t i = 259; int(v.pieces.size()) < size && i < v.pieces.size(); ++i)
-        for (const auto& c : chars) merge(v.pieces[i], c);
-    if (int(v.pieces.size()) < size) bad_spec("vocab too large for the tiny tokenizer");
+    for (char c : std::string("cmgfpbkvxjqz.,!?'\"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ:;-()"))
+        if (!full()) {
+            chars.emplace_back(1, c);
+            add(chars.back());
+        }
+    // Larger vocabularies: earlier pieces extended by every character, in order.
+    for (std::size_t i = 259; !full() && i < v.pieces.size(); ++i)
+        for (std::size_t c = 0; c < chars.size() && !full(); ++c) merge(v.pieces[i], chars[c]);
+    if (!full()) bad_spec("vocab too large for the tiny tokenizer");
     return v;
 }
 

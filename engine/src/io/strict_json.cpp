@@ -42,6 +42,11 @@ nlohmann::ordered_json parse_strict_json(std::string_view text, const StrictJson
         }
         return true;
     };
+    // nlohmann stops at a NUL byte as if the text ended there; JSON text never holds one.
+    if (const auto nul = text.find('\0'); nul != std::string_view::npos)
+        throw Error(ErrorKind::format, options.label + ": " + options.what +
+                                           " is not valid JSON (a NUL byte at offset " +
+                                           std::to_string(nul) + ")");
     try {
         return json::parse(text.begin(), text.end(), callback, /*allow_exceptions=*/true);
     } catch (const json::exception& e) {
