@@ -96,6 +96,11 @@ QString AboutDialog::plainText() const {
     return out;
 }
 
+void AboutDialog::setDeviceScan(const meswitch::DeviceScan& scan) {
+    m_scan = scan;
+    retranslateUi();
+}
+
 void AboutDialog::retranslateUi() {
     setWindowTitle(tr("About ME-Switch Studio"));
     m_title->setText(

@@ -25,6 +25,8 @@ public:
                                                 const std::optional<meswitch::DeviceScan>& scan);
     // The same rows as plain text ("Label: value" lines), also what "Copy" puts on the clipboard.
     QString plainText() const;
+    // Shows a scan that finished after the dialog opened.
+    void setDeviceScan(const meswitch::DeviceScan& scan);
 
 protected:
     void changeEvent(QEvent* event) override;

@@ -168,6 +168,7 @@ void MainWindow::startDeviceScan() {
         for (const auto& d : m_scan->devices)
             spdlog::info("device: GPU {} {} ({} bytes)", d.index, d.name, d.total_memory);
         updateDeviceStatus();
+        if (m_about) m_about->setDeviceScan(*m_scan);
         emit deviceScanFinished();
     });
     m_scanThread->start();

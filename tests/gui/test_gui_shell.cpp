@@ -495,6 +495,15 @@ private slots:
                 QVERIFY(text.contains(QString::fromStdString(d.name).toHtmlEscaped()));
         }
         QCOMPARE(w.showAbout(), about);  // raised, not duplicated
+
+        // Opened before the scan finished, the dialog says so and then shows the result.
+        AboutDialog early(std::nullopt);
+        QVERIFY(early.plainText().contains(QStringLiteral("still scanning")));
+        early.setDeviceScan(scan);
+        QVERIFY(!early.plainText().contains(QStringLiteral("still scanning")));
+        QVERIFY(early.plainText().contains(scan.devices.empty()
+                                               ? QStringLiteral("no GPU found")
+                                               : QString::fromStdString(scan.devices[0].name)));
         saveScreenshot(about, "about.png");
         about->close();
     }
