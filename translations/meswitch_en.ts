@@ -99,14 +99,6 @@
         <translation>%1 (catalog file: %2)</translation>
     </message>
     <message>
-        <source>ME-Switch Studio cannot open its catalog and has to quit.
-
-%1</source>
-        <translation>ME-Switch Studio cannot open its catalog and has to quit.
-
-%1</translation>
-    </message>
-    <message>
         <source>The catalog could not be moved aside, so ME-Switch Studio has to quit.
 
 %1</source>
@@ -171,6 +163,18 @@ You can move the file aside (it is kept, renamed, for recovery) and start with a
     <message>
         <source>OK</source>
         <translation>OK</translation>
+    </message>
+    <message>
+        <source>ME-Switch Studio cannot open its catalog and has to quit.
+
+%1
+
+To start with another data folder, run: meswitch-studio --home DIR</source>
+        <translation>ME-Switch Studio cannot open its catalog and has to quit.
+
+%1
+
+To start with another data folder, run: meswitch-studio --home DIR</translation>
     </message>
 </context>
 <context>

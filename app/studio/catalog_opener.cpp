@@ -22,11 +22,12 @@ std::unique_ptr<meswitch::Catalog> tryOpen(const std::filesystem::path& file, QS
                                            bool& recoverable) {
     try {
         return std::make_unique<meswitch::Catalog>(file);
-    } catch (const meswitch::Error& e) {
+    } catch (const meswitch::CatalogOpenError& e) {
+        // Only a damaged file or another program's database is helped by moving it aside; a
+        // catalog from a newer version or one that may not be read is left for the user.
         error = QString::fromUtf8(e.what());
         std::error_code ec;
-        recoverable =
-            e.kind() == meswitch::ErrorKind::catalog && std::filesystem::is_regular_file(file, ec);
+        recoverable = e.can_move_aside() && std::filesystem::is_regular_file(file, ec);
     } catch (const std::exception& e) {
         error = QString::fromUtf8(e.what());
         recoverable = false;
@@ -48,7 +49,9 @@ CatalogOpener::Result CatalogOpener::open(const std::filesystem::path& file) con
 
     if (!recoverable) {
         m_inform(
-            tr("ME-Switch Studio cannot open its catalog and has to quit.\n\n%1").arg(result.error),
+            tr("ME-Switch Studio cannot open its catalog and has to quit.\n\n%1\n\nTo start with "
+               "another data folder, run: meswitch-studio --home DIR")
+                .arg(result.error),
             true);
         return result;
     }

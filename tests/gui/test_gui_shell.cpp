@@ -17,6 +17,8 @@
 #include <QTextBrowser>
 #include <QTreeView>
 
+#include <sqlite3.h>
+
 #include <spdlog/spdlog.h>
 
 #include <filesystem>
@@ -599,6 +601,36 @@ private slots:
         for (const auto& entry : fs::directory_iterator(home))
             QVERIFY2(entry.path().filename().string().find("corrupt") == std::string::npos,
                      entry.path().c_str());
+    }
+
+    void newerCatalogIsNotOfferedForMovingAside() {
+        const fs::path home = newHome();
+        const fs::path file = meswitch::catalog_path(home);
+        {
+            Catalog cat(file);
+            QCOMPARE(
+                sqlite3_exec(cat.handle(), "PRAGMA user_version = 999", nullptr, nullptr, nullptr),
+                SQLITE_OK);
+        }
+        const QByteArray before = readAll(file);
+        bool asked = false;
+        QStringList told;
+        CatalogOpener opener(
+            [&](const QString&) {
+                asked = true;
+                return CatalogOpener::Choice::MoveAside;
+            },
+            [&](const QString& message, bool error) {
+                QVERIFY(error);
+                told << message;
+            });
+        auto result = opener.open(file);
+        QVERIFY(!asked);  // moving a newer catalog aside would hide the user's data
+        QVERIFY(!result.catalog);
+        QCOMPARE(told.size(), 1);
+        QVERIFY2(told.front().contains(qs(file)), qPrintable(told.front()));
+        QVERIFY(told.front().contains(QStringLiteral("--home")));
+        QCOMPARE(readAll(file), before);
     }
 
     void studioBinaryStartsAndExitsCleanly() {
