@@ -48,5 +48,6 @@ void register_list(CLI::App& app, Context& ctx);
 void register_tokenize(CLI::App& app, Context& ctx);
 void register_import(CLI::App& app, Context& ctx);
 void register_generate(CLI::App& app, Context& ctx);
+void register_bench(CLI::App& app, Context& ctx);
 
 }  // namespace meswitch::cli

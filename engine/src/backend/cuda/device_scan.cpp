@@ -19,6 +19,11 @@ void cuda_scan_devices(DeviceScan& scan) {
 
     int count = 0;
     cudaError_t err = cudaGetDeviceCount(&count);
+    if (err == cudaErrorInsufficientDriver && driver == 0) {
+        scan.note = "no NVIDIA driver found (libcuda is not installed); using the CPU";
+        cudaGetLastError();
+        return;
+    }
     if (err != cudaSuccess) {
         scan.note = std::string("no usable CUDA device: ") + cudaGetErrorString(err);
         cudaGetLastError();  // clear the sticky error
