@@ -1,0 +1,41 @@
+// Calibration statistics of one linear layer's input activations X (samples × cols):
+// the per-input-channel second moment diag(XᵀX) and, when it fits, the full Gram matrix
+// G = XᵀX (cols × cols, double, row-major, symmetric). For a weight-delta error row e the
+// output error over the calibration samples is ‖X eᵀ‖² = e G eᵀ, so G is the metric in
+// which ME-Switch chooses salient channels, scales and clipping.
+#pragma once
+
+#include <cstdint>
+#include <vector>
+
+namespace meswitch::delta {
+
+struct CalibrationStats {
+    // Largest column count for which the full Gram matrix is kept by default (16384² doubles
+    // = 2 GiB would be too much; at 14336 it is 1.6 GiB for one layer at a time).
+    static constexpr std::int64_t max_gram_cols = 16384;
+
+    std::int64_t cols = 0;
+    std::int64_t samples = 0;  // rows of X added so far
+    std::vector<double> gram;  // cols*cols sums of x_i x_j, row-major, symmetric; empty → diag only
+    std::vector<double> diag;  // cols sums of x_i²; always present
+
+    CalibrationStats() = default;
+    // full_gram: keep G (only when cols <= max_gram_cols); otherwise diag only.
+    // Throws Error(invalid_argument) when cols <= 0.
+    explicit CalibrationStats(std::int64_t cols, bool full_gram = true);
+
+    bool has_gram() const { return !gram.empty(); }
+
+    // Adds `rows` activation vectors, x is rows × cols f32 row-major. Non-finite values
+    // throw Error(invalid_argument) (they would poison every statistic).
+    void add(const float* x, std::int64_t rows);
+
+    // Adds another accumulator's sums (same cols; gram kept only when both have it).
+    void merge(const CalibrationStats& other);
+
+    // Diagonal-only copy (drops the Gram matrix).
+    CalibrationStats diagonal_only() const;
+};
+
+}  // namespace meswitch::delta
