@@ -58,7 +58,11 @@ struct QuantOptions {
     ZeroFormat zero_format = ZeroFormat::u8;    // meswitch only (rtn: f16, bitdelta: midpoint)
     int clip_grid = 8;                          // clipping ratios tried per row (meswitch)
     int refine_iterations = 3;                  // LS-scale / re-round alternations (meswitch)
-    bool gptq = false;                          // column-wise error feedback with G⁻¹ (meswitch)
+    // GPTQ-style column-wise error feedback with G⁻¹ (meswitch, needs a Gram matrix) for
+    // layers with cols <= gptq_max_cols (its cost grows as rows·cols²); 0: never.
+    std::int64_t gptq_max_cols = 1024;
+    // Layers wider than gptq_max_cols search scales in the metric diag + rank-r part of G.
+    int metric_rank = 32;
     double damp = 0.01;                         // Gram dampening, fraction of mean diag
     int threads = 0;                            // worker threads; <= 0: hardware concurrency
 };
@@ -111,7 +115,9 @@ struct LinearError {
     double rel_output_error = 0;  // ‖X(Δ−Δ̂)ᵀ‖_F / ‖XΔᵀ‖_F over eval_stats (diag metric if no gram)
     double rel_weight_error = 0;  // ‖Δ−Δ̂‖_F / ‖Δ‖_F
 };
+// sample_rows > 0 and < rows: the ratio is estimated on that many evenly spaced rows (the
+// exact Gram metric costs rows·cols² flops, too slow for 7B layers); 0: all rows, exact.
 LinearError measure_error(const float* delta, const CompressedLinear& linear,
-                          const CalibrationStats& eval_stats);
+                          const CalibrationStats& eval_stats, std::int64_t sample_rows = 0);
 
 }  // namespace meswitch::delta
