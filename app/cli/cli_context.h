@@ -49,5 +49,6 @@ void register_tokenize(CLI::App& app, Context& ctx);
 void register_import(CLI::App& app, Context& ctx);
 void register_generate(CLI::App& app, Context& ctx);
 void register_bench(CLI::App& app, Context& ctx);
+void register_route(CLI::App& app, Context& ctx);
 
 }  // namespace meswitch::cli

@@ -30,6 +30,7 @@ int main(int argc, char** argv) {
     cli::register_tokenize(app, ctx);
     cli::register_import(app, ctx);
     cli::register_generate(app, ctx);
+    cli::register_route(app, ctx);
 
     // Logging must be ready before a command runs, and after options are parsed.
     app.parse_complete_callback([&ctx] {
