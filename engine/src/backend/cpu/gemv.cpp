@@ -13,6 +13,7 @@
 
 #undef HWY_TARGET_INCLUDE
 #define HWY_TARGET_INCLUDE "backend/cpu/gemv.cpp"
+#include <hwy/cache_control.h>
 #include <hwy/foreach_target.h>  // IWYU pragma: keep
 #include <hwy/highway.h>
 
@@ -80,6 +81,7 @@ void GemvBf16(const std::uint16_t* w, std::int64_t cols, const float* x, const f
     const std::int64_t pairs = cols / 2;
     const std::int64_t vec_pairs = pairs - pairs % n;
     const auto high_mask = hn::Set(du, 0xFFFF0000u);
+    const std::int64_t line_pairs = 64 / 4;  // bf16 pairs per 64-byte cache line
 
     auto tail = [&](const std::uint16_t* wr) {
         float s = 0.0f;
@@ -96,7 +98,16 @@ void GemvBf16(const std::uint16_t* w, std::int64_t cols, const float* x, const f
         const std::uint32_t* p3 = reinterpret_cast<const std::uint32_t*>(wr[3]);
         auto e0 = hn::Zero(df), e1 = hn::Zero(df), e2 = hn::Zero(df), e3 = hn::Zero(df);
         auto o0 = hn::Zero(df), o1 = hn::Zero(df), o2 = hn::Zero(df), o3 = hn::Zero(df);
+        // The next four rows start in new pages, where the hardware prefetcher would have to
+        // find the stream again: request them line by line while this block streams.
+        const std::uint16_t* next = r + 8 <= r1 ? w + (r + 4) * cols : nullptr;
         for (std::int64_t j = 0; j < vec_pairs; j += n) {
+            if (next && (j % line_pairs) == 0) {
+                hwy::Prefetch(next + 2 * j);
+                hwy::Prefetch(next + cols + 2 * j);
+                hwy::Prefetch(next + 2 * cols + 2 * j);
+                hwy::Prefetch(next + 3 * cols + 2 * j);
+            }
             const auto xe = hn::LoadU(df, x_even + j);
             const auto xo = hn::LoadU(df, x_odd + j);
             const auto v0 = hn::LoadU(du, p0 + j);
