@@ -29,7 +29,12 @@ struct TensorInfo {
 // One safetensors file, memory-mapped read-only and fully validated when opened: header
 // length within the file and below max_header_bytes, well-formed JSON, known dtypes, every
 // tensor's offsets inside the data area and non-overlapping, shape × dtype size equal to its
-// byte length, unique names. Any violation throws Error(format) naming the file and problem.
+// byte length, unique names. Any violation throws Error(format) naming the file and problem;
+// a valid dtype this engine cannot hold (F8_E4M3, BOOL, U16, ...) throws Error(unsupported);
+// a missing or unreadable file throws Error(io). Bytes after the last tensor are allowed.
+// Views point into the read-only mapping and live as long as this object (moves keep them).
+// Files written by `safetensors` are 8-byte aligned, but the format does not promise it:
+// read elements with convert_to_f32 or memcpy rather than by casting view.data.
 class SafetensorsFile {
 public:
     static constexpr std::uint64_t max_header_bytes = 100ull << 20;
@@ -56,6 +61,8 @@ private:
 // (every shard is opened and validated; the index must agree with the shards), or one
 // explicit .safetensors file. Pickled checkpoints (`pytorch_model.bin`, `*.pt`, `*.pth`,
 // `*.ckpt`) are refused with Error(unsupported) explaining why and how to convert them.
+// Shard names in the index must be plain file names in the folder (Error(format)); a missing
+// shard or a folder without weights is Error(not_found).
 class Checkpoint {
 public:
     explicit Checkpoint(const std::filesystem::path& folder_or_file);
