@@ -1,0 +1,193 @@
+// Collecting calibration statistics through the model's delta-provider hook.
+#include "delta/pipeline/calibration.h"
+
+#include <algorithm>
+
+#include "meswitch/error.h"
+#include "meswitch/tokenizer.h"
+
+namespace meswitch::delta {
+namespace {
+
+constexpr std::int64_t groups_per_layer = 4;
+
+std::int64_t group_cols(const ModelConfig& c, InputGroup g) {
+    switch (g) {
+        case InputGroup::attn_in:
+            return c.hidden_size;
+        case InputGroup::attn_out:
+            return c.q_dim();
+        case InputGroup::mlp_in:
+            return c.hidden_size;
+        case InputGroup::mlp_hidden:
+            return c.intermediate_size;
+    }
+    return 0;
+}
+
+bool keeps_gram(std::int64_t cols, bool full_gram) {
+    return full_gram && cols <= CalibrationStats::max_gram_cols;
+}
+
+// Sees every linear's input; records one of each shared input (q for q/k/v, gate for
+// gate/up), then forwards to the provider that was there before.
+class Collector final : public DeltaProvider {
+public:
+    Collector(CalibrationSet& set, DeltaProvider* inner) : set_(set), inner_(inner) {}
+
+    void add_delta(LinearRef ref, const float* x, std::int64_t rows, std::int64_t in, float* y,
+                   std::int64_t out) override {
+        const bool first_of_group =
+            ref.kind == LinearKind::q_proj || ref.kind == LinearKind::o_proj ||
+            ref.kind == LinearKind::gate_proj || ref.kind == LinearKind::down_proj;
+        if (first_of_group && set_.covers(ref.layer)) {
+            CalibrationStats& s = set_.of(ref.layer, input_group(ref.kind));
+            if (s.cols != in)
+                throw Error(ErrorKind::invalid_argument,
+                            "calibration: " + linear_weight_name(ref) + " has " +
+                                std::to_string(in) + " inputs, expected " + std::to_string(s.cols));
+            s.add(x, rows);
+        }
+        if (inner_) inner_->add_delta(ref, x, rows, in, y, out);
+    }
+
+private:
+    CalibrationSet& set_;
+    DeltaProvider* inner_;
+};
+
+}  // namespace
+
+InputGroup input_group(LinearKind kind) {
+    switch (kind) {
+        case LinearKind::q_proj:
+        case LinearKind::k_proj:
+        case LinearKind::v_proj:
+            return InputGroup::attn_in;
+        case LinearKind::o_proj:
+            return InputGroup::attn_out;
+        case LinearKind::gate_proj:
+        case LinearKind::up_proj:
+            return InputGroup::mlp_in;
+        case LinearKind::down_proj:
+            return InputGroup::mlp_hidden;
+    }
+    return InputGroup::attn_in;
+}
+
+std::vector<std::vector<std::int32_t>> calibration_sequences(const Tokenizer& tokenizer,
+                                                             std::int32_t bos,
+                                                             const std::vector<std::string>& lines,
+                                                             std::int64_t max_len,
+                                                             std::int64_t max_tokens) {
+    std::vector<std::vector<std::int32_t>> out;
+    std::int64_t total = 0;
+    for (const std::string& line : lines) {
+        if (line.empty()) continue;
+        if (max_tokens > 0 && total >= max_tokens) break;
+        std::vector<std::int32_t> ids{bos};
+        const auto text = tokenizer.encode(line, false);
+        ids.insert(ids.end(), text.begin(), text.end());
+        if (max_len > 0 && static_cast<std::int64_t>(ids.size()) > max_len)
+            ids.resize(static_cast<std::size_t>(max_len));
+        total += static_cast<std::int64_t>(ids.size());
+        out.push_back(std::move(ids));
+    }
+    return out;
+}
+
+CalibrationSet::CalibrationSet(const ModelConfig& config, std::int64_t first_layer,
+                               std::int64_t last_layer, bool head, bool full_gram)
+    : first_(first_layer), last_(last_layer) {
+    if (first_layer < 0 || last_layer < first_layer || last_layer > config.num_hidden_layers)
+        throw Error(ErrorKind::invalid_argument,
+                    "calibration: layer range [" + std::to_string(first_layer) + ", " +
+                        std::to_string(last_layer) + ") is outside the model's " +
+                        std::to_string(config.num_hidden_layers) + " layers");
+    for (std::int64_t l = first_layer; l < last_layer; ++l)
+        for (std::int64_t g = 0; g < groups_per_layer; ++g) {
+            const std::int64_t cols = group_cols(config, static_cast<InputGroup>(g));
+            stats_.emplace_back(cols, keeps_gram(cols, full_gram));
+        }
+    if (head) head_.emplace(config.hidden_size, keeps_gram(config.hidden_size, full_gram));
+}
+
+std::size_t CalibrationSet::index(std::int64_t layer, InputGroup group) const {
+    if (!covers(layer))
+        throw Error(ErrorKind::not_found, "calibration: no statistics for layer " +
+                                              std::to_string(layer) + " (layers [" +
+                                              std::to_string(first_) + ", " +
+                                              std::to_string(last_) + ") were collected)");
+    return static_cast<std::size_t>((layer - first_) * groups_per_layer +
+                                    static_cast<std::int64_t>(group));
+}
+
+const CalibrationStats& CalibrationSet::of(LinearRef ref) const {
+    return stats_[index(ref.layer, input_group(ref.kind))];
+}
+
+CalibrationStats& CalibrationSet::of(std::int64_t layer, InputGroup group) {
+    return stats_[index(layer, group)];
+}
+
+const CalibrationStats& CalibrationSet::head() const {
+    if (!head_) throw Error(ErrorKind::not_found, "calibration: no statistics for the head input");
+    return *head_;
+}
+
+CalibrationStats& CalibrationSet::head_mut() {
+    if (!head_) throw Error(ErrorKind::not_found, "calibration: no statistics for the head input");
+    return *head_;
+}
+
+std::uint64_t CalibrationSet::bytes_for(const ModelConfig& config, std::int64_t first_layer,
+                                        std::int64_t last_layer, bool head, bool full_gram) {
+    auto bytes = [&](std::int64_t cols) {
+        const auto c = static_cast<std::uint64_t>(cols);
+        return c * sizeof(double) * (keeps_gram(cols, full_gram) ? c + 1 : 1);
+    };
+    std::uint64_t total = 0;
+    for (std::int64_t l = first_layer; l < last_layer; ++l)
+        for (std::int64_t g = 0; g < groups_per_layer; ++g)
+            total += bytes(group_cols(config, static_cast<InputGroup>(g)));
+    if (head) total += bytes(config.hidden_size);
+    return total;
+}
+
+CalibrationSet collect_calibration(Model& model,
+                                   const std::vector<std::vector<std::int32_t>>& sequences,
+                                   std::int64_t first_layer, std::int64_t last_layer, bool head,
+                                   bool full_gram, const ProgressFn& progress,
+                                   const CancelToken* cancel, DeltaProvider* inner) {
+    const ModelConfig& cfg = model.config();
+    CalibrationSet set(cfg, first_layer, last_layer, head, full_gram);
+    Collector collector(set, inner);
+    struct Restore {
+        Model& m;
+        DeltaProvider* p;
+        ~Restore() { m.set_delta_provider(p); }
+    } restore{model, inner};
+    model.set_delta_provider(&collector);
+
+    ForwardOptions fo;
+    fo.compute_logits = false;
+    if (head)
+        fo.on_hidden = [&set, &cfg](std::int64_t layer, const float* states, std::int64_t rows,
+                                    std::int64_t) {
+            if (layer == cfg.num_hidden_layers) set.head_mut().add(states, rows);
+        };
+    for (std::size_t i = 0; i < sequences.size(); ++i) {
+        if (cancel) cancel->throw_if_cancelled("calibration");
+        const auto& ids = sequences[i];
+        if (ids.empty()) continue;
+        KvCache cache = model.make_cache(static_cast<std::int64_t>(ids.size()));
+        model.forward(ids, cache, fo);
+        set.add_tokens(static_cast<std::int64_t>(ids.size()));
+        if (progress)
+            progress(static_cast<double>(i + 1) / static_cast<double>(sequences.size()),
+                     "calibration");
+    }
+    return set;
+}
+
+}  // namespace meswitch::delta

@@ -1,0 +1,82 @@
+// Calibration activations: run text through a model and accumulate, for every distinct
+// linear-layer input, the statistics (diag and Gram of XᵀX) the quantizer chooses salient
+// channels and step sizes with. q/k/v share one input (the attention norm's output) and
+// gate/up share one (the MLP norm's output), so a decoder layer has four inputs; the head
+// sees the final norm's output.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "delta/quant/calibration.h"
+#include "meswitch/model.h"
+#include "meswitch/progress.h"
+
+namespace meswitch {
+class Tokenizer;
+}
+
+namespace meswitch::delta {
+
+// Which of a decoder layer's four distinct linear inputs a linear reads.
+enum class InputGroup : std::uint8_t { attn_in = 0, attn_out = 1, mlp_in = 2, mlp_hidden = 3 };
+InputGroup input_group(LinearKind kind);
+
+// The built-in mixed calibration text (stories, arithmetic Q/A, one-line Python, Q&A).
+const std::vector<std::string>& builtin_calibration_lines();
+
+// Token sequences to run: each non-empty line as [BOS] + encode(line), cut to `max_len`
+// tokens; stops adding lines once `max_tokens` (> 0) tokens are collected.
+std::vector<std::vector<std::int32_t>> calibration_sequences(const Tokenizer& tokenizer,
+                                                             std::int32_t bos,
+                                                             const std::vector<std::string>& lines,
+                                                             std::int64_t max_len,
+                                                             std::int64_t max_tokens);
+
+// The statistics of the inputs of decoder layers [first_layer, last_layer) and, optionally,
+// of the head input.
+class CalibrationSet {
+public:
+    CalibrationSet() = default;
+    CalibrationSet(const ModelConfig& config, std::int64_t first_layer, std::int64_t last_layer,
+                   bool head, bool full_gram);
+
+    bool covers(std::int64_t layer) const { return layer >= first_ && layer < last_; }
+    const CalibrationStats& of(LinearRef ref) const;  // Error(not_found) outside the range
+    CalibrationStats& of(std::int64_t layer, InputGroup group);
+    bool has_head() const { return head_.has_value(); }
+    const CalibrationStats& head() const;
+    CalibrationStats& head_mut();
+    std::int64_t tokens() const { return tokens_; }
+    void add_tokens(std::int64_t n) { tokens_ += n; }
+
+    // Bytes the statistics of these layers would take (Gram matrices dominate).
+    static std::uint64_t bytes_for(const ModelConfig& config, std::int64_t first_layer,
+                                   std::int64_t last_layer, bool head, bool full_gram);
+
+private:
+    std::size_t index(std::int64_t layer, InputGroup group) const;
+
+    std::int64_t first_ = 0, last_ = 0;
+    std::vector<CalibrationStats> stats_;  // (layer - first) * 4 + group
+    std::optional<CalibrationStats> head_;
+    std::int64_t tokens_ = 0;
+};
+
+// Runs `sequences` through `model` (one forward per sequence, all positions) and
+// accumulates the inputs of layers [first_layer, last_layer) (+ the head input when
+// `head`). The collector is installed as the model's delta provider for the run; it
+// forwards every call to `inner` (may be null), which is the provider left installed
+// afterwards. Polls `cancel` between sequences.
+CalibrationSet collect_calibration(Model& model,
+                                   const std::vector<std::vector<std::int32_t>>& sequences,
+                                   std::int64_t first_layer, std::int64_t last_layer, bool head,
+                                   bool full_gram, const ProgressFn& progress = {},
+                                   const CancelToken* cancel = nullptr,
+                                   DeltaProvider* inner = nullptr);
+
+}  // namespace meswitch::delta
