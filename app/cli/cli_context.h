@@ -48,6 +48,8 @@ void register_list(CLI::App& app, Context& ctx);
 void register_tokenize(CLI::App& app, Context& ctx);
 void register_import(CLI::App& app, Context& ctx);
 void register_generate(CLI::App& app, Context& ctx);
+void register_compress(CLI::App& app, Context& ctx);
+void register_eval(CLI::App& app, Context& ctx);
 void register_bench(CLI::App& app, Context& ctx);
 void register_route(CLI::App& app, Context& ctx);
 

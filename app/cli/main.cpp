@@ -30,6 +30,8 @@ int main(int argc, char** argv) {
     cli::register_tokenize(app, ctx);
     cli::register_import(app, ctx);
     cli::register_generate(app, ctx);
+    cli::register_compress(app, ctx);
+    cli::register_eval(app, ctx);
     cli::register_route(app, ctx);
 
     // Logging must be ready before a command runs, and after options are parsed.
