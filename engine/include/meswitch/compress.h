@@ -29,9 +29,15 @@ namespace meswitch {
 
 class Model;
 
-// Whose activations calibrate the quantizer.
+// Whose activations calibrate the quantizer. The expert's are the default: on the
+// stories260K experts (2 bits, 64 calibration lines, 236 held-out lines) they give a mean
+// held-out output error of 0.126/0.142/0.183 (math/code/qa) against 0.194/0.202/0.222 with
+// the base's, and a lower held-out NLL (0.5629 vs 0.5822 on math).
 enum class CalibrationModel { base, expert };
-// How the token embeddings (and an untied head) store their delta.
+// How the token embeddings (and an untied head) store their delta. Quantized is the
+// default: on the stories260K experts dense f16 embeddings cost 4.29 bits/param overall
+// against 2.60 and buy only 0.2-0.5 % of held-out NLL (math +0.55 % vs +1.06 %).
+// The choice is recorded in the artifact's metadata (embedding_storage, embedding_bits).
 enum class EmbeddingStorage {
     quantized,  // like a linear (head input statistics when tied or for lm_head)
     dense16,    // dense f16 delta
