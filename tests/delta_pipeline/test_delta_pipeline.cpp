@@ -203,6 +203,26 @@ private slots:
                  QString::fromStdString(checkpoint_hash(m_expert)));
     }
 
+    void layerWindowsGiveTheSameArtifact() {
+        // A tiny statistics budget calibrates one decoder layer per pass; the result must
+        // not depend on how the layers were grouped.
+        CompressOptions one = options("window-one.msd");
+        CompressOptions many = options("window-many.msd");
+        many.gram_budget_bytes = 1;
+        const CompressResult a = compress_expert(m_base, m_expert, one);
+        const CompressResult b = compress_expert(m_base, m_expert, many);
+        QCOMPARE(a.layers.size(), b.layers.size());
+        for (std::size_t i = 0; i < a.layers.size(); ++i)
+            QCOMPARE(a.layers[i].rel_output_error, b.layers[i].rel_output_error);
+        QCOMPARE(a.delta_bytes, b.delta_bytes);
+        const delta::MsdFile fa(a.artifact), fb(b.artifact);
+        for (const auto& l : fa.layers()) {
+            const auto x = fa.load(l.prefix), y = fb.load(l.prefix);
+            QVERIFY2(x.codes == y.codes && x.scales == y.scales && x.salient_idx == y.salient_idx,
+                     l.prefix.c_str());
+        }
+    }
+
     void artifactMetadataRecordsTheChoices() {
         CompressOptions o = options("meta.msd");
         o.embeddings = EmbeddingStorage::dense16;
