@@ -32,6 +32,7 @@ int main(int argc, char** argv) {
     cli::register_generate(app, ctx);
     cli::register_compress(app, ctx);
     cli::register_eval(app, ctx);
+    cli::register_bench(app, ctx);
     cli::register_route(app, ctx);
 
     // Logging must be ready before a command runs, and after options are parsed.

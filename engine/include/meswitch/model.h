@@ -252,5 +252,7 @@ struct BenchDecodeResult {
 // bandwidth of this machine with the same number of threads.
 BenchDecodeResult bench_decode(const ModelConfig& config, DType dtype, int prefill_tokens,
                                int decode_tokens, int threads);
+// Same measurement on a loaded model (its weights as stored, its thread count).
+BenchDecodeResult bench_decode(Model& model, int prefill_tokens, int decode_tokens);
 
 }  // namespace meswitch

@@ -50,51 +50,54 @@ double measure_read_bandwidth(int threads) {
 
 }  // namespace
 
-BenchDecodeResult bench_decode(const ModelConfig& config, DType dtype, int prefill_tokens,
-                               int decode_tokens, int threads) {
+BenchDecodeResult bench_decode(Model& model, int prefill_tokens, int decode_tokens) {
+    const ModelConfig& config = model.config();
     if (prefill_tokens < 1 || decode_tokens < 1)
         throw Error(ErrorKind::invalid_argument,
                     "bench_decode: prefill_tokens and decode_tokens must be at least 1");
     if (prefill_tokens + decode_tokens > config.max_position_embeddings)
         throw Error(ErrorKind::invalid_argument,
-                    "bench_decode: prefill + decode tokens exceed max_position_embeddings");
-    if (threads <= 0) threads = ThreadPool::default_threads();
+                    "bench_decode: prefill + decode tokens exceed max_position_embeddings (" +
+                        std::to_string(config.max_position_embeddings) + ")");
     BenchDecodeResult r;
-    r.threads = threads;
-    {
-        auto weights = model::random_weights(config, dtype, 20240607, threads);
-        for (const auto& [name, t] : weights) r.total_weight_bytes += t.data.size();
-        ModelOptions mo;
-        mo.threads = threads;
-        Model model = Model::from_tensors(config, std::move(weights), mo);
-        r.weight_bytes_per_token = model.weight_bytes_per_token();
+    r.threads = model.threads();
+    for (const auto& name : model.weight_names()) r.total_weight_bytes += model.weight(name).nbytes;
+    r.weight_bytes_per_token = model.weight_bytes_per_token();
 
-        std::vector<std::int32_t> prompt(static_cast<std::size_t>(prefill_tokens));
-        for (std::size_t i = 0; i < prompt.size(); ++i)
-            prompt[i] = static_cast<std::int32_t>((i * 7919 + 13) %
-                                                  static_cast<std::size_t>(config.vocab_size));
-        KvCache cache = model.make_cache(prefill_tokens + decode_tokens + 1);
+    std::vector<std::int32_t> prompt(static_cast<std::size_t>(prefill_tokens));
+    for (std::size_t i = 0; i < prompt.size(); ++i)
+        prompt[i] = static_cast<std::int32_t>((i * 7919 + 13) %
+                                              static_cast<std::size_t>(config.vocab_size));
+    KvCache cache = model.make_cache(prefill_tokens + decode_tokens + 1);
 
-        auto t0 = clock_type::now();
-        std::vector<float> logits = model.forward(prompt, cache);
-        r.prefill_tokens_per_second = prefill_tokens / seconds_since(t0);
+    auto t0 = clock_type::now();
+    std::vector<float> logits = model.forward(prompt, cache);
+    r.prefill_tokens_per_second = prefill_tokens / seconds_since(t0);
 
-        std::int32_t next = static_cast<std::int32_t>(
-            std::max_element(logits.begin(), logits.end()) - logits.begin());
-        t0 = clock_type::now();
-        for (int i = 0; i < decode_tokens; ++i) {
-            const std::int32_t one[1] = {next};
-            logits = model.forward(one, cache);
-            next = static_cast<std::int32_t>(std::max_element(logits.begin(), logits.end()) -
-                                             logits.begin());
-        }
-        r.decode_tokens_per_second = decode_tokens / seconds_since(t0);
+    std::int32_t next = static_cast<std::int32_t>(
+        std::max_element(logits.begin(), logits.end()) - logits.begin());
+    t0 = clock_type::now();
+    for (int i = 0; i < decode_tokens; ++i) {
+        const std::int32_t one[1] = {next};
+        logits = model.forward(one, cache);
+        next = static_cast<std::int32_t>(std::max_element(logits.begin(), logits.end()) -
+                                         logits.begin());
     }
-    r.memory_bandwidth_gbps = measure_read_bandwidth(threads);
+    r.decode_tokens_per_second = decode_tokens / seconds_since(t0);
+    r.memory_bandwidth_gbps = measure_read_bandwidth(r.threads);
     r.bandwidth_bound_tokens_per_second =
         r.memory_bandwidth_gbps * 1e9 / static_cast<double>(r.weight_bytes_per_token);
     r.fraction_of_bound = r.decode_tokens_per_second / r.bandwidth_bound_tokens_per_second;
     return r;
+}
+
+BenchDecodeResult bench_decode(const ModelConfig& config, DType dtype, int prefill_tokens,
+                               int decode_tokens, int threads) {
+    if (threads <= 0) threads = ThreadPool::default_threads();
+    ModelOptions mo;
+    mo.threads = threads;
+    Model model = Model::from_tensors(config, model::random_weights(config, dtype, 20240607, threads), mo);
+    return bench_decode(model, prefill_tokens, decode_tokens);
 }
 
 }  // namespace meswitch
