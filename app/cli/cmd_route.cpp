@@ -16,7 +16,7 @@ nlohmann::json info_json(const RouterInfo& info) {
                         {"version", info.version}, {"trained", info.trained}};
     if (info.router == "feature") {
         j["layers"] = info.layers;
-        j["pooling"] = {"mean", "last"};
+        j["pooling"] = info.pooling;
         j["temperature"] = info.temperature;
         if (info.trained) j["train_ms"] = info.train_ms;
     }
@@ -26,7 +26,8 @@ nlohmann::json info_json(const RouterInfo& info) {
 
 nlohmann::json route_json(const RouteResult& r) {
     nlohmann::json alts = nlohmann::json::array();
-    for (const auto& a : r.alternatives) alts.push_back({{"domain", a.domain}, {"confidence", a.confidence}});
+    for (const auto& a : r.alternatives)
+        alts.push_back({{"domain", a.domain}, {"confidence", a.confidence}});
     nlohmann::json expert = nullptr;
     if (r.expert_id) expert = {{"id", *r.expert_id}, {"name", r.expert_name}};
     return {{"expert", expert},
@@ -51,13 +52,14 @@ void print_route(const RouteResult& r, const RouterInfo& info) {
                     static_cast<long long>(*r.expert_id));
     else
         std::printf("expert: none, the base model answers (%s)\n", r.reason.c_str());
-    if (!r.domain.empty()) std::printf("domain: %s  confidence %.3f\n", r.domain.c_str(), r.confidence);
+    if (!r.domain.empty())
+        std::printf("domain: %s  confidence %.3f\n", r.domain.c_str(), r.confidence);
     for (const auto& a : r.alternatives)
         std::printf("  alternative: %s  %.3f\n", a.domain.c_str(), a.confidence);
-    std::printf("router: %s%s, %d tokens%s, features %.2f ms + classification %.3f ms\n",
-                r.router.c_str(), info.version ? (" v" + std::to_string(info.version)).c_str() : "",
-                r.prompt_tokens, r.truncated ? " (truncated: last tokens kept)" : "",
-                r.features_ms, r.classify_ms);
+    std::printf(
+        "router: %s%s, %d tokens%s, features %.2f ms + classification %.3f ms\n", r.router.c_str(),
+        r.router == "feature" ? (" v" + std::to_string(info.version)).c_str() : "", r.prompt_tokens,
+        r.truncated ? " (truncated: last tokens kept)" : "", r.features_ms, r.classify_ms);
 }
 
 void print_eval(const RoutingEvaluation& ev, bool json, const RouterInfo& info) {
@@ -76,6 +78,7 @@ void print_eval(const RoutingEvaluation& ev, bool json, const RouterInfo& info) 
                     {"below_threshold", ev.below_threshold},
                     {"per_domain", per},
                     {"confusion", conf},
+                    {"mean_confidence", ev.mean_confidence},
                     {"mean_latency_ms", ev.mean_latency_ms},
                     {"mean_features_ms", ev.mean_features_ms},
                     {"mean_classify_ms", ev.mean_classify_ms},
@@ -84,8 +87,8 @@ void print_eval(const RoutingEvaluation& ev, bool json, const RouterInfo& info) 
         return;
     }
     std::printf("router: %s (%s)\n", ev.router.c_str(), info.why.c_str());
-    std::printf("accuracy: %.4f (%d/%d), below threshold: %d\n", ev.accuracy, ev.correct, ev.total,
-                ev.below_threshold);
+    std::printf("accuracy: %.4f (%d/%d), mean confidence %.3f, below threshold: %d\n", ev.accuracy,
+                ev.correct, ev.total, ev.mean_confidence, ev.below_threshold);
     std::printf("%-12s %9s %9s %8s\n", "domain", "precision", "recall", "support");
     for (const auto& [name, s] : ev.per_domain)
         std::printf("%-12s %9.3f %9.3f %8d\n", name.c_str(), s.precision, s.recall, s.support);
@@ -110,9 +113,11 @@ void register_route(CLI::App& app, Context& ctx) {
     static bool json = false, zero_shot = false, retrain = false;
     static double threshold = 0.5;
     static std::vector<int> layers;
+    static std::vector<std::string> pooling;
     static int threads = 0;
     auto* p = cmd->add_option("--prompt", prompt, "the prompt to route");
-    auto* e = cmd->add_option("--eval", eval_file, "evaluate on a file of 'domain<TAB>prompt' lines");
+    auto* e =
+        cmd->add_option("--eval", eval_file, "evaluate on a file of 'domain<TAB>prompt' lines");
     p->excludes(e);
     cmd->add_flag("--json", json, "print JSON");
     cmd->add_option("--threshold", threshold, "below this confidence the base model answers")
@@ -125,6 +130,8 @@ void register_route(CLI::App& app, Context& ctx) {
                     "feature layers, 0..num_hidden_layers (the last = final norm); "
                     "default: middle layer and final norm")
         ->delimiter(',');
+    cmd->add_option("--pooling", pooling, "feature pooling: mean, last (default: both)")
+        ->delimiter(',');
     cmd->add_option("--threads", threads, "CPU threads (default: all cores)");
     cmd->callback([&ctx, cmd] {
         if (cmd->count("--prompt") == 0 && eval_file.empty())
@@ -135,6 +142,7 @@ void register_route(CLI::App& app, Context& ctx) {
         opts.zero_shot = zero_shot;
         opts.retrain = retrain;
         opts.layers = layers;
+        opts.pooling = pooling;
         opts.threads = threads;
         Router router = Router::open(ctx.catalog(), opts);
         if (!eval_file.empty()) {

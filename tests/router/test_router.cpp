@@ -1,7 +1,7 @@
 // Routing on real model forward passes: tiny generated base + experts in a temporary catalog
 // (always runs) and the stories260K family (skips when the fixture is absent).
-#include <QtTest>
 #include <sqlite3.h>
+#include <QtTest>
 
 #include <cmath>
 #include <fstream>
@@ -20,15 +20,18 @@ namespace fs = std::filesystem;
 namespace {
 
 const std::vector<std::string> math_examples = {
-    "Q: 3+4=? A:", "Q: 12-5=? A:", "Q: 6*7=? A:", "Q: 40+2=? A:", "Q: 9-9=? A:",
-    "Q: Ann has 3 cups and gets 2 more. How many cups now? A:"};
+    "Q: 3+4=? A:",  "Q: 12-5=? A:", "Q: 6*7=? A:",
+    "Q: 40+2=? A:", "Q: 9-9=? A:",  "Q: Ann has 3 cups and gets 2 more. How many cups now? A:"};
 const std::vector<std::string> code_examples = {
-    "def f(x): return x + 1", "items = [i for i in range(4)]", "if a > 2: print(\"hi\")",
-    "while k < 9: k += 2", "d = {\"a\": 1}", "for v in vals: print(v)"};
+    "def f(x): return x + 1",  "items = [i for i in range(4)]",
+    "if a > 2: print(\"hi\")", "while k < 9: k += 2",
+    "d = {\"a\": 1}",          "for v in vals: print(v)"};
 const std::vector<std::string> qa_examples = {
-    "Tom has a red cap. Q: Who has a cap? A:", "Amy went to the lake. Q: Where did Amy go? A:",
+    "Tom has a red cap. Q: Who has a cap? A:",
+    "Amy went to the lake. Q: Where did Amy go? A:",
     "Bo is glad because it is warm. Q: Why is Bo glad? A:",
-    "The cow is big. Q: What is the cow like? A:", "Jo likes to eat figs. Q: What does Jo like to eat? A:",
+    "The cow is big. Q: What is the cow like? A:",
+    "Jo likes to eat figs. Q: What does Jo like to eat? A:",
     "Li has a blue pen. Q: What color is Li's pen? A:"};
 
 void check_distribution(const std::vector<double>& p, std::size_t n) {
@@ -76,7 +79,8 @@ class TestRouter : public QObject {
 
     // A catalog with the tiny base and three experts, each linked to a domain with examples.
     std::unique_ptr<Catalog> make_catalog(const QTemporaryDir& home) {
-        auto cat = std::make_unique<Catalog>(fs::path(home.path().toStdString()) / "catalog.sqlite");
+        auto cat =
+            std::make_unique<Catalog>(fs::path(home.path().toStdString()) / "catalog.sqlite");
         ImportOptions b;
         b.name = "base";
         import_model(*cat, m_base, b);
@@ -193,7 +197,7 @@ private slots:
         const auto rows = router::stored_routers(*cat);
         QCOMPARE(rows.size(), std::size_t{2});
         QVERIFY(rows[0].feature_spec != rows[1].feature_spec);  // different example hash
-        QVERIFY(!Router::open(*cat).info().trained);           // the new row matches now
+        QVERIFY(!Router::open(*cat).info().trained);            // the new row matches now
 
         RouterOptions force;
         force.retrain = true;
@@ -203,7 +207,8 @@ private slots:
 
         RouterOptions other_layers;
         other_layers.layers = {0};
-        QVERIFY(Router::open(*cat, other_layers).info().trained);  // spec is part of the fingerprint
+        QVERIFY(
+            Router::open(*cat, other_layers).info().trained);  // spec is part of the fingerprint
     }
 
     void corrupt_blob_is_reported_and_retrained() {
@@ -331,7 +336,8 @@ private slots:
         const fs::path tsv = fs::path(home.path().toStdString()) / "r.tsv";
         {
             std::ofstream f(tsv);
-            f << "math\tQ: 3+4=? A:\n\ncode\tdef f(x): return x + 1\r\nqa\tTom has a red cap. Q: Who has a cap? A:\n";
+            f << "math\tQ: 3+4=? A:\n\ncode\tdef f(x): return x + 1\r\nqa\tTom has a red cap. Q: "
+                 "Who has a cap? A:\n";
         }
         const auto prompts = read_routing_tsv(tsv);
         QCOMPARE(prompts.size(), std::size_t{3});

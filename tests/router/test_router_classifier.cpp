@@ -52,10 +52,12 @@ private slots:
         QCOMPARE(c.classes(), 3);
         QCOMPARE(c.dim(), std::size_t{12});
         int right = 0;
-        for (std::size_t i = 0; i < train.x.size(); ++i) right += argmax(c.probabilities(train.x[i])) == train.y[i];
+        for (std::size_t i = 0; i < train.x.size(); ++i)
+            right += argmax(c.probabilities(train.x[i])) == train.y[i];
         QCOMPARE(right, static_cast<int>(train.x.size()));
         right = 0;
-        for (std::size_t i = 0; i < test.x.size(); ++i) right += argmax(c.probabilities(test.x[i])) == test.y[i];
+        for (std::size_t i = 0; i < test.x.size(); ++i)
+            right += argmax(c.probabilities(test.x[i])) == test.y[i];
         QVERIFY2(right >= 295, qPrintable(QString("held-out %1/300").arg(right)));
     }
 
@@ -76,7 +78,8 @@ private slots:
         // A cluster centre is confident; the midpoint of two centres is not.
         std::vector<float> centre(12), middle(12);
         for (int j = 0; j < 12; ++j) {
-            centre[static_cast<std::size_t>(j)] = static_cast<float>((j % 3 == 0 ? 4.0 : 0.0) + 3.0 * j);
+            centre[static_cast<std::size_t>(j)] =
+                static_cast<float>((j % 3 == 0 ? 4.0 : 0.0) + 3.0 * j);
             middle[static_cast<std::size_t>(j)] =
                 static_cast<float>((j % 3 == 0 || j % 3 == 1 ? 2.0 : 0.0) + 3.0 * j);
         }

@@ -32,13 +32,16 @@ namespace meswitch {
 
 struct RouterOptions {
     std::optional<std::string> base;  // catalog name of the base; default: see Router::open
-    double threshold = 0.5;    // below this confidence the base model answers
-    bool zero_shot = false;    // force the zero-shot router
-    bool retrain = false;      // retrain the feature router even when the stored one matches
+    double threshold = 0.5;           // below this confidence the base model answers
+    bool zero_shot = false;           // force the zero-shot router
+    bool retrain = false;             // retrain the feature router even when the stored one matches
     // Feature layers: indices into the hidden states (0 … num_hidden_layers, the last one
     // being the final-norm output). Empty: the default (the middle layer and the final norm,
     // chosen by measurement on stories260K, see router/README.md).
     std::vector<int> layers;
+    // Pooling of each layer's states: "mean" (prompt tokens, BOS excluded) and/or "last".
+    // Empty: both.
+    std::vector<std::string> pooling;
     int threads = 0;  // model threads (<= 0: all cores)
 };
 
@@ -48,13 +51,13 @@ struct RouteAlternative {
 };
 
 struct RouteResult {
-    std::optional<std::int64_t> expert_id;  // empty: the base model answers
-    std::string expert_name;                // "" when the base answers
-    std::string domain;                     // the most likely domain ("" for an empty prompt)
-    double confidence = 0;                  // of `domain`, in [0, 1]
+    std::optional<std::int64_t> expert_id;       // empty: the base model answers
+    std::string expert_name;                     // "" when the base answers
+    std::string domain;                          // the most likely domain ("" for an empty prompt)
+    double confidence = 0;                       // of `domain`, in [0, 1]
     std::vector<RouteAlternative> alternatives;  // the other domains, most likely first
-    std::string router;  // "feature", "zero-shot", "single-domain" or "none" (empty prompt)
-    std::string reason;  // "" when routed; "below threshold", "empty prompt"
+    std::string router;      // "feature", "zero-shot", "single-domain" or "none" (empty prompt)
+    std::string reason;      // "" when routed; "below threshold", "empty prompt"
     int prompt_tokens = 0;   // tokens the model saw (after truncation)
     bool truncated = false;  // the prompt was longer than the context: its last tokens kept
     double features_ms = 0;  // tokenize + base prefill (+ pooling)
@@ -74,6 +77,7 @@ struct RouterInfo {
     double train_ms = 0;
     double temperature = 1;            // fitted calibration temperature
     std::vector<int> layers;           // feature layers
+    std::vector<std::string> pooling;  // "mean", "last"
     std::string note;                  // e.g. "stored router v3 unreadable (...); retrained"
 };
 
@@ -131,6 +135,7 @@ struct RoutingEvaluation {
     std::vector<std::pair<std::string, DomainScore>> per_domain;  // true and predicted names
     // confusion[true][pred] = n, names sorted
     std::vector<std::pair<std::string, std::vector<std::pair<std::string, int>>>> confusion;
+    double mean_confidence = 0;  // of the predicted domain
     double mean_latency_ms = 0;
     double mean_features_ms = 0;
     double mean_classify_ms = 0;

@@ -91,7 +91,8 @@ std::vector<double> minimise(const Problem& problem, std::size_t size, const Cla
             for (std::size_t i = 0; i < size; ++i) d[i] -= alpha[m] * y_hist[m][i];
         }
         if (!s_hist.empty()) {
-            const double gamma = dot(s_hist.back(), y_hist.back()) / dot(y_hist.back(), y_hist.back());
+            const double gamma =
+                dot(s_hist.back(), y_hist.back()) / dot(y_hist.back(), y_hist.back());
             for (double& v : d) v *= gamma;
         }
         for (std::size_t m = 0; m < s_hist.size(); ++m) {
@@ -160,7 +161,8 @@ double fit_temperature(const Matrix& logits, const std::vector<int>& labels) {
     double a = std::log(0.05), b = std::log(20.0);
     const double r = (std::sqrt(5.0) - 1) / 2;
     double c = b - r * (b - a), d = a + r * (b - a);
-    double fc = smoothed_nll(logits, labels, std::exp(c)), fd = smoothed_nll(logits, labels, std::exp(d));
+    double fc = smoothed_nll(logits, labels, std::exp(c)),
+           fd = smoothed_nll(logits, labels, std::exp(d));
     for (int i = 0; i < 60; ++i) {
         if (fc <= fd) {
             b = d, d = c, fd = fc;
@@ -193,9 +195,9 @@ void check_inputs(const std::vector<std::vector<float>>& features, const std::ve
                             std::to_string(dim));
         for (float v : features[i])
             if (!std::isfinite(v))
-                throw Error(ErrorKind::invalid_argument,
-                            "router classifier: feature row " + std::to_string(i) +
-                                " has a non-finite value");
+                throw Error(ErrorKind::invalid_argument, "router classifier: feature row " +
+                                                             std::to_string(i) +
+                                                             " has a non-finite value");
         if (labels[i] < 0 || labels[i] >= classes)
             throw Error(ErrorKind::invalid_argument,
                         "router classifier: label " + std::to_string(labels[i]) + " of row " +
@@ -210,8 +212,8 @@ void check_inputs(const std::vector<std::vector<float>>& features, const std::ve
 
 // Fits standardisation and weights (temperature 1) on a subset of rows.
 void fit(const std::vector<std::vector<float>>& features, const std::vector<int>& labels,
-               int classes, const ClassifierOptions& o, std::vector<double>& mean,
-               std::vector<double>& inv_std, std::vector<double>& params) {
+         int classes, const ClassifierOptions& o, std::vector<double>& mean,
+         std::vector<double>& inv_std, std::vector<double>& params) {
     const std::size_t n = features.size(), dim = features[0].size();
     mean.assign(dim, 0.0);
     inv_std.assign(dim, 0.0);

@@ -11,10 +11,10 @@
 namespace meswitch::router {
 
 struct ClassifierOptions {
-    double l2 = 1e-2;          // penalty λ·‖W‖² / 2 per example-averaged loss
+    double l2 = 1e-2;  // penalty λ·‖W‖² / 2 per example-averaged loss
     int max_iterations = 1000;
     double gradient_tolerance = 1e-6;
-    int folds = 5;             // cross-validation folds for the temperature (capped by class sizes)
+    int folds = 5;  // cross-validation folds for the temperature (capped by class sizes)
 };
 
 class Classifier {

@@ -91,9 +91,9 @@ Classifier Classifier::deserialize(std::span<const std::uint8_t> blob) {
     for (int i = 0; i < 4; ++i) r.get<char>("magic");
     const auto version = r.get<std::uint32_t>("format version");
     if (version != format_version)
-        throw Error(ErrorKind::format, "router classifier blob: format version " +
-                                           std::to_string(version) + " is not supported (expected " +
-                                           std::to_string(format_version) + ")");
+        throw Error(ErrorKind::format,
+                    "router classifier blob: format version " + std::to_string(version) +
+                        " is not supported (expected " + std::to_string(format_version) + ")");
     const auto classes = r.get<std::uint32_t>("class count");
     const auto dim = r.get<std::uint32_t>("feature count");
     if (classes == 0 || classes > max_classes || dim == 0 || dim > max_dim)

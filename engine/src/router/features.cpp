@@ -62,13 +62,16 @@ PromptFeatures extract_features(Model& model, const Tokenizer& tokenizer, std::s
     out.truncated = p.truncated;
     if (p.ids.empty()) throw Error(ErrorKind::invalid_argument, "router features: no tokens");
     // Mean over the prompt tokens; the BOS state is the same for every prompt.
-    const bool skip_bos = tokenizer.bos_id() && p.ids.front() == *tokenizer.bos_id() && p.ids.size() > 1;
+    const bool skip_bos =
+        tokenizer.bos_id() && p.ids.front() == *tokenizer.bos_id() && p.ids.size() > 1;
     const std::int64_t h = cfg.hidden_size;
-    const std::size_t per_layer = static_cast<std::size_t>(h) * ((spec.mean ? 1 : 0) + (spec.last ? 1 : 0));
+    const std::size_t per_layer =
+        static_cast<std::size_t>(h) * ((spec.mean ? 1 : 0) + (spec.last ? 1 : 0));
     out.values.assign(per_layer * spec.layers.size(), 0.0f);
     ForwardOptions fo;
     fo.compute_logits = false;
-    fo.on_hidden = [&](std::int64_t layer, const float* states, std::int64_t rows, std::int64_t hidden) {
+    fo.on_hidden = [&](std::int64_t layer, const float* states, std::int64_t rows,
+                       std::int64_t hidden) {
         for (std::size_t k = 0; k < spec.layers.size(); ++k) {
             if (spec.layers[k] != layer) continue;
             float* dst = out.values.data() + k * per_layer;
@@ -76,9 +79,11 @@ PromptFeatures extract_features(Model& model, const Tokenizer& tokenizer, std::s
                 const std::int64_t first = skip_bos ? 1 : 0;
                 std::vector<double> acc(static_cast<std::size_t>(hidden), 0.0);
                 for (std::int64_t r = first; r < rows; ++r)
-                    for (std::int64_t j = 0; j < hidden; ++j) acc[static_cast<std::size_t>(j)] += states[r * hidden + j];
+                    for (std::int64_t j = 0; j < hidden; ++j)
+                        acc[static_cast<std::size_t>(j)] += states[r * hidden + j];
                 for (std::int64_t j = 0; j < hidden; ++j)
-                    dst[j] = static_cast<float>(acc[static_cast<std::size_t>(j)] / static_cast<double>(rows - first));
+                    dst[j] = static_cast<float>(acc[static_cast<std::size_t>(j)] /
+                                                static_cast<double>(rows - first));
                 dst += hidden;
             }
             if (spec.last) std::copy_n(states + (rows - 1) * hidden, hidden, dst);

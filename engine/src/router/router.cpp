@@ -1,8 +1,8 @@
 // Router::open (base and domain discovery, router choice, load-or-train) and Router::route.
 #include "meswitch/router.h"
 
-#include <nlohmann/json.hpp>
 #include <spdlog/spdlog.h>
+#include <nlohmann/json.hpp>
 
 #include <algorithm>
 #include <chrono>
@@ -36,13 +36,14 @@ std::string how_to_import(const Catalog& catalog) {
            "  meswitch import PATH/TO/BASE --name base\n"
            "  meswitch import PATH/TO/EXPERT --base base --domain math --description \"...\" "
            "--examples math.txt\n"
-           "(catalog: " + catalog.path().string() + ")";
+           "(catalog: " +
+           catalog.path().string() + ")";
 }
 
 bool blank(std::string_view s) {
-    return std::all_of(s.begin(), s.end(),
-                       [](char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r' ||
-                                           c == '\f' || c == '\v'; });
+    return std::all_of(s.begin(), s.end(), [](char c) {
+        return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v';
+    });
 }
 
 }  // namespace
@@ -52,8 +53,8 @@ struct Router::Impl {
     RouterOptions options;
     RouterInfo info;
     ModelRecord base;
-    std::vector<DomainRecord> domains;        // classifier order (by name)
-    std::vector<ModelRecord> domain_expert;   // chosen expert per domain
+    std::vector<DomainRecord> domains;       // classifier order (by name)
+    std::vector<ModelRecord> domain_expert;  // chosen expert per domain
     std::optional<Model> model;
     std::optional<Tokenizer> tokenizer;
     router::FeatureSpec spec;
@@ -113,8 +114,21 @@ struct Router::Impl {
     void open_feature_router() {
         spec.layers = options.layers.empty() ? router::default_feature_layers(model->config())
                                              : options.layers;
+        if (!options.pooling.empty()) {
+            spec.mean = spec.last = false;
+            for (const auto& p : options.pooling) {
+                if (p == "mean")
+                    spec.mean = true;
+                else if (p == "last")
+                    spec.last = true;
+                else
+                    throw Error(ErrorKind::invalid_argument,
+                                "router: unknown pooling '" + p + "' (use mean, last)");
+            }
+        }
         router::check_feature_spec(spec, model->config());
         info.layers = spec.layers;
+        info.pooling = spec.pooling();
         const nlohmann::json want = fingerprint();
         if (!options.retrain) {
             const auto stored = router::find_stored_router(
@@ -123,10 +137,10 @@ struct Router::Impl {
                 try {
                     classifier = router::Classifier::deserialize(stored->blob);
                     if (classifier.classes() != static_cast<int>(domains.size()))
-                        throw Error(ErrorKind::format, "router classifier blob: " +
-                                                           std::to_string(classifier.classes()) +
-                                                           " classes, the spec lists " +
-                                                           std::to_string(domains.size()));
+                        throw Error(
+                            ErrorKind::format,
+                            "router classifier blob: " + std::to_string(classifier.classes()) +
+                                " classes, the spec lists " + std::to_string(domains.size()));
                     info.version = stored->version;
                     info.temperature = classifier.temperature();
                     return;
@@ -144,16 +158,17 @@ struct Router::Impl {
     std::vector<double> probabilities(std::string_view prompt, RouteResult& r) {
         if (info.router == "single-domain") {
             const auto t0 = Clock::now();
-            const auto ids = router::prompt_ids(*tokenizer, prompt, router::model_context(model->config()));
+            const auto ids =
+                router::prompt_ids(*tokenizer, prompt, router::model_context(model->config()));
             r.prompt_tokens = static_cast<int>(ids.ids.size());
             r.truncated = ids.truncated;
             r.features_ms = ms_since(t0);
             return {1.0};
         }
         if (info.router == "zero-shot") {
-            const auto t0 = Clock::now();
             const auto z = zero_shot->classify(prompt);
-            r.classify_ms = ms_since(t0);  // prefill and option scoring are one step here
+            r.features_ms = z.prefill_ms;  // the shared option prompt's prefill
+            r.classify_ms = z.scoring_ms;  // the label tokens' forward steps + normalisation
             r.prompt_tokens = z.tokens;
             r.truncated = z.truncated;
             return z.probabilities;
@@ -175,8 +190,12 @@ Router::~Router() = default;
 Router::Router(Router&&) noexcept = default;
 Router& Router::operator=(Router&&) noexcept = default;
 
-const RouterInfo& Router::info() const { return impl_->info; }
-void Router::set_threshold(double threshold) { impl_->options.threshold = threshold; }
+const RouterInfo& Router::info() const {
+    return impl_->info;
+}
+void Router::set_threshold(double threshold) {
+    impl_->options.threshold = threshold;
+}
 
 Router Router::open(Catalog& catalog, const RouterOptions& options) {
     auto impl = std::make_unique<Impl>();
@@ -188,9 +207,10 @@ Router Router::open(Catalog& catalog, const RouterOptions& options) {
     for (auto& m : catalog.list_models())
         if (m.role == ModelRole::base) bases.push_back(std::move(m));
     if (bases.empty())
-        throw Error(ErrorKind::not_found, "routing needs a base model with experts linked to "
-                                          "domains, and the catalog has no base model; " +
-                                              how_to_import(catalog));
+        throw Error(ErrorKind::not_found,
+                    "routing needs a base model with experts linked to "
+                    "domains, and the catalog has no base model; " +
+                        how_to_import(catalog));
     std::optional<ModelRecord> base;
     std::size_t best_count = 0;
     for (const auto& b : bases) {
@@ -202,7 +222,8 @@ Router Router::open(Catalog& catalog, const RouterOptions& options) {
     }
     if (!base)
         throw Error(ErrorKind::not_found, "routing: there is no base model named '" +
-                                              *options.base + "' in the catalog (see: meswitch list)");
+                                              *options.base +
+                                              "' in the catalog (see: meswitch list)");
     if (best_count == 0)
         throw Error(ErrorKind::not_found, "routing: base model '" + base->name +
                                               "' has no experts linked to domains; " +
@@ -222,13 +243,15 @@ Router Router::open(Catalog& catalog, const RouterOptions& options) {
         }
     for (auto& [name, entry] : by_domain) {
         auto& experts = entry.second;
-        auto has_artifact = [&](const ModelRecord& m) { return !catalog.delta_artifacts(m.id).empty(); };
-        const auto chosen = std::max_element(experts.begin(), experts.end(),
-                                             [&](const ModelRecord& a, const ModelRecord& b) {
-                                                 const bool aa = has_artifact(a), ba = has_artifact(b);
-                                                 if (aa != ba) return !aa;
-                                                 return a.id < b.id;
-                                             });
+        auto has_artifact = [&](const ModelRecord& m) {
+            return !catalog.delta_artifacts(m.id).empty();
+        };
+        const auto chosen = std::max_element(
+            experts.begin(), experts.end(), [&](const ModelRecord& a, const ModelRecord& b) {
+                const bool aa = has_artifact(a), ba = has_artifact(b);
+                if (aa != ba) return !aa;
+                return a.id < b.id;
+            });
         // Examples come from the full record (domains_of may not carry them).
         auto full = catalog.find_domain(name);
         impl->domains.push_back(full ? *full : entry.first);
@@ -283,7 +306,8 @@ RouteResult Router::route(std::string_view prompt) {
     const auto p = impl_->probabilities(prompt, r);
     std::vector<std::size_t> order(p.size());
     std::iota(order.begin(), order.end(), 0);
-    std::stable_sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) { return p[a] > p[b]; });
+    std::stable_sort(order.begin(), order.end(),
+                     [&](std::size_t a, std::size_t b) { return p[a] > p[b]; });
     const std::size_t top = order[0];
     r.domain = impl_->domains[top].name;
     r.confidence = p[top];

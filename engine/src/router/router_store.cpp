@@ -106,7 +106,8 @@ std::int64_t store_router(Catalog& catalog, const std::string& feature_spec,
         sqlite3_bind_int64(ins.get(), 1, version);
         sqlite3_bind_text(ins.get(), 2, feature_spec.data(), static_cast<int>(feature_spec.size()),
                           SQLITE_TRANSIENT);
-        sqlite3_bind_blob(ins.get(), 3, blob.data(), static_cast<int>(blob.size()), SQLITE_TRANSIENT);
+        sqlite3_bind_blob(ins.get(), 3, blob.data(), static_cast<int>(blob.size()),
+                          SQLITE_TRANSIENT);
         if (sqlite3_step(ins.get()) != SQLITE_DONE) fail(catalog, "storing the trained router");
     });
     return version;

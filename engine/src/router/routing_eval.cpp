@@ -34,7 +34,7 @@ RoutingEvaluation evaluate_routing(Router& router, const std::vector<LabeledProm
     ev.router = router.info().router;
     std::map<std::string, std::map<std::string, int>> confusion;
     std::set<std::string> names;
-    double latency = 0, features = 0, classify = 0;
+    double latency = 0, features = 0, classify = 0, confidence = 0;
     for (const auto& lp : prompts) {
         const RouteResult r = router.route(lp.prompt);
         const std::string pred = r.domain.empty() ? "(none)" : r.domain;
@@ -44,12 +44,14 @@ RoutingEvaluation evaluate_routing(Router& router, const std::vector<LabeledProm
         ++ev.total;
         if (pred == lp.domain) ++ev.correct;
         if (r.reason == "below threshold") ++ev.below_threshold;
+        confidence += r.confidence;
         latency += r.total_ms;
         features += r.features_ms;
         classify += r.classify_ms;
     }
     const double n = std::max(1, ev.total);
     ev.accuracy = ev.correct / n;
+    ev.mean_confidence = confidence / n;
     ev.mean_latency_ms = latency / n;
     ev.mean_features_ms = features / n;
     ev.mean_classify_ms = classify / n;
@@ -71,7 +73,8 @@ RoutingEvaluation evaluate_routing(Router& router, const std::vector<LabeledProm
         auto it = confusion.find(truth);
         if (it == confusion.end()) continue;
         std::vector<std::pair<std::string, int>> row;
-        for (const auto& pred : names) row.emplace_back(pred, it->second.count(pred) ? it->second.at(pred) : 0);
+        for (const auto& pred : names)
+            row.emplace_back(pred, it->second.count(pred) ? it->second.at(pred) : 0);
         ev.confusion.emplace_back(truth, std::move(row));
     }
     return ev;

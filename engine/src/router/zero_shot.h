@@ -30,6 +30,8 @@ public:
         std::vector<double> probabilities;  // per domain, sums to 1
         int tokens = 0;                     // tokens of the longest option prompt
         bool truncated = false;
+        double prefill_ms = 0;  // tokenize + prefill of the shared option prompt
+        double scoring_ms = 0;  // the option labels' tokens and the normalisation
     };
     Result classify(std::string_view prompt);
 
