@@ -3,7 +3,7 @@
 // Two routers share one result type:
 //  - the feature router: features are the BASE model's hidden states for the prompt (mean
 //    over the prompt tokens and the last token, of a few layers), classified by a
-//    multinomial logistic regression (L2, standardised features) trained in the catalog's
+//    multinomial logistic regression (L2, standardised features) trained on the catalog's
 //    domain example prompts, with its confidence calibrated by temperature scaling fitted
 //    on cross-validated held-out logits. It is stored in the catalog's router_models table
 //    with a version and a fingerprint (base model hash, layers, pooling, domains, example
