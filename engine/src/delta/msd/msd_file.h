@@ -44,8 +44,8 @@ struct MsdHeader {
     std::string expert_hash;
     std::string base_name;
     std::string expert_name;
-    std::vector<std::string> omitted;             // HF tensor names with no stored delta
-    std::map<std::string, std::string> extra;     // additional metadata keys
+    std::vector<std::string> omitted;          // HF tensor names with no stored delta
+    std::map<std::string, std::string> extra;  // additional metadata keys
 };
 
 struct NamedLinear {
@@ -93,7 +93,7 @@ public:
 
     const std::filesystem::path& path() const;
     const MsdHeader& header() const;
-    const std::vector<LayerInfo>& layers() const;    // in file order
+    const std::vector<LayerInfo>& layers() const;  // in file order
     const LayerInfo* find_layer(std::string_view prefix) const;
     CompressedLinear load(std::string_view prefix) const;  // Error(not_found) if absent
     const std::vector<std::string>& dense_names() const;   // full HF names, file order

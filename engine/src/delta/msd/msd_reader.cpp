@@ -25,7 +25,8 @@ T read_at(const TensorView& v, std::size_t i) {
     return out;
 }
 
-constexpr const char* layer_parts[] = {".shape", ".qformat", ".codes", ".scales", ".zeros", ".salient_idx", ".salient"};
+constexpr const char* layer_parts[] = {".shape", ".qformat",     ".codes",  ".scales",
+                                       ".zeros", ".salient_idx", ".salient"};
 
 }  // namespace
 
@@ -65,21 +66,25 @@ struct MsdFile::Impl {
         if (it == file.metadata().end() || it->second != msd_format)
             fail("not a ME-Switch delta artifact (metadata 'format' is not \"meswitch-delta\")");
         std::int64_t v = 0;
-        if (!parse_int(meta("format_version"), v)) fail("format_version '" + meta("format_version") + "' is not a number");
+        if (!parse_int(meta("format_version"), v))
+            fail("format_version '" + meta("format_version") + "' is not a number");
         if (v != msd_format_version)
-            throw Error(ErrorKind::unsupported, file.path().string() + ": .msd format_version " + std::to_string(v) +
+            throw Error(ErrorKind::unsupported, file.path().string() + ": .msd format_version " +
+                                                    std::to_string(v) +
                                                     " is not supported (this version reads 1)");
         auto m = parse_method(meta("method"));
         if (!m) fail("unknown method '" + meta("method") + "'");
         header.method = *m;
-        if (!parse_int(meta("bits"), v) || v < 1 || v > 4) fail("metadata bits '" + meta("bits") + "' not in 1..4");
+        if (!parse_int(meta("bits"), v) || v < 1 || v > 4)
+            fail("metadata bits '" + meta("bits") + "' not in 1..4");
         header.bits = static_cast<int>(v);
         try {
             header.salient = SalientSpec::parse(meta("salient"));
         } catch (const Error&) {
             fail("metadata salient '" + meta("salient") + "' is not a count or percentage");
         }
-        if (!parse_int(meta("salient_count"), v) || v < 0) fail("metadata salient_count is not a count");
+        if (!parse_int(meta("salient_count"), v) || v < 0)
+            fail("metadata salient_count is not a count");
         header.salient_count = v;
         header.base_hash = meta("base_hash");
         header.expert_hash = meta("expert_hash");
@@ -95,9 +100,9 @@ struct MsdFile::Impl {
         } catch (const nlohmann::json::exception&) {
             fail("metadata 'omitted' is not valid JSON");
         }
-        static const std::set<std::string> reserved = {"format", "format_version", "method", "bits", "salient",
-                                                       "salient_count", "base_hash", "expert_hash", "base_name",
-                                                       "expert_name", "omitted"};
+        static const std::set<std::string> reserved = {
+            "format",    "format_version", "method",    "bits",        "salient", "salient_count",
+            "base_hash", "expert_hash",    "base_name", "expert_name", "omitted"};
         for (const auto& [key, value] : file.metadata())
             if (!reserved.count(key)) header.extra.emplace(key, value);
     }
@@ -108,8 +113,10 @@ struct MsdFile::Impl {
         const io::TensorInfo* t = file.find(name);
         if (!t) fail("tensor '" + name + "' is missing");
         if (t->dtype != dtype)
-            fail("tensor '" + name + "' has dtype " + dtype_name(t->dtype) + ", expected " + dtype_name(dtype));
-        if (t->shape != shape) fail("tensor '" + name + "' has the wrong shape " + file.view(*t).shape_string());
+            fail("tensor '" + name + "' has dtype " + dtype_name(t->dtype) + ", expected " +
+                 dtype_name(dtype));
+        if (t->shape != shape)
+            fail("tensor '" + name + "' has the wrong shape " + file.view(*t).shape_string());
         return *t;
     }
 
@@ -122,11 +129,14 @@ struct MsdFile::Impl {
         info.cols = read_at<std::int64_t>(shape, 1);
         if (info.rows <= 0 || info.cols <= 0 || info.rows > (1ll << 31) || info.cols > (1ll << 31))
             fail("tensor '" + p + ".shape' holds a bad shape");
-        const std::int32_t method = read_at<std::int32_t>(fmt, 0), bits = read_at<std::int32_t>(fmt, 1),
-                           zf = read_at<std::int32_t>(fmt, 2);
-        if (method < 0 || method > 2) fail("tensor '" + p + ".qformat': unknown method " + std::to_string(method));
-        if (bits < 1 || bits > 4) fail("tensor '" + p + ".qformat': bits " + std::to_string(bits) + " not in 1..4");
-        if (zf < 0 || zf > 2) fail("tensor '" + p + ".qformat': unknown zero format " + std::to_string(zf));
+        const std::int32_t method = read_at<std::int32_t>(fmt, 0),
+                           bits = read_at<std::int32_t>(fmt, 1), zf = read_at<std::int32_t>(fmt, 2);
+        if (method < 0 || method > 2)
+            fail("tensor '" + p + ".qformat': unknown method " + std::to_string(method));
+        if (bits < 1 || bits > 4)
+            fail("tensor '" + p + ".qformat': bits " + std::to_string(bits) + " not in 1..4");
+        if (zf < 0 || zf > 2)
+            fail("tensor '" + p + ".qformat': unknown zero format " + std::to_string(zf));
         info.method = static_cast<Method>(method);
         info.bits = bits;
         std::int64_t k = 0;
@@ -135,20 +145,24 @@ struct MsdFile::Impl {
             if (idx->dtype != DType::i32 || idx->shape.size() != 1)
                 fail("tensor '" + p + ".salient_idx' must be I32 [k]");
             k = idx->shape[0];
-            if (k > info.cols) fail("tensor '" + p + ".salient_idx' has more entries than the layer has columns");
+            if (k > info.cols)
+                fail("tensor '" + p + ".salient_idx' has more entries than the layer has columns");
             const TensorView v = file.view(*idx);
             for (std::int64_t j = 0; j < k; ++j) {
                 const std::int32_t c = read_at<std::int32_t>(v, static_cast<std::size_t>(j));
                 if (c < 0 || c >= info.cols)
-                    fail("tensor '" + p + ".salient_idx': index " + std::to_string(c) + " out of range [0, " +
-                         std::to_string(info.cols) + ")");
+                    fail("tensor '" + p + ".salient_idx': index " + std::to_string(c) +
+                         " out of range [0, " + std::to_string(info.cols) + ")");
                 if (j > 0 && c <= read_at<std::int32_t>(v, static_cast<std::size_t>(j - 1)))
-                    fail("tensor '" + p + ".salient_idx': indices not sorted and unique at position " + std::to_string(j));
+                    fail("tensor '" + p +
+                         ".salient_idx': indices not sorted and unique at position " +
+                         std::to_string(j));
             }
             const io::TensorInfo* sal = file.find(p + ".salient");
             if (!sal) fail("tensor '" + p + ".salient' is missing");
             if (sal->dtype != DType::f16 && sal->dtype != DType::bf16)
-                fail("tensor '" + p + ".salient' must be F16 or BF16, not " + dtype_name(sal->dtype));
+                fail("tensor '" + p + ".salient' must be F16 or BF16, not " +
+                     dtype_name(sal->dtype));
             part(p, ".salient", sal->dtype, {info.rows, k});
         } else if (file.find(p + ".salient")) {
             fail("tensor '" + p + ".salient' has no '" + p + ".salient_idx'");
@@ -159,8 +173,9 @@ struct MsdFile::Impl {
         if (!codes) fail("tensor '" + p + ".codes' is missing");
         if (codes->dtype != DType::u8 || codes->shape.size() != 2 || codes->shape[0] != info.rows ||
             codes->shape[1] != row_bytes)
-            fail("tensor '" + p + ".codes' must be U8 [" + std::to_string(info.rows) + ", " + std::to_string(row_bytes) +
-                 "] for " + std::to_string(info.cols - k) + " codes of " + std::to_string(bits) + " bits per row");
+            fail("tensor '" + p + ".codes' must be U8 [" + std::to_string(info.rows) + ", " +
+                 std::to_string(row_bytes) + "] for " + std::to_string(info.cols - k) +
+                 " codes of " + std::to_string(bits) + " bits per row");
         const io::TensorInfo* scales = file.find(p + ".scales");
         if (!scales) fail("tensor '" + p + ".scales' is missing");
         if (scales->dtype != DType::f16 || scales->shape.size() != 1 ||
@@ -172,7 +187,8 @@ struct MsdFile::Impl {
                 fail("tensor '" + p + ".scales' holds a non-finite scale");
         const io::TensorInfo* zeros = file.find(p + ".zeros");
         const ZeroFormat z = static_cast<ZeroFormat>(zf);
-        if (z == ZeroFormat::midpoint && zeros) fail("tensor '" + p + ".zeros' present for a symmetric layer");
+        if (z == ZeroFormat::midpoint && zeros)
+            fail("tensor '" + p + ".zeros' present for a symmetric layer");
         if (z == ZeroFormat::u8) part(p, ".zeros", DType::u8, {info.rows});
         if (z == ZeroFormat::f16) part(p, ".zeros", DType::f16, {info.rows});
         info.storage_bytes = load(p, info).storage_bytes();
@@ -198,9 +214,10 @@ struct MsdFile::Impl {
             const TensorView zv = file.view(p + ".zeros");
             c.zeros.resize(static_cast<std::size_t>(c.rows));
             for (std::int64_t r = 0; r < c.rows; ++r)
-                c.zeros[static_cast<std::size_t>(r)] = c.zero_format == ZeroFormat::u8
-                                                           ? reinterpret_cast<const std::uint8_t*>(zv.data)[r]
-                                                           : read_at<std::uint16_t>(zv, static_cast<std::size_t>(r));
+                c.zeros[static_cast<std::size_t>(r)] =
+                    c.zero_format == ZeroFormat::u8
+                        ? reinterpret_cast<const std::uint8_t*>(zv.data)[r]
+                        : read_at<std::uint16_t>(zv, static_cast<std::size_t>(r));
         }
         if (info.salient_count > 0) {
             const TensorView iv = file.view(p + ".salient_idx");
@@ -233,17 +250,19 @@ MsdFile::MsdFile(const std::filesystem::path& path) : impl_(std::make_unique<Imp
     std::int64_t salient_total = 0;
     for (const LayerInfo& l : m.layers) salient_total += l.salient_count;
     if (salient_total != m.header.salient_count)
-        m.fail("metadata salient_count " + std::to_string(m.header.salient_count) + " disagrees with the layers (" +
-               std::to_string(salient_total) + ")");
+        m.fail("metadata salient_count " + std::to_string(m.header.salient_count) +
+               " disagrees with the layers (" + std::to_string(salient_total) + ")");
     for (const io::TensorInfo& t : m.file.tensors()) {
         if (claimed.count(t.name)) continue;
         if (ends_with(t.name, ".dense")) {
             if (t.dtype != DType::f16 && t.dtype != DType::bf16 && t.dtype != DType::f32)
-                m.fail("tensor '" + t.name + "' must be F16, BF16 or F32, not " + dtype_name(t.dtype));
+                m.fail("tensor '" + t.name + "' must be F16, BF16 or F32, not " +
+                       dtype_name(t.dtype));
             m.dense.push_back(t.name.substr(0, t.name.size() - 6));
             continue;
         }
-        m.fail("unexpected tensor '" + t.name + "' (not part of a layer with a '.shape' tensor, not a '.dense' delta)");
+        m.fail("unexpected tensor '" + t.name +
+               "' (not part of a layer with a '.shape' tensor, not a '.dense' delta)");
     }
 }
 
@@ -251,9 +270,15 @@ MsdFile::~MsdFile() = default;
 MsdFile::MsdFile(MsdFile&&) noexcept = default;
 MsdFile& MsdFile::operator=(MsdFile&&) noexcept = default;
 
-const std::filesystem::path& MsdFile::path() const { return impl_->file.path(); }
-const MsdHeader& MsdFile::header() const { return impl_->header; }
-const std::vector<MsdFile::LayerInfo>& MsdFile::layers() const { return impl_->layers; }
+const std::filesystem::path& MsdFile::path() const {
+    return impl_->file.path();
+}
+const MsdHeader& MsdFile::header() const {
+    return impl_->header;
+}
+const std::vector<MsdFile::LayerInfo>& MsdFile::layers() const {
+    return impl_->layers;
+}
 
 const MsdFile::LayerInfo* MsdFile::find_layer(std::string_view prefix) const {
     for (const LayerInfo& l : impl_->layers)
@@ -264,16 +289,21 @@ const MsdFile::LayerInfo* MsdFile::find_layer(std::string_view prefix) const {
 CompressedLinear MsdFile::load(std::string_view prefix) const {
     const LayerInfo* info = find_layer(prefix);
     if (!info)
-        throw Error(ErrorKind::not_found, path().string() + ": no compressed layer '" + std::string(prefix) + "'");
+        throw Error(ErrorKind::not_found,
+                    path().string() + ": no compressed layer '" + std::string(prefix) + "'");
     return impl_->load(info->prefix, *info);
 }
 
-const std::vector<std::string>& MsdFile::dense_names() const { return impl_->dense; }
+const std::vector<std::string>& MsdFile::dense_names() const {
+    return impl_->dense;
+}
 
 DenseDelta MsdFile::load_dense(std::string_view name) const {
     bool known = false;
     for (const std::string& d : impl_->dense) known = known || d == name;
-    if (!known) throw Error(ErrorKind::not_found, path().string() + ": no dense delta '" + std::string(name) + "'");
+    if (!known)
+        throw Error(ErrorKind::not_found,
+                    path().string() + ": no dense delta '" + std::string(name) + "'");
     const TensorView v = impl_->file.view(std::string(name) + ".dense");
     DenseDelta d;
     d.name = std::string(name);

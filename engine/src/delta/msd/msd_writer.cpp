@@ -20,11 +20,14 @@ std::vector<float> DenseDelta::to_f32() const {
     return out;
 }
 
-void write_msd(const std::filesystem::path& path, const MsdHeader& header, const std::vector<NamedLinear>& layers,
-               const std::vector<DenseDelta>& dense) {
+void write_msd(const std::filesystem::path& path, const MsdHeader& header,
+               const std::vector<NamedLinear>& layers, const std::vector<DenseDelta>& dense) {
     const std::string where = path.string();
-    auto bad = [&](const std::string& what) { throw Error(ErrorKind::invalid_argument, where + ": " + what); };
-    if (header.bits < 1 || header.bits > 4) bad("header bits " + std::to_string(header.bits) + " not in 1..4");
+    auto bad = [&](const std::string& what) {
+        throw Error(ErrorKind::invalid_argument, where + ": " + what);
+    };
+    if (header.bits < 1 || header.bits > 4)
+        bad("header bits " + std::to_string(header.bits) + " not in 1..4");
     std::set<std::string> names;
     std::vector<io::TensorToWrite> out;
     // Small per-layer descriptors must outlive write_safetensors.
@@ -43,12 +46,17 @@ void write_msd(const std::filesystem::path& path, const MsdHeader& header, const
         c.validate(where + ": layer '" + nl.prefix + "'");
         const std::string& p = nl.prefix;
         shapes[li] = {c.rows, c.cols};
-        formats[li] = {static_cast<std::int32_t>(c.method), c.bits, static_cast<std::int32_t>(c.zero_format)};
+        formats[li] = {static_cast<std::int32_t>(c.method), c.bits,
+                       static_cast<std::int32_t>(c.zero_format)};
         salient_total += c.salient_count();
         add({p + ".shape", DType::i64, {2}, shapes[li].data(), {}});
         add({p + ".qformat", DType::i32, {3}, formats[li].data(), {}});
         add({p + ".codes", DType::u8, {c.rows, c.row_bytes}, c.codes.data(), {}});
-        add({p + ".scales", DType::f16, {static_cast<std::int64_t>(c.scales.size())}, c.scales.data(), {}});
+        add({p + ".scales",
+             DType::f16,
+             {static_cast<std::int64_t>(c.scales.size())},
+             c.scales.data(),
+             {}});
         if (c.zero_format == ZeroFormat::u8) {
             zeros8[li].assign(c.zeros.begin(), c.zeros.end());
             add({p + ".zeros", DType::u8, {c.rows}, zeros8[li].data(), {}});
@@ -57,7 +65,11 @@ void write_msd(const std::filesystem::path& path, const MsdHeader& header, const
         }
         if (c.salient_count() > 0) {
             add({p + ".salient_idx", DType::i32, {c.salient_count()}, c.salient_idx.data(), {}});
-            add({p + ".salient", c.salient_dtype, {c.rows, c.salient_count()}, c.salient_values.data(), {}});
+            add({p + ".salient",
+                 c.salient_dtype,
+                 {c.rows, c.salient_count()},
+                 c.salient_values.data(),
+                 {}});
         }
     }
     for (const DenseDelta& d : dense) {
@@ -68,10 +80,12 @@ void write_msd(const std::filesystem::path& path, const MsdHeader& header, const
             numel *= s;
         }
         if (d.dtype == DType::f32) {
-            if (static_cast<std::int64_t>(d.f32.size()) != numel) bad("dense delta '" + d.name + "': size does not match its shape");
+            if (static_cast<std::int64_t>(d.f32.size()) != numel)
+                bad("dense delta '" + d.name + "': size does not match its shape");
             add({d.name + ".dense", DType::f32, d.shape, d.f32.data(), {}});
         } else if (d.dtype == DType::f16 || d.dtype == DType::bf16) {
-            if (static_cast<std::int64_t>(d.bits16.size()) != numel) bad("dense delta '" + d.name + "': size does not match its shape");
+            if (static_cast<std::int64_t>(d.bits16.size()) != numel)
+                bad("dense delta '" + d.name + "': size does not match its shape");
             add({d.name + ".dense", d.dtype, d.shape, d.bits16.data(), {}});
         } else {
             bad("dense delta '" + d.name + "': dtype must be F16, BF16 or F32");
@@ -91,7 +105,8 @@ void write_msd(const std::filesystem::path& path, const MsdHeader& header, const
         {"omitted", nlohmann::json(header.omitted).dump()},
     };
     for (const auto& [key, value] : header.extra)
-        if (!meta.emplace(key, value).second) bad("extra metadata key '" + key + "' collides with a reserved key");
+        if (!meta.emplace(key, value).second)
+            bad("extra metadata key '" + key + "' collides with a reserved key");
     io::write_safetensors(path, out, meta);
 }
 

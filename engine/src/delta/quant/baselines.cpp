@@ -47,7 +47,8 @@ CompressedLinear compress_rtn(const float* delta, std::int64_t rows, std::int64_
         c.scales[static_cast<std::size_t>(r)] = sraw;
         c.zeros[static_cast<std::size_t>(r)] = zraw;
         const float inv = 1.0f / s;
-        for (std::int64_t i = 0; i < cols; ++i) q[static_cast<std::size_t>(i)] = quant_code(w[i], inv, z, float(levels));
+        for (std::int64_t i = 0; i < cols; ++i)
+            q[static_cast<std::size_t>(i)] = quant_code(w[i], inv, z, float(levels));
         pack_codes(q.data(), cols, bits, c.codes.data() + r * c.row_bytes);
     }
     return c;
@@ -70,7 +71,8 @@ CompressedLinear compress_bitdelta(const float* delta, std::int64_t rows, std::i
     c.scales = {raw};
     std::vector<std::uint8_t> q(static_cast<std::size_t>(cols));
     for (std::int64_t r = 0; r < rows; ++r) {
-        for (std::int64_t i = 0; i < cols; ++i) q[static_cast<std::size_t>(i)] = delta[r * cols + i] >= 0.0f ? 1 : 0;
+        for (std::int64_t i = 0; i < cols; ++i)
+            q[static_cast<std::size_t>(i)] = delta[r * cols + i] >= 0.0f ? 1 : 0;
         pack_codes(q.data(), cols, 1, c.codes.data() + r * c.row_bytes);
     }
     return c;

@@ -16,36 +16,43 @@ CalibrationStats::CalibrationStats(std::int64_t cols_, bool full_gram) : cols(co
         throw Error(ErrorKind::invalid_argument,
                     "calibration statistics: bad column count " + std::to_string(cols_));
     diag.assign(static_cast<std::size_t>(cols_), 0.0);
-    if (full_gram && cols_ <= max_gram_cols) gram.assign(static_cast<std::size_t>(cols_ * cols_), 0.0);
+    if (full_gram && cols_ <= max_gram_cols)
+        gram.assign(static_cast<std::size_t>(cols_ * cols_), 0.0);
 }
 
 void CalibrationStats::add(const float* x, std::int64_t rows) {
     if (rows <= 0) return;
     if (cols <= 0 || static_cast<std::int64_t>(diag.size()) != cols)
-        throw Error(ErrorKind::invalid_argument, "calibration statistics: not initialised with a column count");
+        throw Error(ErrorKind::invalid_argument,
+                    "calibration statistics: not initialised with a column count");
     const std::int64_t n = rows * cols;
     for (std::int64_t i = 0; i < n; ++i)
         if (!std::isfinite(x[i]))
             throw Error(ErrorKind::invalid_argument,
-                        "calibration activations: non-finite value at sample " + std::to_string(samples + i / cols) +
-                            ", channel " + std::to_string(i % cols));
+                        "calibration activations: non-finite value at sample " +
+                            std::to_string(samples + i / cols) + ", channel " +
+                            std::to_string(i % cols));
     for (std::int64_t t = 0; t < rows; ++t) {
         const float* row = x + t * cols;
-        for (std::int64_t i = 0; i < cols; ++i) diag[static_cast<std::size_t>(i)] += double(row[i]) * row[i];
+        for (std::int64_t i = 0; i < cols; ++i)
+            diag[static_cast<std::size_t>(i)] += double(row[i]) * row[i];
     }
     if (has_gram()) {
         // Blocks of samples widened to double, upper triangle by dsyrk, mirrored afterwards.
-        const std::int64_t block = std::max<std::int64_t>(1, std::min<std::int64_t>(rows, (1 << 22) / cols));
+        const std::int64_t block =
+            std::max<std::int64_t>(1, std::min<std::int64_t>(rows, (1 << 22) / cols));
         std::vector<double> xd(static_cast<std::size_t>(block * cols));
         for (std::int64_t t0 = 0; t0 < rows; t0 += block) {
             const std::int64_t b = std::min(block, rows - t0);
             std::copy(x + t0 * cols, x + (t0 + b) * cols, xd.begin());
-            cblas_dsyrk(CblasRowMajor, CblasUpper, CblasTrans, static_cast<int>(cols), static_cast<int>(b), 1.0,
-                        xd.data(), static_cast<int>(cols), 1.0, gram.data(), static_cast<int>(cols));
+            cblas_dsyrk(CblasRowMajor, CblasUpper, CblasTrans, static_cast<int>(cols),
+                        static_cast<int>(b), 1.0, xd.data(), static_cast<int>(cols), 1.0,
+                        gram.data(), static_cast<int>(cols));
         }
         for (std::int64_t i = 0; i < cols; ++i)
             for (std::int64_t j = 0; j < i; ++j)
-                gram[static_cast<std::size_t>(i * cols + j)] = gram[static_cast<std::size_t>(j * cols + i)];
+                gram[static_cast<std::size_t>(i * cols + j)] =
+                    gram[static_cast<std::size_t>(j * cols + i)];
     }
     samples += rows;
 }

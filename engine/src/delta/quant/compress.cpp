@@ -12,7 +12,9 @@ namespace meswitch::delta {
 CompressedLinear compress_linear(const float* delta, std::int64_t rows, std::int64_t cols,
                                  const CalibrationStats& stats, const QuantOptions& options,
                                  const CancelToken* cancel) {
-    auto bad = [](const std::string& what) { throw Error(ErrorKind::invalid_argument, "compress_linear: " + what); };
+    auto bad = [](const std::string& what) {
+        throw Error(ErrorKind::invalid_argument, "compress_linear: " + what);
+    };
     if (rows <= 0 || cols <= 0 || rows > (1ll << 31) || cols > (1ll << 31))
         bad("bad shape [" + std::to_string(rows) + ", " + std::to_string(cols) + "]");
     if (options.method != Method::bitdelta && (options.bits < 1 || options.bits > 4))
@@ -25,14 +27,22 @@ CompressedLinear compress_linear(const float* delta, std::int64_t rows, std::int
             std::to_string(cols));
     for (std::int64_t i = 0; i < rows * cols; ++i)
         if (!std::isfinite(delta[i]))
-            bad("non-finite delta at row " + std::to_string(i / cols) + ", column " + std::to_string(i % cols));
+            bad("non-finite delta at row " + std::to_string(i / cols) + ", column " +
+                std::to_string(i % cols));
     if (cancel) cancel->throw_if_cancelled("delta compression");
     CompressedLinear out;
     switch (options.method) {
-    case Method::rtn: out = detail::compress_rtn(delta, rows, cols, options.bits); break;
-    case Method::bitdelta: out = detail::compress_bitdelta(delta, rows, cols); break;
-    case Method::meswitch: out = detail::compress_meswitch(delta, rows, cols, stats, options, cancel); break;
-    default: bad("unknown method");
+        case Method::rtn:
+            out = detail::compress_rtn(delta, rows, cols, options.bits);
+            break;
+        case Method::bitdelta:
+            out = detail::compress_bitdelta(delta, rows, cols);
+            break;
+        case Method::meswitch:
+            out = detail::compress_meswitch(delta, rows, cols, stats, options, cancel);
+            break;
+        default:
+            bad("unknown method");
     }
     out.validate("compressed layer");
     return out;

@@ -62,18 +62,21 @@ bool symmetric_eigen(const std::vector<double>& a, std::int64_t n64, std::vector
     values.assign(static_cast<std::size_t>(n), 0.0);
     int info = 0, lwork = -1, liwork = -1, iwork_query = 0;
     double work_query = 0;
-    dsyevd_("V", "U", &n, vectors.data(), &n, values.data(), &work_query, &lwork, &iwork_query, &liwork, &info);
+    dsyevd_("V", "U", &n, vectors.data(), &n, values.data(), &work_query, &lwork, &iwork_query,
+            &liwork, &info);
     if (info != 0) return false;
     lwork = static_cast<int>(work_query) + 1;
     liwork = iwork_query + 1;
     std::vector<double> work(static_cast<std::size_t>(lwork));
     std::vector<int> iwork(static_cast<std::size_t>(liwork));
-    dsyevd_("V", "U", &n, vectors.data(), &n, values.data(), work.data(), &lwork, iwork.data(), &liwork, &info);
+    dsyevd_("V", "U", &n, vectors.data(), &n, values.data(), work.data(), &lwork, iwork.data(),
+            &liwork, &info);
     if (info != 0) return false;
     // Column-major eigenvectors (columns) read row-major are rows: transpose in place.
     for (int i = 0; i < n; ++i)
         for (int j = i + 1; j < n; ++j)
-            std::swap(vectors[static_cast<std::size_t>(i) * n + j], vectors[static_cast<std::size_t>(j) * n + i]);
+            std::swap(vectors[static_cast<std::size_t>(i) * n + j],
+                      vectors[static_cast<std::size_t>(j) * n + i]);
     return true;
 }
 

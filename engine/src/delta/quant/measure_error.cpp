@@ -10,12 +10,13 @@
 
 namespace meswitch::delta {
 
-LinearError measure_error(const float* delta, const CompressedLinear& c, const CalibrationStats& stats,
-                          std::int64_t sample_rows) {
+LinearError measure_error(const float* delta, const CompressedLinear& c,
+                          const CalibrationStats& stats, std::int64_t sample_rows) {
     c.validate("compressed layer");
     if (stats.cols != c.cols || static_cast<std::int64_t>(stats.diag.size()) != c.cols)
-        throw Error(ErrorKind::invalid_argument, "measure_error: statistics have " + std::to_string(stats.cols) +
-                                                     " columns, the layer " + std::to_string(c.cols));
+        throw Error(ErrorKind::invalid_argument,
+                    "measure_error: statistics have " + std::to_string(stats.cols) +
+                        " columns, the layer " + std::to_string(c.cols));
     // Rows to evaluate: all, or `sample_rows` evenly spaced ones.
     std::vector<std::int64_t> rows;
     if (sample_rows > 0 && sample_rows < c.rows) {
@@ -46,9 +47,9 @@ LinearError measure_error(const float* delta, const CompressedLinear& c, const C
     if (stats.has_gram()) {
         std::vector<double> p(static_cast<std::size_t>(m * n));
         auto quad = [&](const std::vector<double>& a) {
-            cblas_dsymm(CblasRowMajor, CblasRight, CblasUpper, static_cast<int>(m), static_cast<int>(n), 1.0,
-                        stats.gram.data(), static_cast<int>(n), a.data(), static_cast<int>(n), 0.0, p.data(),
-                        static_cast<int>(n));
+            cblas_dsymm(CblasRowMajor, CblasRight, CblasUpper, static_cast<int>(m),
+                        static_cast<int>(n), 1.0, stats.gram.data(), static_cast<int>(n), a.data(),
+                        static_cast<int>(n), 0.0, p.data(), static_cast<int>(n));
             double s = 0;
             for (std::size_t i = 0; i < p.size(); ++i) s += p[i] * a[i];
             return s;
@@ -59,8 +60,10 @@ LinearError measure_error(const float* delta, const CompressedLinear& c, const C
         for (std::int64_t a = 0; a < m; ++a)
             for (std::int64_t i = 0; i < n; ++i) {
                 const double g = stats.diag[static_cast<std::size_t>(i)];
-                oe += g * e[static_cast<std::size_t>(a * n + i)] * e[static_cast<std::size_t>(a * n + i)];
-                od += g * d[static_cast<std::size_t>(a * n + i)] * d[static_cast<std::size_t>(a * n + i)];
+                oe += g * e[static_cast<std::size_t>(a * n + i)] *
+                      e[static_cast<std::size_t>(a * n + i)];
+                od += g * d[static_cast<std::size_t>(a * n + i)] *
+                      d[static_cast<std::size_t>(a * n + i)];
             }
     }
     LinearError out;

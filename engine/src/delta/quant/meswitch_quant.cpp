@@ -25,10 +25,14 @@ namespace {
 // Step (in units of the row RMS) of the MSE-optimal uniform quantizer for a Gaussian.
 float gaussian_step(int bits) {
     switch (bits) {
-    case 1: return 1.596f;
-    case 2: return 0.996f;
-    case 3: return 0.586f;
-    default: return 0.335f;
+        case 1:
+            return 1.596f;
+        case 2:
+            return 0.996f;
+        case 3:
+            return 0.586f;
+        default:
+            return 0.335f;
     }
 }
 
@@ -38,8 +42,8 @@ struct RowParams {
 };
 
 // Residuals e = w − s(q − z) for a block of rows.
-void residuals(const float* w, const std::uint8_t* q, const RowParams* p, std::int64_t rows, std::int64_t n,
-               float* e) {
+void residuals(const float* w, const std::uint8_t* q, const RowParams* p, std::int64_t rows,
+               std::int64_t n, float* e) {
     for (std::int64_t r = 0; r < rows; ++r) {
         const float s = p[r].s, z = p[r].z;
         for (std::int64_t i = 0; i < n; ++i)
@@ -47,16 +51,19 @@ void residuals(const float* w, const std::uint8_t* q, const RowParams* p, std::i
     }
 }
 
-void round_codes(const float* w, const RowParams* p, std::int64_t rows, std::int64_t n, int levels, std::uint8_t* q) {
+void round_codes(const float* w, const RowParams* p, std::int64_t rows, std::int64_t n, int levels,
+                 std::uint8_t* q) {
     for (std::int64_t r = 0; r < rows; ++r) {
         const float inv = 1.0f / p[r].s, z = p[r].z;
-        for (std::int64_t i = 0; i < n; ++i) q[r * n + i] = quant_code(w[r * n + i], inv, z, float(levels));
+        for (std::int64_t i = 0; i < n; ++i)
+            q[r * n + i] = quant_code(w[r * n + i], inv, z, float(levels));
     }
 }
 
 // Least-squares (s, z) in the metric for fixed codes; rounded to the stored forms.
-void refit(const Metric& m, const float* w, const std::uint8_t* q, std::int64_t rows, ZeroFormat zf, int levels,
-           std::vector<float>& qf, std::vector<float>& pq, std::vector<float>& pw, RowParams* out) {
+void refit(const Metric& m, const float* w, const std::uint8_t* q, std::int64_t rows, ZeroFormat zf,
+           int levels, std::vector<float>& qf, std::vector<float>& pq, std::vector<float>& pw,
+           RowParams* out) {
     const std::int64_t n = m.n, k = m.m;
     qf.resize(static_cast<std::size_t>(rows * n));
     for (std::int64_t i = 0; i < rows * n; ++i) qf[static_cast<std::size_t>(i)] = q[i];
@@ -106,7 +113,8 @@ void refit(const Metric& m, const float* w, const std::uint8_t* q, std::int64_t 
 }  // namespace
 
 std::vector<std::int64_t> select_salient(const float* delta, std::int64_t rows, std::int64_t cols,
-                                         const std::vector<double>& diag, int bits, std::int64_t k) {
+                                         const std::vector<double>& diag, int bits,
+                                         std::int64_t k) {
     std::vector<std::int64_t> out;
     if (k <= 0) return out;
     const int levels = (1 << bits) - 1;
@@ -119,48 +127,60 @@ std::vector<std::int64_t> select_salient(const float* delta, std::int64_t rows, 
         if (!(rms > 0)) continue;
         const float step = gaussian_step(bits) * rms, inv = 1.0f / step, z = levels * 0.5f;
         for (std::int64_t i = 0; i < cols; ++i) {
-            const float e = w[i] - step * (static_cast<float>(quant_code(w[i], inv, z, float(levels))) - z);
+            const float e =
+                w[i] - step * (static_cast<float>(quant_code(w[i], inv, z, float(levels))) - z);
             colerr[static_cast<std::size_t>(i)] += double(e) * e;
         }
     }
     std::vector<std::int64_t> order(static_cast<std::size_t>(cols));
     std::iota(order.begin(), order.end(), 0);
-    for (std::int64_t i = 0; i < cols; ++i) colerr[static_cast<std::size_t>(i)] *= diag[static_cast<std::size_t>(i)];
-    std::partial_sort(order.begin(), order.begin() + k, order.end(), [&](std::int64_t a, std::int64_t b) {
-        return colerr[a] != colerr[b] ? colerr[a] > colerr[b] : a < b;
-    });
+    for (std::int64_t i = 0; i < cols; ++i)
+        colerr[static_cast<std::size_t>(i)] *= diag[static_cast<std::size_t>(i)];
+    std::partial_sort(order.begin(), order.begin() + k, order.end(),
+                      [&](std::int64_t a, std::int64_t b) {
+                          return colerr[a] != colerr[b] ? colerr[a] > colerr[b] : a < b;
+                      });
     out.assign(order.begin(), order.begin() + k);
     std::sort(out.begin(), out.end());
     return out;
 }
 
 CompressedLinear compress_meswitch(const float* delta, std::int64_t rows, std::int64_t cols,
-                                   const CalibrationStats& stats, const QuantOptions& opt, const CancelToken* cancel) {
+                                   const CalibrationStats& stats, const QuantOptions& opt,
+                                   const CancelToken* cancel) {
     const int bits = opt.bits, levels = (1 << bits) - 1;
     const ZeroFormat zf = opt.zero_format;
     const std::int64_t k = opt.salient.count(cols);
-    const std::vector<std::int64_t> salient = select_salient(delta, rows, cols, stats.diag, bits, k);
+    const std::vector<std::int64_t> salient =
+        select_salient(delta, rows, cols, stats.diag, bits, k);
     std::vector<std::int64_t> coded;
     {
         std::size_t s = 0;
         for (std::int64_t i = 0; i < cols; ++i) {
-            if (s < salient.size() && salient[s] == i) { ++s; continue; }
+            if (s < salient.size() && salient[s] == i) {
+                ++s;
+                continue;
+            }
             coded.push_back(i);
         }
     }
     const std::int64_t n = static_cast<std::int64_t>(coded.size());
-    auto check_cancel = [&] { if (cancel) cancel->throw_if_cancelled("delta compression"); };
+    auto check_cancel = [&] {
+        if (cancel) cancel->throw_if_cancelled("delta compression");
+    };
 
     // Coded channels of Δ, contiguous (rows × n).
     std::vector<float> w(static_cast<std::size_t>(rows * n));
     for (std::int64_t r = 0; r < rows; ++r)
-        for (std::int64_t a = 0; a < n; ++a) w[static_cast<std::size_t>(r * n + a)] = delta[r * cols + coded[a]];
+        for (std::int64_t a = 0; a < n; ++a)
+            w[static_cast<std::size_t>(r * n + a)] = delta[r * cols + coded[a]];
 
     const bool exact = stats.has_gram() && n <= exact_metric_max_cols;
-    Metric metric = n == 0 ? Metric{} :
-                    exact ? exact_metric(stats, coded, salient, opt.damp) :
-                    (stats.has_gram() && opt.metric_rank > 0) ? low_rank_metric(stats, coded, opt.metric_rank, opt.damp) :
-                    diagonal_metric(stats, coded, opt.damp);
+    Metric metric = n == 0  ? Metric{}
+                    : exact ? exact_metric(stats, coded, salient, opt.damp)
+                    : (stats.has_gram() && opt.metric_rank > 0)
+                        ? low_rank_metric(stats, coded, opt.metric_rank, opt.damp)
+                        : diagonal_metric(stats, coded, opt.damp);
     check_cancel();
 
     std::vector<RowParams> best(static_cast<std::size_t>(rows));
@@ -191,7 +211,9 @@ CompressedLinear compress_meswitch(const float* delta, std::int64_t rows, std::i
         };
         // Grid over clipping ratios 1.0 … 0.3.
         for (int g = 0; g < grid; ++g) {
-            const float ratio = grid == 1 ? 1.0f : 1.0f - 0.7f * static_cast<float>(g) / static_cast<float>(grid - 1);
+            const float ratio =
+                grid == 1 ? 1.0f
+                          : 1.0f - 0.7f * static_cast<float>(g) / static_cast<float>(grid - 1);
             for (std::int64_t r = 0; r < b; ++r) {
                 const float* wr = wb + r * n;
                 const auto [lo, hi] = std::minmax_element(wr, wr + n);
@@ -222,8 +244,13 @@ CompressedLinear compress_meswitch(const float* delta, std::int64_t rows, std::i
         const int passes = std::max(1, opt.refine_iterations);
         for (int pass = 0; pass < passes; ++pass) {
             check_cancel();
-            for (std::int64_t r = 0; r < rows; ++r) { s[r] = best[r].s; z[r] = best[r].z; cand[r] = best[r]; }
-            if (!gptq_codes(w.data(), rows, n, metric.h, s, z, levels, opt.threads, qg.data())) break;
+            for (std::int64_t r = 0; r < rows; ++r) {
+                s[r] = best[r].s;
+                z[r] = best[r].z;
+                cand[r] = best[r];
+            }
+            if (!gptq_codes(w.data(), rows, n, metric.h, s, z, levels, opt.threads, qg.data()))
+                break;
             refit(metric, w.data(), qg.data(), rows, zf, levels, qf, pq, pw, cand.data());
             residuals(w.data(), qg.data(), cand.data(), rows, n, e.data());
             row_errors(metric, e.data(), rows, scratch, err.data());
@@ -253,22 +280,26 @@ CompressedLinear compress_meswitch(const float* delta, std::int64_t rows, std::i
     for (std::int64_t r = 0; r < rows; ++r) {
         if (n == 0) best[r] = {1.0f, levels * 0.5f, 0.0};
         stored_scale(best[r].s, &c.scales[static_cast<std::size_t>(r)]);
-        if (zf != ZeroFormat::midpoint) stored_zero(best[r].z, zf, levels, &c.zeros[static_cast<std::size_t>(r)]);
+        if (zf != ZeroFormat::midpoint)
+            stored_zero(best[r].z, zf, levels, &c.zeros[static_cast<std::size_t>(r)]);
         pack_codes(q.data() + r * n, n, bits, c.codes.data() + r * c.row_bytes);
     }
 
     // Salient values: Δ_S, plus with a Gram matrix the compensation G_SS⁻¹ G_SN e_N.
     std::vector<float> sal(static_cast<std::size_t>(rows * k));
     for (std::int64_t r = 0; r < rows; ++r)
-        for (std::int64_t j = 0; j < k; ++j) sal[static_cast<std::size_t>(r * k + j)] = delta[r * cols + salient[j]];
+        for (std::int64_t j = 0; j < k; ++j)
+            sal[static_cast<std::size_t>(r * k + j)] = delta[r * cols + salient[j]];
     if (k > 0 && n > 0 && stats.has_gram()) {
         check_cancel();
         std::vector<double> gss(static_cast<std::size_t>(k * k));
         std::vector<float> gsn(static_cast<std::size_t>(k * n));
         double mean = 0;
         for (std::int64_t a = 0; a < k; ++a) {
-            for (std::int64_t bb = 0; bb < k; ++bb) gss[a * k + bb] = stats.gram[salient[a] * cols + salient[bb]];
-            for (std::int64_t bb = 0; bb < n; ++bb) gsn[a * n + bb] = static_cast<float>(stats.gram[salient[a] * cols + coded[bb]]);
+            for (std::int64_t bb = 0; bb < k; ++bb)
+                gss[a * k + bb] = stats.gram[salient[a] * cols + salient[bb]];
+            for (std::int64_t bb = 0; bb < n; ++bb)
+                gsn[a * n + bb] = static_cast<float>(stats.gram[salient[a] * cols + coded[bb]]);
             mean += gss[a * k + a];
         }
         mean = mean > 0 ? mean / k : 1.0;
@@ -281,12 +312,13 @@ CompressedLinear compress_meswitch(const float* delta, std::int64_t rows, std::i
                 e.resize(static_cast<std::size_t>(b * n));
                 residuals(w.data() + r0 * n, q.data() + r0 * n, prm.data() + r0, b, n, e.data());
                 // t (b × k) = e_N · G_NS
-                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, int(b), int(k), int(n), 1.0f, e.data(), int(n),
-                            gsn.data(), int(n), 0.0f, t.data(), int(k));
+                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, int(b), int(k), int(n), 1.0f,
+                            e.data(), int(n), gsn.data(), int(n), 0.0f, t.data(), int(k));
                 for (std::int64_t r = 0; r < b; ++r)
                     for (std::int64_t a = 0; a < k; ++a) {
                         double v = 0;
-                        for (std::int64_t bb = 0; bb < k; ++bb) v += gss[a * k + bb] * t[r * k + bb];
+                        for (std::int64_t bb = 0; bb < k; ++bb)
+                            v += gss[a * k + bb] * t[r * k + bb];
                         sal[static_cast<std::size_t>((r0 + r) * k + a)] += static_cast<float>(v);
                     }
             }
@@ -294,7 +326,9 @@ CompressedLinear compress_meswitch(const float* delta, std::int64_t rows, std::i
     }
     c.salient_values.resize(sal.size());
     for (std::size_t i = 0; i < sal.size(); ++i)
-        c.salient_values[i] = opt.salient_dtype == DType::bf16 ? f32_to_bf16(sal[i]) : f32_to_f16(std::clamp(sal[i], -65504.0f, 65504.0f));
+        c.salient_values[i] = opt.salient_dtype == DType::bf16
+                                  ? f32_to_bf16(sal[i])
+                                  : f32_to_f16(std::clamp(sal[i], -65504.0f, 65504.0f));
     return c;
 }
 

@@ -22,8 +22,8 @@ std::vector<std::int64_t> select_salient(const float* delta, std::int64_t rows, 
 // quantizing column by column and pushing each column's error onto the later ones through
 // the upper Cholesky factor of h⁻¹. Returns false when h cannot be inverted.
 bool gptq_codes(const float* w, std::int64_t rows, std::int64_t n, const std::vector<double>& h,
-                const std::vector<float>& scales, const std::vector<float>& zeros, int levels, int threads,
-                std::uint8_t* codes);
+                const std::vector<float>& scales, const std::vector<float>& zeros, int levels,
+                int threads, std::uint8_t* codes);
 
 CompressedLinear compress_meswitch(const float* delta, std::int64_t rows, std::int64_t cols,
                                    const CalibrationStats& stats, const QuantOptions& options,

@@ -10,9 +10,12 @@ namespace meswitch::delta {
 
 const char* method_name(Method method) {
     switch (method) {
-    case Method::meswitch: return "meswitch";
-    case Method::rtn: return "rtn";
-    case Method::bitdelta: return "bitdelta";
+        case Method::meswitch:
+            return "meswitch";
+        case Method::rtn:
+            return "rtn";
+        case Method::bitdelta:
+            return "bitdelta";
     }
     return "unknown";
 }
@@ -25,9 +28,12 @@ std::optional<Method> parse_method(std::string_view name) {
 
 const char* zero_format_name(ZeroFormat format) {
     switch (format) {
-    case ZeroFormat::midpoint: return "midpoint";
-    case ZeroFormat::u8: return "u8";
-    case ZeroFormat::f16: return "f16";
+        case ZeroFormat::midpoint:
+            return "midpoint";
+        case ZeroFormat::u8:
+            return "u8";
+        case ZeroFormat::f16:
+            return "f16";
     }
     return "unknown";
 }

@@ -12,7 +12,8 @@ namespace meswitch::delta {
 namespace {
 
 float salient_value(const CompressedLinear& c, std::size_t at) {
-    return c.salient_dtype == DType::bf16 ? bf16_to_f32(c.salient_values[at]) : f16_to_f32(c.salient_values[at]);
+    return c.salient_dtype == DType::bf16 ? bf16_to_f32(c.salient_values[at])
+                                          : f16_to_f32(c.salient_values[at]);
 }
 
 // Non-salient column indices in increasing order.
@@ -42,9 +43,11 @@ void reconstruct(const CompressedLinear& c, float* out) {
         float* row = out + r * c.cols;
         const float s = c.scale_at(r), z = c.zero_at(r);
         unpack_codes(c.codes.data() + r * c.row_bytes, n, c.bits, q.data());
-        for (std::int64_t j = 0; j < n; ++j) row[cols[static_cast<std::size_t>(j)]] = s * (static_cast<float>(q[j]) - z);
+        for (std::int64_t j = 0; j < n; ++j)
+            row[cols[static_cast<std::size_t>(j)]] = s * (static_cast<float>(q[j]) - z);
         for (std::int64_t j = 0; j < k; ++j)
-            row[c.salient_idx[static_cast<std::size_t>(j)]] = salient_value(c, static_cast<std::size_t>(r * k + j));
+            row[c.salient_idx[static_cast<std::size_t>(j)]] =
+                salient_value(c, static_cast<std::size_t>(r * k + j));
     }
 }
 
@@ -67,15 +70,19 @@ void add_delta_product(const CompressedLinear& c, const float* x, std::int64_t n
         }
         xsum[static_cast<std::size_t>(t)] = sum;
         for (std::int64_t j = 0; j < k; ++j)
-            xk[static_cast<std::size_t>(t * k + j)] = xt[c.salient_idx[static_cast<std::size_t>(j)]];
+            xk[static_cast<std::size_t>(t * k + j)] =
+                xt[c.salient_idx[static_cast<std::size_t>(j)]];
     }
     std::vector<std::uint8_t> q8(static_cast<std::size_t>(n));
     std::vector<float> qf(static_cast<std::size_t>(n));
     std::vector<float> sal(static_cast<std::size_t>(k));
     for (std::int64_t r = 0; r < c.rows; ++r) {
         unpack_codes(c.codes.data() + r * c.row_bytes, n, c.bits, q8.data());
-        for (std::int64_t j = 0; j < n; ++j) qf[static_cast<std::size_t>(j)] = static_cast<float>(q8[j]);
-        for (std::int64_t j = 0; j < k; ++j) sal[static_cast<std::size_t>(j)] = salient_value(c, static_cast<std::size_t>(r * k + j));
+        for (std::int64_t j = 0; j < n; ++j)
+            qf[static_cast<std::size_t>(j)] = static_cast<float>(q8[j]);
+        for (std::int64_t j = 0; j < k; ++j)
+            sal[static_cast<std::size_t>(j)] =
+                salient_value(c, static_cast<std::size_t>(r * k + j));
         const float s = c.scale_at(r), z = c.zero_at(r);
         for (std::int64_t t = 0; t < n_x; ++t) {
             const float* xt = xs.data() + t * n;

@@ -27,26 +27,27 @@ inline float stored_scale(float s, std::uint16_t* raw = nullptr) {
 inline float stored_zero(float z, ZeroFormat format, int levels, std::uint16_t* raw = nullptr) {
     const float l = static_cast<float>(levels);
     switch (format) {
-    case ZeroFormat::midpoint:
-        return l * 0.5f;
-    case ZeroFormat::u8: {
-        float u = std::nearbyint(std::clamp(z, 0.0f, l) * 255.0f / l);
-        const auto v = static_cast<std::uint16_t>(std::clamp(u, 0.0f, 255.0f));
-        if (raw) *raw = v;
-        return static_cast<float>(v) * l / 255.0f;
-    }
-    case ZeroFormat::f16: {
-        const std::uint16_t bits = f32_to_f16(std::clamp(z, -60000.0f, 60000.0f));
-        if (raw) *raw = bits;
-        return f16_to_f32(bits);
-    }
+        case ZeroFormat::midpoint:
+            return l * 0.5f;
+        case ZeroFormat::u8: {
+            float u = std::nearbyint(std::clamp(z, 0.0f, l) * 255.0f / l);
+            const auto v = static_cast<std::uint16_t>(std::clamp(u, 0.0f, 255.0f));
+            if (raw) *raw = v;
+            return static_cast<float>(v) * l / 255.0f;
+        }
+        case ZeroFormat::f16: {
+            const std::uint16_t bits = f32_to_f16(std::clamp(z, -60000.0f, 60000.0f));
+            if (raw) *raw = bits;
+            return f16_to_f32(bits);
+        }
     }
     return 0.0f;
 }
 
 inline std::uint8_t quant_code(float w, float inv_s, float z, float levels) {
-    const float q = std::nearbyint(w * inv_s + z);
-    return static_cast<std::uint8_t>(std::clamp(q, 0.0f, levels));
+    // Clamped first, so truncation of q + 0.5 rounds to nearest (ties up) without a libm call.
+    const float q = std::clamp(w * inv_s + z, 0.0f, levels);
+    return static_cast<std::uint8_t>(static_cast<int>(q + 0.5f));
 }
 
 // Scale and zero for the clipped range [lo, hi] (lo <= 0 <= hi enforced for bounded zeros).
