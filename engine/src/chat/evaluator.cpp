@@ -152,6 +152,23 @@ Evaluator::Flow Evaluator::exec_for(const Stmt& s, Scope& scope, std::string& ou
     return Flow::normal;
 }
 
+// True when `v` is `target` or holds it inside lists, dicts or other namespaces.
+static bool reaches_namespace(const Value& v, const Namespace* target, int depth) {
+    if (depth > 256) return true;  // deeper than any template needs: treat as a cycle
+    if (v.is(Value::Kind::ns)) {
+        if (&v.as_ns() == target) return true;
+        for (const auto& [key, item] : v.as_ns().attributes.items)
+            if (reaches_namespace(item, target, depth + 1)) return true;
+    } else if (v.is(Value::Kind::list)) {
+        for (const auto& item : v.as_list())
+            if (reaches_namespace(item, target, depth + 1)) return true;
+    } else if (v.is(Value::Kind::dict)) {
+        for (const auto& [key, item] : v.as_dict().items)
+            if (reaches_namespace(item, target, depth + 1)) return true;
+    }
+    return false;
+}
+
 void Evaluator::assign(const Expr& target, Value value, Scope& scope, std::uint32_t line) {
     switch (target.kind) {
         case ExprKind::identifier:
@@ -176,6 +193,12 @@ void Evaluator::assign(const Expr& target, Value value, Scope& scope, std::uint3
                 fail(ErrorKind::format, line,
                      "cannot set attribute '" + target.name + "' on " + type_name(object) +
                          " (only namespace() objects can be changed)");
+            // Namespaces are the only mutable values, so storing one inside itself is the only
+            // way to build a reference cycle (which shared ownership would leak): refuse it.
+            if (reaches_namespace(value, &object.as_ns(), 0))
+                fail(ErrorKind::format, line,
+                     "cannot store namespace attribute '" + target.name +
+                         "': the value contains the namespace itself");
             object.as_ns().attributes.set(target.name, std::move(value));
             return;
         }
