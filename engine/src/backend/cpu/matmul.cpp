@@ -36,7 +36,7 @@ void check_openblas_core() {
                              : __builtin_cpu_supports("avx2")  ? "Haswell"
                                                                : nullptr;
         if (better)
-            spdlog::warn(
+            spdlog::info(
                 "OpenBLAS chose its '{}' kernels on this CPU; f32 prompt processing would be "
                 "faster with the environment variable OPENBLAS_CORETYPE={} set before start",
                 core, better);
