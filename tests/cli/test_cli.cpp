@@ -8,6 +8,8 @@
 
 #include <fstream>
 
+#include "test_support.h"
+
 namespace {
 
 struct Run {
@@ -96,6 +98,48 @@ private slots:
         QFile f(file);
         QVERIFY(f.open(QIODevice::ReadOnly));
         QCOMPARE(f.readAll(), junk);  // never overwritten
+    }
+
+    // The main path on real models: import, compress, eval, chat through the delta.
+    void importCompressEvalChat() {
+        MESWITCH_REQUIRE_FIXTURE(base, "stories260K-hf");
+        MESWITCH_REQUIRE_FIXTURE(experts, "stories260K-experts");
+        QTemporaryDir home;
+        const QString h = home.path();
+        const QString b = QString::fromStdString(base.string());
+        const QString e = QString::fromStdString(experts.string());
+        QCOMPARE(run_cli({"--home", h, "import", b, "--name", "base"}).exit_code, 0);
+        Run r = run_cli({"--home", h, "import", e + "/math", "--name", "math", "--base", "base",
+                         "--domain", "math"});
+        QVERIFY2(r.exit_code == 0, r.err.constData());
+
+        r = run_cli({"--home", h, "compress", "--expert", "math", "--json"});
+        QVERIFY2(r.exit_code == 0, r.err.constData());
+        const QJsonObject c = parse_object(r.out);
+        QCOMPARE(c["method"].toString(), QStringLiteral("meswitch"));
+        QCOMPARE(c["bits"].toInt(), 2);
+        QVERIFY(c["bits_per_param"].toDouble() > 2.0 && c["bits_per_param"].toDouble() <= 2.7);
+        QCOMPARE(c["layers"].toArray().size(), 36);  // 5 layers × 7 linears + the tied embeddings
+        QVERIFY(c["mean_rel_output_error"].toDouble() > 0 && c["mean_rel_output_error"].toDouble() < 0.5);
+
+        r = run_cli({"--home", h, "list", "--json"});
+        const QJsonArray deltas = parse_object(r.out)["deltas"].toArray();
+        QCOMPARE(deltas.size(), 1);
+        const QString msd = deltas[0].toObject()["path"].toString();
+        QVERIFY(QFile::exists(msd));
+
+        r = run_cli({"--home", h, "eval", "--model", "base", "--delta", msd, "--text",
+                     e + "/eval/math.txt", "--reference", e + "/math", "--json"});
+        QVERIFY2(r.exit_code == 0, r.err.constData());
+        const QJsonObject ev = parse_object(r.out);
+        QCOMPARE(ev["tokens"].toInt(), 7927);  // the fixtures README's token count
+        QVERIFY(ev["mean_nll"].toDouble() < 0.6);       // the uncompressed expert: 0.556
+        QVERIFY(ev["kl"].toDouble() >= 0 && ev["kl"].toDouble() < 0.05);
+
+        r = run_cli({"--home", h, "chat", "--expert", "math", "--prompt", "Q: 3+4=? A:", "-n", "6"});
+        QVERIFY2(r.exit_code == 0, r.err.constData());
+        QVERIFY2(r.err.contains("2-bit meswitch delta"), r.err.constData());
+        QVERIFY(!r.out.trimmed().isEmpty());
     }
 
     void unknownCommandFails() {
