@@ -14,6 +14,7 @@
 #include <cmath>
 #include <numeric>
 
+#include "core/thread_pool.h"
 #include "delta/quant/linalg.h"
 #include "delta/quant/packing.h"
 #include "delta/quant/row_quant.h"
@@ -110,6 +111,66 @@ void refit(const Metric& m, const float* w, const std::uint8_t* q, std::int64_t 
     }
 }
 
+// Diagonal metric, one row, fused: clip grid then LS refit + re-round, codes always the
+// rounding of w with the chosen (s, z). No residual buffers: this is the 7B hot path.
+void diagonal_row(const float* w, const float* d, double dsum, std::int64_t n, int grid, int iters,
+                  ZeroFormat zf, int levels, RowParams& best, std::uint8_t* q) {
+    const float l = static_cast<float>(levels);
+    auto error_of = [&](float s, float z) {
+        const float inv = 1.0f / s;
+        float acc = 0.0f;
+        double total = 0;
+        for (std::int64_t i = 0; i < n; ++i) {
+            const float e = w[i] - s * (static_cast<float>(quant_code(w[i], inv, z, l)) - z);
+            acc += d[i] * e * e;
+            if ((i & 1023) == 1023) {
+                total += acc;
+                acc = 0.0f;
+            }
+        }
+        return total + acc;
+    };
+    const auto [lo, hi] = std::minmax_element(w, w + n);
+    best = RowParams{};
+    for (int g = 0; g < grid; ++g) {
+        const float ratio =
+            grid == 1 ? 1.0f : 1.0f - 0.7f * static_cast<float>(g) / static_cast<float>(grid - 1);
+        RowParams c;
+        range_params(ratio * *lo, ratio * *hi, zf, levels, c.s, c.z);
+        c.err = error_of(c.s, c.z);
+        if (c.err < best.err) best = c;
+    }
+    for (int it = 0; it < iters; ++it) {
+        double a = 0, b = 0, p = 0, t = 0;
+        const float inv = 1.0f / best.s;
+        for (std::int64_t i = 0; i < n; ++i) {
+            const double qi = quant_code(w[i], inv, best.z, l), di = d[i];
+            a += di * qi * qi;
+            b += di * qi;
+            p += di * qi * w[i];
+            t += di * w[i];
+        }
+        float z = l * 0.5f;
+        if (zf != ZeroFormat::midpoint) {
+            const double det = a * dsum - b * b;
+            if (!(det > 1e-12 * a * dsum && det > 0)) break;
+            const double sc = (p * dsum - b * t) / det, c = (a * t - b * p) / det;
+            if (!(sc > 0)) break;
+            z = stored_zero(static_cast<float>(-c / sc), zf, levels);
+        }
+        const double den = a - 2.0 * z * b + double(z) * z * dsum, num = p - z * t;
+        if (!(den > 0 && num > 0)) break;
+        RowParams c;
+        c.s = stored_scale(static_cast<float>(num / den));
+        c.z = z;
+        c.err = error_of(c.s, c.z);
+        if (!(c.err < best.err)) break;
+        best = c;
+    }
+    const float inv = 1.0f / best.s;
+    for (std::int64_t i = 0; i < n; ++i) q[i] = quant_code(w[i], inv, best.z, l);
+}
+
 }  // namespace
 
 std::vector<std::int64_t> select_salient(const float* delta, std::int64_t rows, std::int64_t cols,
@@ -191,7 +252,21 @@ CompressedLinear compress_meswitch(const float* delta, std::int64_t rows, std::i
     std::vector<double> err;
     std::vector<RowParams> cand;
     const int grid = std::max(1, opt.clip_grid);
-    for (std::int64_t r0 = 0; n > 0 && r0 < rows; r0 += chunk) {
+    ThreadPool pool(opt.threads);
+    if (n > 0 && metric.m == 0) {
+        pool.parallel_for(
+            static_cast<std::size_t>(rows),
+            [&](std::size_t begin, std::size_t end) {
+                for (std::size_t r = begin; r < end; ++r) {
+                    if (cancel && cancel->cancelled()) return;
+                    diagonal_row(w.data() + r * n, metric.d.data(), metric.dsum, n, grid,
+                                 opt.refine_iterations, zf, levels, best[r], q.data() + r * n);
+                }
+            },
+            16);
+        check_cancel();
+    }
+    for (std::int64_t r0 = 0; n > 0 && metric.m > 0 && r0 < rows; r0 += chunk) {
         check_cancel();
         const std::int64_t b = std::min(chunk, rows - r0);
         const float* wb = w.data() + r0 * n;
