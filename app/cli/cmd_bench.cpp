@@ -5,6 +5,7 @@
 #include <map>
 
 #include "cli_context.h"
+#include "delta/quant/bench_compress.h"
 #include "meswitch/error.h"
 #include "meswitch/model.h"
 
@@ -30,7 +31,8 @@ ModelConfig synthetic_shape(const std::string& name) {
         c.num_attention_heads = 8, c.num_key_value_heads = 4, c.vocab_size = 4096;
     } else {
         throw Error(ErrorKind::invalid_argument,
-                    "unknown synthetic shape '" + name + "' (use synthetic:tiny, synthetic:1b or synthetic:7b)");
+                    "unknown synthetic shape '" + name +
+                        "' (use synthetic:tiny, synthetic:1b or synthetic:7b)");
     }
     c.head_dim = c.hidden_size / c.num_attention_heads;
     return c;
@@ -38,10 +40,70 @@ ModelConfig synthetic_shape(const std::string& name) {
 
 }  // namespace
 
+static void register_bench_compress(CLI::App* bench) {
+    auto* cmd = bench->add_subcommand(
+        "compress",
+        "ME-Switch compression time on Mistral-7B-shaped layers, extrapolated to a 7B expert");
+    static delta::BenchCompressOptions o;
+    static bool json = false;
+    cmd->add_option("--scale-down", o.scale_down, "divide every layer shape by this (1: full size)")
+        ->capture_default_str();
+    cmd->add_option("--samples", o.samples, "calibration activation vectors per layer")
+        ->capture_default_str();
+    cmd->add_flag("--table", o.table,
+                  "also tabulate error vs bits vs salient fraction for all methods");
+    cmd->add_option("--table-scale-down", o.table_scale_down, "shape divisor for the table")
+        ->capture_default_str();
+    cmd->add_flag("--json", json, "print one JSON object");
+    cmd->callback([] {
+        const auto r = delta::bench_compress(o, [](double f, std::string_view what) {
+            std::fprintf(stderr, "\r%3d%% %-40.40s", static_cast<int>(f * 100),
+                         std::string(what).c_str());
+        });
+        std::fprintf(stderr, "\n");
+        nlohmann::json shapes = nlohmann::json::array(), table = nlohmann::json::array();
+        for (const auto& s : r.shapes)
+            shapes.push_back({{"name", s.name},
+                              {"rows", s.rows},
+                              {"cols", s.cols},
+                              {"per_7b_layer", s.per_7b_layer},
+                              {"seconds", s.seconds},
+                              {"bits_per_param", s.bits_per_param},
+                              {"rel_output_error", s.rel_output_error},
+                              {"rtn_rel_output_error", s.rtn_rel_output_error}});
+        for (const auto& t : r.table)
+            table.push_back({{"method", delta::method_name(t.method)},
+                             {"bits", t.bits},
+                             {"salient_fraction", t.salient_fraction},
+                             {"rel_output_error", t.rel_output_error},
+                             {"bits_per_param", t.bits_per_param}});
+        if (json) {
+            print_json({{"scale_down", o.scale_down},
+                        {"shapes", shapes},
+                        {"seconds_per_7b_layer", r.seconds_per_7b_layer},
+                        {"extrapolated_7b_minutes", r.extrapolated_7b_minutes},
+                        {"peak_rss_mib", r.peak_rss_mib},
+                        {"table", table}});
+            return;
+        }
+        for (const auto& s : r.shapes)
+            std::printf("%-22s %6.2f s  %.3f bits/param  error %.4f (RTN %.4f)\n", s.name.c_str(),
+                        s.seconds, s.bits_per_param, s.rel_output_error, s.rtn_rel_output_error);
+        std::printf("7B expert (32 layers): %.1f minutes extrapolated; peak RSS %.0f MiB\n",
+                    r.extrapolated_7b_minutes, r.peak_rss_mib);
+        for (const auto& t : r.table)
+            std::printf("%-9s %d-bit salient %5.1f%%: error %.4f, %.3f bits/param\n",
+                        delta::method_name(t.method), t.bits, 100 * t.salient_fraction,
+                        t.rel_output_error, t.bits_per_param);
+    });
+}
+
 void register_bench(CLI::App& app, Context& ctx) {
     auto* bench = app.add_subcommand("bench", "benchmarks");
     bench->require_subcommand(1);
-    auto* cmd = bench->add_subcommand("decode", "prefill and decode tokens/s vs the memory-bandwidth bound");
+    register_bench_compress(bench);
+    auto* cmd = bench->add_subcommand("decode",
+                                      "prefill and decode tokens/s vs the memory-bandwidth bound");
     static std::string model_arg = "synthetic:1b", dtype_arg = "bf16";
     static int prefill = 64, decode = 32, threads = 0;
     static bool json = false;
@@ -64,7 +126,8 @@ void register_bench(CLI::App& app, Context& ctx) {
                                                                  : dtype_arg);
             if (!dtype || (*dtype != DType::f32 && *dtype != DType::f16 && *dtype != DType::bf16))
                 throw Error(ErrorKind::invalid_argument, "--dtype must be f32, f16 or bf16");
-            r = bench_decode(synthetic_shape(model_arg.substr(10)), *dtype, prefill, decode, threads);
+            r = bench_decode(synthetic_shape(model_arg.substr(10)), *dtype, prefill, decode,
+                             threads);
             label += " " + dtype_arg;
         } else {
             Model model = Model::load(ctx.resolve_model(model_arg), ModelOptions{threads});
