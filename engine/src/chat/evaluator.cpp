@@ -22,25 +22,8 @@ constexpr int kMaxCallDepth = 64;
 // The values a for loop visits: list items, dict keys, string code points; nothing for
 // undefined (as in Jinja).
 List loop_items(const Value& v, std::uint32_t line) {
-    switch (v.kind()) {
-        case K::undefined:
-            return {};
-        case K::list:
-            return v.as_list();
-        case K::dict: {
-            List keys;
-            for (const auto& item : v.as_dict().items) keys.push_back(Value::string(item.first));
-            return keys;
-        }
-        case K::string: {
-            List chars;
-            for (std::string_view cp : utf8::code_points(v.as_string()))
-                chars.push_back(Value::string(std::string(cp)));
-            return chars;
-        }
-        default:
-            fail(ErrorKind::format, line, std::string("cannot loop over ") + type_name(v));
-    }
+    if (auto items = iterable_items(v)) return std::move(*items);
+    fail(ErrorKind::format, line, std::string("cannot loop over ") + type_name(v));
 }
 
 Value loop_object(const List& items, std::size_t i) {

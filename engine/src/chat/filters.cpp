@@ -49,25 +49,8 @@ std::string text_of(std::string_view filter, const Value& v, std::uint32_t line)
 
 // The items a filter iterates: list items, dict keys, string code points; undefined: none.
 List items_of(std::string_view filter, const Value& v, std::uint32_t line) {
-    switch (v.kind()) {
-        case K::undefined:
-            return {};
-        case K::list:
-            return v.as_list();
-        case K::dict: {
-            List keys;
-            for (const auto& item : v.as_dict().items) keys.push_back(Value::string(item.first));
-            return keys;
-        }
-        case K::string: {
-            List chars;
-            for (std::string_view cp : utf8::code_points(v.as_string()))
-                chars.push_back(Value::string(std::string(cp)));
-            return chars;
-        }
-        default:
-            bad_operand(filter, v, line);
-    }
+    if (auto items = iterable_items(v)) return std::move(*items);
+    bad_operand(filter, v, line);
 }
 
 bool flag(const CallArgs& args, std::size_t i, std::string_view name, bool fallback) {

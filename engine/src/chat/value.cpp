@@ -1,6 +1,7 @@
 #include "chat/value.h"
 
 #include "chat/json.h"
+#include "chat/utf8.h"
 
 #include <charconv>
 #include <cmath>
@@ -265,6 +266,28 @@ std::string to_output(const Value& v) {
             return "<function " + v.as_function().name + ">";
     }
     return "";
+}
+
+std::optional<List> iterable_items(const Value& v) {
+    switch (v.kind()) {
+        case Value::Kind::undefined:
+            return List{};
+        case Value::Kind::list:
+            return v.as_list();
+        case Value::Kind::dict: {
+            List keys;
+            for (const auto& item : v.as_dict().items) keys.push_back(Value::string(item.first));
+            return keys;
+        }
+        case Value::Kind::string: {
+            List chars;
+            for (std::string_view cp : utf8::code_points(v.as_string()))
+                chars.push_back(Value::string(std::string(cp)));
+            return chars;
+        }
+        default:
+            return std::nullopt;
+    }
 }
 
 }  // namespace meswitch::chat

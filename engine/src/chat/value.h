@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -112,5 +113,9 @@ std::string to_output(const Value& v);
 
 // A double as JavaScript's Number.prototype.toString writes it (shortest round trip).
 std::string format_js_number(double d);
+
+// What iterating `v` visits: list items, dict keys, string code points; nothing for
+// undefined (as in Jinja). nullopt for values that cannot be iterated.
+std::optional<List> iterable_items(const Value& v);
 
 }  // namespace meswitch::chat
