@@ -26,6 +26,7 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "meswitch/compress.h"
@@ -97,6 +98,9 @@ public:
     // Device memory the exact restore uses now, beyond base_bytes() (correction lists,
     // working copies, ...), for the pool's budget and the memory estimate.
     virtual std::uint64_t restore_overhead_bytes() const = 0;
+    // {elements the exact restore must patch, elements the active delta touched in place}
+    // (statistics for tests and benchmarks; {0, 0} when a backend does not count).
+    virtual std::pair<std::uint64_t, std::uint64_t> patch_counts() const { return {0, 0}; }
 
     // The stored bytes of one weight as they are on the device now (tests compare them
     // with the original bits). Error(not_found) for an unknown name.

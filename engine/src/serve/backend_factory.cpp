@@ -1,0 +1,57 @@
+// Choosing a backend by name: "cpu", "cuda" or "auto".
+#include <string>
+
+#include "meswitch/error.h"
+#include "meswitch/system.h"
+#include "serve/device_backend.h"
+
+#if defined(MESWITCH_HAVE_CUDA) && __has_include("serve/cuda_backend.h")
+#include "serve/cuda_backend.h"
+#define MESWITCH_SERVE_HAS_CUDA_BACKEND 1
+#endif
+
+namespace meswitch::serve {
+
+namespace {
+
+// Why the CUDA backend cannot run here, or "" when it can.
+std::string cuda_unavailable(const BackendOptions& options) {
+#ifdef MESWITCH_SERVE_HAS_CUDA_BACKEND
+    const DeviceScan scan = scan_devices();
+    if (scan.devices.empty())
+        return "no CUDA device is usable (" +
+               (scan.note.empty() ? std::string("none found") : scan.note) + ")";
+    if (options.device_index < 0 || options.device_index >= static_cast<int>(scan.devices.size()))
+        return "there is no CUDA device " + std::to_string(options.device_index) + " (found " +
+               std::to_string(scan.devices.size()) + ")";
+    return {};
+#elif defined(MESWITCH_HAVE_CUDA)
+    return "this build has the CUDA kernels but not yet the CUDA serving backend "
+           "(engine/src/serve/cuda_backend.h)";
+#else
+    return "this build has no CUDA support (configured with MESWITCH_CUDA=OFF or no CUDA "
+           "toolkit found); rebuild with the CUDA toolkit installed to use a GPU";
+#endif
+}
+
+}  // namespace
+
+std::unique_ptr<DeviceBackend> open_backend(std::string_view device, Model host_model,
+                                            const BackendOptions& options) {
+    if (device == "cpu") return make_cpu_backend(std::move(host_model));
+    if (device != "cuda" && device != "auto")
+        throw Error(ErrorKind::invalid_argument,
+                    "unknown device '" + std::string(device) + "' (use cpu, cuda or auto)");
+    const std::string why = cuda_unavailable(options);
+    if (!why.empty()) {
+        if (device == "auto") return make_cpu_backend(std::move(host_model));
+        throw Error(ErrorKind::device, "--device cuda: " + why);
+    }
+#ifdef MESWITCH_SERVE_HAS_CUDA_BACKEND
+    return make_cuda_backend(std::move(host_model), options);
+#else
+    return make_cpu_backend(std::move(host_model));  // unreachable: why is never empty here
+#endif
+}
+
+}  // namespace meswitch::serve

@@ -1,0 +1,324 @@
+// The CPU backend: the base is a meswitch::Model in host memory; "device" memory is host RAM.
+//
+// In place: the first time a delta touches a 2-D weight, the backend swaps in an owned
+// working copy of it (Model::replace_weight; the memory-mapped or in-memory original stays
+// as loaded) and from then on applies and restores deltas in that copy with
+// apply_in_place / restore_in_place (inplace_delta.h), exactly like the device kernel.
+// 1-D tensors (norms, biases: the model keeps a widened copy of them) are replaced by a
+// new tensor and restored with Model::restore_weight, exact by construction.
+// Separate: a DeltaProvider adds x·Δ̂ᵀ from the packed form (delta::add_delta_product).
+#include <unistd.h>
+
+#include <fstream>
+#include <map>
+#include <new>
+#include <optional>
+#include <set>
+#include <sstream>
+
+#include "core/thread_pool.h"
+#include "delta/pipeline/apply.h"
+#include "meswitch/error.h"
+#include "serve/delta_rows.h"
+#include "serve/device_backend.h"
+
+namespace meswitch::serve {
+
+namespace {
+
+class CpuCache final : public DeviceCache {
+public:
+    explicit CpuCache(KvCache cache) : cache_(std::move(cache)) {}
+    std::int64_t size() const override { return cache_.size(); }
+    std::int64_t capacity() const override { return cache_.capacity(); }
+    void clear() override { cache_.clear(); }
+    std::uint64_t bytes() const override { return cache_.bytes(); }
+    KvCache& kv() { return cache_; }
+
+private:
+    KvCache cache_;
+};
+
+class CpuDelta final : public DeviceDelta {
+public:
+    struct Linear {
+        std::string weight;            // HF weight name
+        std::optional<LinearRef> ref;  // set for decoder linears
+        delta::CompressedLinear data;
+    };
+    std::string name_;
+    std::vector<Linear> linears;
+    std::vector<delta::DenseDelta> dense;
+    std::uint64_t bytes_ = 0;
+
+    const std::string& name() const override { return name_; }
+    std::uint64_t bytes() const override { return bytes_; }
+};
+
+// y += x·Δ̂ᵀ for the active delta's decoder linears.
+class SeparateProvider final : public DeltaProvider {
+public:
+    void clear() { layers_.clear(); }
+    bool empty() const { return layers_.empty(); }
+    void set(LinearRef ref, const delta::CompressedLinear* l) { layers_[key(ref)] = l; }
+    void add_delta(LinearRef ref, const float* x, std::int64_t rows, std::int64_t in, float* y,
+                   std::int64_t out) override {
+        const auto it = layers_.find(key(ref));
+        if (it == layers_.end()) return;
+        delta::add_delta_product(*it->second, x, rows, y);
+    }
+
+private:
+    static std::int64_t key(LinearRef ref) { return ref.layer * 16 + static_cast<int>(ref.kind); }
+    std::map<std::int64_t, const delta::CompressedLinear*> layers_;
+};
+
+std::uint64_t meminfo_available() {
+    std::ifstream in("/proc/meminfo");
+    std::string line;
+    while (std::getline(in, line)) {
+        if (line.rfind("MemAvailable:", 0) != 0) continue;
+        std::istringstream fields(line.substr(13));
+        std::uint64_t kib = 0;
+        if (fields >> kib) return kib * 1024;
+    }
+    const long pages = sysconf(_SC_AVPHYS_PAGES), size = sysconf(_SC_PAGESIZE);
+    return pages > 0 && size > 0 ? static_cast<std::uint64_t>(pages) * size : 0;
+}
+
+class CpuBackend final : public DeviceBackend {
+public:
+    explicit CpuBackend(Model model) : model_(std::move(model)), pool_(model_.threads()) {
+        for (const std::string& n : model_.weight_names()) base_bytes_ += model_.weight(n).nbytes;
+    }
+    ~CpuBackend() override {
+        try {
+            deactivate();
+        } catch (...) {  // the model goes away with us
+        }
+    }
+
+    std::string kind() const override { return "cpu"; }
+    std::string device_name() const override {
+        return "CPU (" + std::to_string(model_.threads()) + " threads)";
+    }
+    std::uint64_t total_memory() const override {
+        const long pages = sysconf(_SC_PHYS_PAGES), size = sysconf(_SC_PAGESIZE);
+        return pages > 0 && size > 0 ? static_cast<std::uint64_t>(pages) * size : 0;
+    }
+    std::uint64_t free_memory() const override { return meminfo_available(); }
+
+    const ModelConfig& config() const override { return model_.config(); }
+    std::uint64_t base_bytes() const override { return base_bytes_; }
+
+    std::unique_ptr<DeviceCache> make_cache(std::int64_t capacity) override {
+        return std::make_unique<CpuCache>(model_.make_cache(capacity));
+    }
+
+    std::vector<float> forward(std::span<const std::int32_t> tokens, DeviceCache& cache,
+                               bool all_positions) override {
+        auto* c = dynamic_cast<CpuCache*>(&cache);
+        if (!c)
+            throw Error(ErrorKind::invalid_argument,
+                        "forward: the KV cache belongs to another backend");
+        ForwardOptions fo;
+        fo.all_positions = all_positions;
+        return model_.forward(tokens, c->kv(), fo);
+    }
+
+    std::unique_ptr<DeviceDelta> upload(const HostDelta& host) override {
+        auto d = std::make_unique<CpuDelta>();
+        d->name_ = host.name;
+        std::set<std::string> names;
+        auto check_name = [&](const std::string& weight) {
+            if (!names.insert(weight).second)
+                throw Error(ErrorKind::invalid_argument,
+                            "delta '" + host.name + "' holds tensor '" + weight + "' twice");
+            model_.weight(weight);  // Error(not_found) naming it
+        };
+        try {
+            for (const delta::NamedLinear& nl : host.linears) {
+                const std::string weight = nl.prefix + ".weight";
+                check_name(weight);
+                nl.linear.validate(host.name + ": " + nl.prefix);
+                const TensorView w = model_.weight(weight);
+                if (w.shape.size() != 2 || w.shape[0] != nl.linear.rows ||
+                    w.shape[1] != nl.linear.cols)
+                    throw Error(ErrorKind::invalid_argument,
+                                "delta '" + host.name + "': '" + weight + "' is " +
+                                    std::to_string(nl.linear.rows) + "×" +
+                                    std::to_string(nl.linear.cols) + " but the base's tensor is " +
+                                    w.shape_string());
+                d->linears.push_back({weight, delta::parse_linear_prefix(nl.prefix), nl.linear});
+            }
+            for (const delta::DenseDelta& dd : host.dense) {
+                check_name(dd.name);
+                const TensorView w = model_.weight(dd.name);
+                std::int64_t numel = 1;
+                for (auto s : dd.shape) numel *= s;
+                const auto stored = static_cast<std::int64_t>(
+                    dd.dtype == DType::f32 ? dd.f32.size() : dd.bits16.size());
+                if (dd.shape != w.shape || stored != numel)
+                    throw Error(ErrorKind::invalid_argument,
+                                "delta '" + host.name + "': dense delta for '" + dd.name +
+                                    "' does not match the base's tensor " + w.shape_string());
+                d->dense.push_back(dd);
+            }
+        } catch (const std::bad_alloc&) {
+            throw Error(ErrorKind::out_of_memory, "not enough host memory to hold the delta of '" +
+                                                      host.name + "' (" +
+                                                      std::to_string(host.bytes() >> 20) + " MiB)");
+        }
+        d->bytes_ = host.bytes();
+        return d;
+    }
+
+    void activate(const DeviceDelta* delta, DeltaMode mode) override {
+        const auto* next = delta ? dynamic_cast<const CpuDelta*>(delta) : nullptr;
+        if (delta && !next)
+            throw Error(ErrorKind::invalid_argument,
+                        "activate: delta '" + delta->name() + "' belongs to another backend");
+        deactivate();
+        if (!next) return;
+        try {
+            for (const CpuDelta::Linear& l : next->linears) {
+                if (mode == DeltaMode::separate && l.ref) {
+                    provider_.set(*l.ref, &l.data);
+                    continue;
+                }
+                apply_one(l.weight, compressed_rows(l.data));
+            }
+            for (const delta::DenseDelta& dd : next->dense) {
+                const TensorView w = model_.weight(dd.name);
+                apply_one(dd.name, dense_rows(dd, w.shape.back()));
+            }
+            if (!provider_.empty()) model_.set_delta_provider(&provider_);
+            active_ = next;
+            mode_ = mode;
+        } catch (...) {
+            deactivate();
+            throw;
+        }
+    }
+
+    const DeviceDelta* active() const override { return active_; }
+    DeltaMode active_mode() const override { return mode_; }
+
+    std::uint64_t restore_overhead_bytes() const override {
+        std::uint64_t n = working_bytes_;
+        for (const Applied& a : applied_) n += a.patch.bytes();
+        return n;
+    }
+
+    std::vector<std::byte> read_weight(std::string_view name) const override {
+        const TensorView v = model_.weight(name);
+        return std::vector<std::byte>(v.data, v.data + v.nbytes);
+    }
+
+    std::pair<std::uint64_t, std::uint64_t> patch_counts() const override {
+        std::uint64_t patched = 0, touched = 0;
+        for (const Applied& a : applied_) {
+            patched += a.patch.index.size();
+            touched += a.elements;
+        }
+        return {patched, touched};
+    }
+
+private:
+    struct Applied {
+        std::string name;
+        bool replaced = false;  // 1-D: restored with restore_weight
+        DeltaRowFn rows;
+        RestorePatch patch;
+        std::uint64_t elements = 0;
+    };
+
+    // The working copy of a 2-D weight, made on first use.
+    MutableWeight working(const std::string& name) {
+        TensorView v = model_.weight(name);
+        if (!working_.count(name)) {
+            HostTensor copy;
+            copy.dtype = v.dtype;
+            copy.shape = v.shape;
+            try {
+                copy.data.assign(v.data, v.data + v.nbytes);
+            } catch (const std::bad_alloc&) {
+                throw Error(ErrorKind::out_of_memory,
+                            "not enough host memory for a working copy of '" + name + "' (" +
+                                std::to_string(v.nbytes >> 20) + " MiB)");
+            }
+            const std::byte* expected = copy.data.data();
+            model_.replace_weight(name, std::move(copy));
+            v = model_.weight(name);
+            if (v.data != expected) {
+                model_.restore_weight(name);
+                throw Error(ErrorKind::device,
+                            "cpu backend: the model did not keep the working copy of '" + name +
+                                "' in place");
+            }
+            working_.insert(name);
+            working_bytes_ += v.nbytes;
+        }
+        // The working copy is our own HostTensor's buffer (checked above), not const memory.
+        return {v.dtype, v.shape[0], v.shape[1], const_cast<std::byte*>(v.data)};
+    }
+
+    void apply_one(const std::string& name, DeltaRowFn rows) {
+        const TensorView v = model_.weight(name);
+        Applied a;
+        a.name = name;
+        a.elements = static_cast<std::uint64_t>(v.numel());
+        if (v.shape.size() == 1) {
+            std::vector<float> values(static_cast<std::size_t>(v.numel())), d(values.size());
+            convert_to_f32(v.dtype, v.data, values.data(), values.size());
+            rows(0, d.data());
+            for (std::size_t i = 0; i < values.size(); ++i) values[i] += d[i];
+            model_.replace_weight(name, HostTensor::from_f32(v.shape, values, v.dtype));
+            a.replaced = true;
+            applied_.push_back(std::move(a));
+            return;
+        }
+        if (v.shape.size() != 2)
+            throw Error(ErrorKind::unsupported, "cpu backend: cannot apply a delta to '" + name +
+                                                    "' of shape " + v.shape_string());
+        const MutableWeight w = working(name);
+        applied_.reserve(applied_.size() + 1);  // the push below cannot throw
+        a.rows = std::move(rows);
+        a.patch = apply_in_place(w, a.rows, &pool_);
+        applied_.push_back(std::move(a));
+    }
+
+    // Back to the base, exactly, in reverse order of application.
+    void deactivate() {
+        model_.set_delta_provider(nullptr);
+        provider_.clear();
+        while (!applied_.empty()) {
+            Applied& a = applied_.back();
+            if (a.replaced)
+                model_.restore_weight(a.name);
+            else
+                restore_in_place(working(a.name), a.rows, a.patch, &pool_);
+            applied_.pop_back();
+        }
+        active_ = nullptr;
+        mode_ = DeltaMode::merged;
+    }
+
+    Model model_;
+    ThreadPool pool_;
+    std::uint64_t base_bytes_ = 0;
+    std::set<std::string> working_;
+    std::uint64_t working_bytes_ = 0;
+    std::vector<Applied> applied_;
+    SeparateProvider provider_;
+    const CpuDelta* active_ = nullptr;
+    DeltaMode mode_ = DeltaMode::merged;
+};
+
+}  // namespace
+
+std::unique_ptr<DeviceBackend> make_cpu_backend(Model model) {
+    return std::make_unique<CpuBackend>(std::move(model));
+}
+
+}  // namespace meswitch::serve
