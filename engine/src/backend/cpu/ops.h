@@ -15,6 +15,9 @@
 namespace meswitch {
 class ThreadPool;
 }
+namespace meswitch::delta {
+struct CompressedLinear;
+}
 
 namespace meswitch::cpu {
 
@@ -85,5 +88,14 @@ void swiglu(const float* gate, const float* up, float* out, std::size_t n);
 
 // embedding.cpp: out[t, :] = table[ids[t], :] widened; ids must be in range (checked).
 void embedding(const Matrix& table, std::span<const std::int32_t> ids, float* out);
+
+// delta_apply.cpp: in-place expert merge, the reference of kernels/delta_apply.cu:
+// out = round(base + Δ̂) in `dtype` (f32/f16/bf16; float32 sum, round to nearest even).
+// base and out are rows × cols of `dtype` and may alias. Throws Error(unsupported) for other
+// dtypes, Error(format) for an invalid `linear`.
+void apply_delta(const delta::CompressedLinear& linear, DType dtype, const void* base, void* out);
+// Same for a dense delta of `count` values of `delta_dtype`.
+void apply_dense_delta(DType dtype, const void* base, void* out, DType delta_dtype,
+                       const void* delta, std::size_t count);
 
 }  // namespace meswitch::cpu

@@ -1,0 +1,107 @@
+// A loaded model's forward pass on one CUDA GPU (compiled only when MESWITCH_HAVE_CUDA).
+// The weights are uploaded in their stored dtype (f32, f16, bf16); linears run through
+// cuBLAS (float32 accumulation), everything else through kernels/; the KV cache lives on
+// the device (float32). Expert switching (ME-Switch):
+//   - in place: apply_delta(name, delta) writes W ← W_base + Δ̂ (rounded to W's dtype)
+//     from the packed form; restore_base(name) puts the base back bit-identically from a
+//     copy kept on the device (RestoreMode::device_copy: a switch is one fused pass
+//     W = copy + Δ̂) or in pinned host memory (RestoreMode::host_copy: no device memory,
+//     a PCIe copy per restore);
+//   - separately: set_separate_delta(ref, delta) adds x·Δ̂ᵀ from the packed codes after
+//     that linear, the weight untouched.
+//
+//   cuda::CudaModel gpu(model);                    // model: meswitch::Model (host)
+//   std::vector<float> logits = gpu.forward(ids);  // appends to the device KV cache
+//
+// One thread at a time. This header includes no CUDA headers.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "backend/cuda/device.h"
+#include "meswitch/model.h"
+
+namespace meswitch::cuda {
+
+class DeviceAllocator;
+class LinearDelta;
+class DenseDeltaBuffer;
+
+enum class RestoreMode { device_copy, host_copy };
+
+struct CudaModelOptions {
+    int device = -1;                  // −1: the device with the most free memory
+    std::int64_t cache_capacity = 0;  // <= 0: min(max_position_embeddings, 4096)
+    RestoreMode restore = RestoreMode::device_copy;
+};
+
+class CudaModel {
+public:
+    // Uploads every weight of `model` (which may be dropped afterwards). Error(device,
+    // "no CUDA device: …") without a GPU; Error(out_of_memory) naming the tensor when the
+    // device is full (nothing stays allocated).
+    explicit CudaModel(const Model& model, const CudaModelOptions& options = {});
+    ~CudaModel();
+    CudaModel(CudaModel&&) noexcept;
+    CudaModel& operator=(CudaModel&&) noexcept;
+
+    const ModelConfig& config() const;
+    std::string device_name() const;
+    MemoryInfo memory() const;
+    DeviceAllocator& allocator();
+
+    // ------------------------------------------------------------------------ KV cache
+    std::int64_t cache_size() const;
+    std::int64_t cache_capacity() const;
+    void clear_cache();
+    void truncate_cache(std::int64_t size);
+    std::uint64_t cache_bytes() const;
+
+    // Runs `tokens` at positions cache_size() … (appending them to the cache), like
+    // Model::forward: logits of the last position, or of every position with
+    // options.all_positions; options.on_hidden gets host copies of the residual stream.
+    std::vector<float> forward(std::span<const std::int32_t> tokens,
+                               const ForwardOptions& options = {});
+    // Greedy decoding on the device: runs `prompt`, then n − 1 more steps feeding each
+    // argmax back without a host round trip for the token; returns the n tokens chosen.
+    std::vector<std::int32_t> generate_greedy(std::span<const std::int32_t> prompt, int n);
+
+    // ------------------------------------------------------------------------ weights
+    std::vector<std::string> weight_names() const;
+    // The stored bytes of a weight as they are on the device now. Error(not_found).
+    std::vector<std::byte> read_weight(std::string_view name) const;
+    std::uint64_t weight_bytes() const;            // device bytes of all weights
+    std::uint64_t weight_bytes_per_token() const;  // as Model::weight_bytes_per_token
+
+    // -------------------------------------------------------------- expert switching
+    // W ← W_base + Δ̂ in place (restoring W_base first if another delta was applied).
+    // Error(invalid_argument) when the shapes differ; Error(not_found) for a bad name.
+    void apply_delta(std::string_view weight_name, const LinearDelta& delta);
+    void apply_dense_delta(std::string_view weight_name, const DenseDeltaBuffer& delta);
+    void restore_base(std::string_view weight_name);  // no-op when unmodified
+    void restore_all();
+    bool is_modified(std::string_view weight_name) const;
+    std::uint64_t restore_overhead_bytes() const;  // device bytes of the base copies
+    void release_base_copies();                    // restore_all, then free the copies
+
+    // y += x·Δ̂ᵀ after that linear (nullptr clears). The delta must outlive its use.
+    void set_separate_delta(LinearRef ref, const LinearDelta* delta);
+    void clear_separate_deltas();
+
+private:
+    struct Impl;
+    std::unique_ptr<Impl> impl_;
+};
+
+// The decode benchmark on the GPU: prefill, then greedy decode steps at batch 1 timed on
+// the device; memory_bandwidth_gbps is the measured device read bandwidth (1 GiB
+// streamed), the bound is that bandwidth over weight_bytes_per_token.
+BenchDecodeResult bench_decode_cuda(const Model& model, int prefill_tokens, int decode_tokens,
+                                    int device = -1);
+
+}  // namespace meswitch::cuda

@@ -1,0 +1,104 @@
+// CudaModel's internals, shared by cuda_model.cpp (upload, weights, switching) and
+// cuda_forward.cpp (the forward pass).
+#pragma once
+
+#include <cuda_runtime_api.h>
+
+#include <map>
+#include <optional>
+
+#include "backend/cuda/allocator.h"
+#include "backend/cuda/cublas_handle.h"
+#include "backend/cuda/cuda_model.h"
+#include "backend/cuda/device_delta.h"
+#include "wtype.cuh"
+
+namespace meswitch::cuda {
+
+struct PinnedHost {
+    void* ptr = nullptr;
+    PinnedHost() = default;
+    PinnedHost(const PinnedHost&) = delete;
+    PinnedHost& operator=(const PinnedHost&) = delete;
+    ~PinnedHost() {
+        if (ptr) cudaFreeHost(ptr);
+    }
+};
+
+struct DeviceWeight {
+    std::string name;
+    DType dtype = DType::f32;
+    std::vector<std::int64_t> shape;
+    std::size_t nbytes = 0;
+    DeviceBuffer data;  // stored dtype
+    DeviceBuffer f32;   // 1-D tensors: widened copy the kernels read
+    bool modified = false;
+    DeviceBuffer base_copy;                 // RestoreMode::device_copy
+    std::unique_ptr<PinnedHost> host_copy;  // RestoreMode::host_copy
+
+    kernels::WType wtype() const { return static_cast<kernels::WType>(static_cast<int>(dtype)); }
+    std::int64_t rows() const { return shape.empty() ? 0 : shape[0]; }
+    std::int64_t cols() const { return shape.size() < 2 ? 1 : shape[1]; }
+    std::int64_t numel() const {
+        std::int64_t n = 1;
+        for (std::int64_t s : shape) n *= s;
+        return n;
+    }
+};
+
+struct LinearSlot {
+    LinearRef ref;
+    DeviceWeight* weight = nullptr;
+    DeviceWeight* bias = nullptr;
+    const LinearDelta* separate = nullptr;
+};
+
+struct LayerSlots {
+    DeviceWeight* input_norm = nullptr;
+    DeviceWeight* post_norm = nullptr;
+    LinearSlot q, k, v, o, gate, up, down;
+    std::int64_t window = 0;  // 0: none
+};
+
+struct CudaModel::Impl {
+    ModelConfig config;
+    CudaModelOptions options;
+    int device = 0;
+    cudaStream_t stream = nullptr;
+    // Declared before everything that holds DeviceBuffers so that it is destroyed last.
+    std::unique_ptr<DeviceAllocator> alloc;
+    std::unique_ptr<CublasHandle> blas;
+    std::map<std::string, DeviceWeight, std::less<>> weights;
+    std::vector<LayerSlots> layers;
+    DeviceWeight* embed = nullptr;
+    DeviceWeight* final_norm = nullptr;
+    DeviceWeight* head = nullptr;
+    DeviceBuffer inv_freq;
+    // KV cache: [layer][capacity][kv_dim] float32
+    DeviceBuffer keys, values;
+    std::int64_t cache_capacity = 0, cache_size = 0;
+    // workspace, grown on demand
+    std::int64_t ws_rows = 0;
+    DeviceBuffer x, xn, q, att, tmp, gate, up, xh, logits, ids, delta_scratch;
+    std::int64_t delta_scratch_floats = 0;
+
+    Impl(const Model& model, const CudaModelOptions& o);
+    ~Impl();
+
+    DeviceWeight& weight(std::string_view name);
+    const DeviceWeight& weight(std::string_view name) const;
+    void refresh_f32(DeviceWeight& w);
+    void save_base(DeviceWeight& w);
+    void restore(DeviceWeight& w);
+    void sync();
+
+    // forward (cuda_forward.cpp)
+    void reserve_workspace(std::int64_t rows);
+    void linear(const LinearSlot& l, const float* in, std::int64_t rows, float* out);
+    // Runs rows tokens whose ids are already in `ids`; the final-norm rows [first, rows) end up
+    // in xn; returns the index of the first normed row.
+    std::int64_t run_layers(std::int64_t rows, const ForwardOptions& opt);
+    void head_logits(const float* in, std::int64_t rows, float* out);
+};
+
+}  // namespace meswitch::cuda
