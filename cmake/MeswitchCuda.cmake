@@ -22,6 +22,17 @@ if(NOT _meswitch_cuda STREQUAL "OFF")
     set(CMAKE_CUDA_STANDARD_REQUIRED ON)
     find_package(CUDAToolkit REQUIRED)
     set(MESWITCH_HAVE_CUDA ON)
+    # Packaged binaries must start without the CUDA Toolkit: link CUDA::cudart_static (it opens
+    # the driver, libcuda.so.1, at run time) and meswitch_cublas, which opens libcublas at the
+    # first call, never CUDA::cudart or CUDA::cublas (packaging/check-deb.sh fails when an
+    # installed binary needs libcudart, libcublas or libcuda).
+    add_library(meswitch_cublas STATIC ${CMAKE_CURRENT_LIST_DIR}/cublas_dlopen.cpp)
+    target_include_directories(meswitch_cublas PUBLIC ${CMAKE_CURRENT_LIST_DIR})
+    target_link_libraries(meswitch_cublas PUBLIC CUDA::toolkit PRIVATE ${CMAKE_DL_LIBS})
+    target_compile_definitions(meswitch_cublas PRIVATE
+      MESWITCH_CUBLAS_SOVERSION="${CUDAToolkit_VERSION_MAJOR}"
+      MESWITCH_CUBLAS_LIBDIR="${CUDAToolkit_LIBRARY_DIR}")
+    set_target_properties(meswitch_cublas PROPERTIES POSITION_INDEPENDENT_CODE ON)
     message(STATUS "ME-Switch: GPU path ON (nvcc ${CMAKE_CUDA_COMPILER_VERSION}, architectures ${CMAKE_CUDA_ARCHITECTURES})")
   elseif(_meswitch_cuda STREQUAL "ON")
     message(FATAL_ERROR
