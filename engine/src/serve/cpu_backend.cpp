@@ -218,7 +218,7 @@ public:
     std::pair<std::uint64_t, std::uint64_t> patch_counts() const override {
         std::uint64_t patched = 0, touched = 0;
         for (const Applied& a : applied_) {
-            patched += a.patch.index.size();
+            patched += a.patch.elements(a.elements);
             touched += a.elements;
         }
         return {patched, touched};

@@ -134,7 +134,30 @@ RestorePatch apply_rows(const MutableWeight& w, const DeltaRowFn& delta_row, Thr
         patch.index.insert(patch.index.end(), p.patch.index.begin(), p.patch.index.end());
         patch.bits.insert(patch.bits.end(), p.patch.bits.begin(), p.patch.bits.end());
     }
-    return patch;
+    const std::size_t weight_bytes = rows * cols * sizeof(bits_t);
+    if (patch.bytes() <= weight_bytes) return patch;
+    // The patch would cost more than the weight: keep the original bits instead.
+    RestorePatch copy;
+    try {
+        copy.pristine.resize(weight_bytes);
+    } catch (...) {
+        return patch;  // the larger patch is exact too
+    }
+    restore_range<T>(w, delta_row, 0, rows, patch);
+    std::memcpy(copy.pristine.data(), w.data, weight_bytes);
+    auto write = [&](std::size_t begin, std::size_t end) {
+        std::vector<float> d(cols);
+        for (std::size_t r = begin; r < end; ++r) {
+            delta_row(static_cast<std::int64_t>(r), d.data());
+            bits_t* row = data + r * cols;
+            for (std::size_t c = 0; c < cols; ++c) row[c] = T::store(T::load(row[c]) + d[c]);
+        }
+    };
+    if (pool)
+        pool->parallel_for(rows, write, 16);
+    else
+        write(0, rows);
+    return copy;
 }
 
 template <class T>
@@ -147,6 +170,12 @@ void restore_rows(const MutableWeight& w, const DeltaRowFn& delta_row, const Res
             throw Error(ErrorKind::invalid_argument, "restore: patch index out of range");
     using bits_t = typename T::bits_t;
     auto* data = reinterpret_cast<bits_t*>(w.data);
+    if (!patch.pristine.empty()) {
+        if (patch.pristine.size() != numel * sizeof(bits_t))
+            throw Error(ErrorKind::invalid_argument, "restore: pristine copy of the wrong size");
+        std::memcpy(w.data, patch.pristine.data(), patch.pristine.size());
+        return;
+    }
     const auto cols = static_cast<std::size_t>(w.cols);
     auto body = [&](std::size_t begin, std::size_t end) {
         std::vector<float> d(cols);

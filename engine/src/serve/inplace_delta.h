@@ -12,8 +12,12 @@
 //
 // Cost: one extra pass at apply time, and 8 bytes per patched element. Rounding comes
 // back unless w' lands in a larger binade than w (then half an ulp of w' can be a whole
-// ulp of w) or on a tie; measured on tiny bf16 experts: well under 1 % of the elements (see
-// tests/serve), i.e. < 0.08 bytes per parameter against 2 bytes for a pristine bf16 copy.
+// ulp of w, or more when |d| > |w|) or on a tie. The rate depends on |Δ|/|W|: measured
+// 15 % of the elements on tiny bf16/f16 test experts whose delta is ~40 % of the weights,
+// and ~3 % at a more realistic 5 % (see `meswitch bench switch`). When the patch would
+// cost more than the weight itself (rate > 25 % for bf16/f16, > 50 % for f32),
+// apply_in_place keeps a pristine copy of that weight instead, so the overhead per weight
+// is at most min(8 × rate, 1) × its bytes.
 #pragma once
 
 #include <cstddef>
@@ -40,8 +44,13 @@ struct MutableWeight {
 struct RestorePatch {
     std::vector<std::uint32_t> index;  // row-major element index, increasing
     std::vector<std::uint32_t> bits;   // original bit pattern (16 or 32 bits)
+    std::vector<std::byte> pristine;   // when not empty: the whole original weight instead
 
-    std::uint64_t bytes() const { return index.size() * 8; }
+    std::uint64_t bytes() const { return pristine.empty() ? index.size() * 8 : pristine.size(); }
+    // Elements this patch restores (all of them with a pristine copy).
+    std::uint64_t elements(std::uint64_t numel) const {
+        return pristine.empty() ? index.size() : numel;
+    }
 };
 
 // Writes row `row` of Δ̂ (cols floats) into `out`; called concurrently for different rows.
