@@ -178,6 +178,600 @@ To start with another data folder, run: meswitch-studio --home DIR</translation>
     </message>
 </context>
 <context>
+    <name>ChatListModel</name>
+    <message>
+        <source>Untitled chat</source>
+        <translation>Untitled chat</translation>
+    </message>
+    <message>
+        <source>Last message: %1</source>
+        <translation>Last message: %1</translation>
+    </message>
+</context>
+<context>
+    <name>ChatMessageWidget</name>
+    <message>
+        <source>You</source>
+        <translation>You</translation>
+    </message>
+    <message>
+        <source>Assistant</source>
+        <translation>Assistant</translation>
+    </message>
+    <message>
+        <source>Error</source>
+        <translation>Error</translation>
+    </message>
+    <message>
+        <source>Copy</source>
+        <translation>Copy</translation>
+    </message>
+    <message>
+        <source>Copy this message to the clipboard</source>
+        <translation>Copy this message to the clipboard</translation>
+    </message>
+    <message>
+        <source>Edit</source>
+        <translation>Edit</translation>
+    </message>
+    <message>
+        <source>Edit this message and send it again (later messages are replaced)</source>
+        <translation>Edit this message and send it again (later messages are replaced)</translation>
+    </message>
+    <message>
+        <source>Regenerate</source>
+        <translation>Regenerate</translation>
+    </message>
+    <message>
+        <source>Answer this message again</source>
+        <translation>Answer this message again</translation>
+    </message>
+</context>
+<context>
+    <name>ChatPage</name>
+    <message>
+        <source>Chat</source>
+        <translation>Chat</translation>
+    </message>
+    <message>
+        <source>New chat</source>
+        <translation>New chat</translation>
+    </message>
+    <message>
+        <source>Start a new conversation (Ctrl+N)</source>
+        <translation>Start a new conversation (Ctrl+N)</translation>
+    </message>
+    <message>
+        <source>Rename</source>
+        <translation>Rename</translation>
+    </message>
+    <message>
+        <source>Delete</source>
+        <translation>Delete</translation>
+    </message>
+    <message>
+        <source>&amp;Expert:</source>
+        <translation>&amp;Expert:</translation>
+    </message>
+    <message>
+        <source>Automatic: the router picks the expert for every message; below the routing threshold (Settings) the base model answers.</source>
+        <translation>Automatic: the router picks the expert for every message; below the routing threshold (Settings) the base model answers.</translation>
+    </message>
+    <message>
+        <source>Automatic (router)</source>
+        <translation>Automatic (router)</translation>
+    </message>
+    <message>
+        <source>S&amp;ystem prompt:</source>
+        <translation>S&amp;ystem prompt:</translation>
+    </message>
+    <message>
+        <source>Optional instructions for the model</source>
+        <translation>Optional instructions for the model</translation>
+    </message>
+    <message>
+        <source>&amp;Temperature:</source>
+        <translation>&amp;Temperature:</translation>
+    </message>
+    <message>
+        <source>0 always picks the most likely token</source>
+        <translation>0 always picks the most likely token</translation>
+    </message>
+    <message>
+        <source>Top-&amp;p:</source>
+        <translation>Top-&amp;p:</translation>
+    </message>
+    <message>
+        <source>&amp;Max tokens:</source>
+        <translation>&amp;Max tokens:</translation>
+    </message>
+    <message>
+        <source>See&amp;d:</source>
+        <translation>See&amp;d:</translation>
+    </message>
+    <message>
+        <source>random</source>
+        <translation>random</translation>
+    </message>
+    <message>
+        <source>Ask anything: the router sends every message to the expert that suits it.
+Ctrl+Enter sends, Esc stops, Ctrl+N starts a new chat.</source>
+        <translation>Ask anything: the router sends every message to the expert that suits it.
+Ctrl+Enter sends, Esc stops, Ctrl+N starts a new chat.</translation>
+    </message>
+    <message>
+        <source>Editing an earlier message: sending replaces it and everything after it.</source>
+        <translation>Editing an earlier message: sending replaces it and everything after it.</translation>
+    </message>
+    <message>
+        <source>Cancel edit</source>
+        <translation>Cancel edit</translation>
+    </message>
+    <message>
+        <source>Message (Ctrl+Enter to send)</source>
+        <translation>Message (Ctrl+Enter to send)</translation>
+    </message>
+    <message>
+        <source>Send</source>
+        <translation>Send</translation>
+    </message>
+    <message>
+        <source>Send the message (Ctrl+Enter)</source>
+        <translation>Send the message (Ctrl+Enter)</translation>
+    </message>
+    <message>
+        <source>Stop</source>
+        <translation>Stop</translation>
+    </message>
+    <message>
+        <source>Stop the answer (Esc)</source>
+        <translation>Stop the answer (Esc)</translation>
+    </message>
+    <message>
+        <source>%1 (base model)</source>
+        <translation>%1 (base model)</translation>
+    </message>
+    <message>
+        <source>full weights</source>
+        <translation>full weights</translation>
+    </message>
+    <message>
+        <source>a removed model</source>
+        <translation>a removed model</translation>
+    </message>
+    <message>
+        <source>Answered by %1</source>
+        <translation>Answered by %1</translation>
+    </message>
+    <message>
+        <source>Answered by the base model %1</source>
+        <translation>Answered by the base model %1</translation>
+    </message>
+    <message>
+        <source>Answered by the base model</source>
+        <translation>Answered by the base model</translation>
+    </message>
+    <message>
+        <source>routing confidence %1%</source>
+        <translation>routing confidence %1%</translation>
+    </message>
+    <message>
+        <source>below the routing threshold %1%</source>
+        <translation>below the routing threshold %1%</translation>
+    </message>
+    <message>
+        <source>empty message: not routed</source>
+        <translation>empty message: not routed</translation>
+    </message>
+    <message>
+        <source>routing unavailable: %1</source>
+        <translation>routing unavailable: %1</translation>
+    </message>
+    <message>
+        <source>chosen by hand</source>
+        <translation>chosen by hand</translation>
+    </message>
+    <message numerus="yes">
+        <source>%n tokens</source>
+        <translation>
+            <numerusform>%n token</numerusform>
+            <numerusform>%n tokens</numerusform>
+        </translation>
+    </message>
+    <message>
+        <source>%1 tokens/s</source>
+        <translation>%1 tokens/s</translation>
+    </message>
+    <message>
+        <source>stopped</source>
+        <translation>stopped</translation>
+    </message>
+    <message>
+        <source>reached the token limit</source>
+        <translation>reached the token limit</translation>
+    </message>
+    <message>
+        <source>reached the context length</source>
+        <translation>reached the context length</translation>
+    </message>
+    <message>
+        <source>Choosing the expert…</source>
+        <translation>Choosing the expert…</translation>
+    </message>
+    <message>
+        <source>%1 is answering</source>
+        <translation>%1 is answering</translation>
+    </message>
+    <message>
+        <source>The base model %1 is answering</source>
+        <translation>The base model %1 is answering</translation>
+    </message>
+    <message>
+        <source>Error: %1</source>
+        <translation>Error: %1</translation>
+    </message>
+    <message>
+        <source>Delete the conversation &quot;%1&quot; and all its messages? This cannot be undone.</source>
+        <translation>Delete the conversation &quot;%1&quot; and all its messages? This cannot be undone.</translation>
+    </message>
+    <message>
+        <source>Delete conversation</source>
+        <translation>Delete conversation</translation>
+    </message>
+    <message>
+        <source>Stopping…</source>
+        <translation>Stopping…</translation>
+    </message>
+    <message>
+        <source>Loading the model…</source>
+        <translation>Loading the model…</translation>
+    </message>
+    <message>
+        <source>Routing the message…</source>
+        <translation>Routing the message…</translation>
+    </message>
+    <message>
+        <source>Generating with %1…</source>
+        <translation>Generating with %1…</translation>
+    </message>
+    <message numerus="yes">
+        <source>Stopped after %n tokens.</source>
+        <translation>
+            <numerusform>Stopped after %n token.</numerusform>
+            <numerusform>Stopped after %n tokens.</numerusform>
+        </translation>
+    </message>
+    <message numerus="yes">
+        <source>%1 answered: %n tokens at %2 tokens/s.</source>
+        <translation>
+            <numerusform>%1 answered: %n token at %2 tokens/s.</numerusform>
+            <numerusform>%1 answered: %n tokens at %2 tokens/s.</numerusform>
+        </translation>
+    </message>
+    <message>
+        <source>Stopped.</source>
+        <translation>Stopped.</translation>
+    </message>
+</context>
+<context>
+    <name>CompressCharts</name>
+    <message>
+        <source>ME-Switch</source>
+        <translation>ME-Switch</translation>
+    </message>
+    <message>
+        <source>Output error per layer</source>
+        <translation>Output error per layer</translation>
+    </message>
+    <message>
+        <source>Bits per parameter</source>
+        <translation>Bits per parameter</translation>
+    </message>
+    <message>
+        <source>Size</source>
+        <translation>Size</translation>
+    </message>
+    <message>
+        <source>Relative output error ‖X(Δ−Δ̂)ᵀ‖ / ‖XΔᵀ‖ per layer</source>
+        <translation>Relative output error ‖X(Δ−Δ̂)ᵀ‖ / ‖XΔᵀ‖ per layer</translation>
+    </message>
+    <message>
+        <source>RTN baseline (same bits)</source>
+        <translation>RTN baseline (same bits)</translation>
+    </message>
+    <message>
+        <source>Layer</source>
+        <translation>Layer</translation>
+    </message>
+    <message>
+        <source>Relative error</source>
+        <translation>Relative error</translation>
+    </message>
+    <message>
+        <source>Stored bits per parameter per layer</source>
+        <translation>Stored bits per parameter per layer</translation>
+    </message>
+    <message>
+        <source>bits / parameter</source>
+        <translation>bits / parameter</translation>
+    </message>
+    <message>
+        <source>Bits</source>
+        <translation>Bits</translation>
+    </message>
+    <message>
+        <source>Expert size before and after compression</source>
+        <translation>Expert size before and after compression</translation>
+    </message>
+    <message>
+        <source>Expert weights</source>
+        <translation>Expert weights</translation>
+    </message>
+    <message>
+        <source>Compressed delta</source>
+        <translation>Compressed delta</translation>
+    </message>
+    <message>
+        <source>MiB</source>
+        <translation>MiB</translation>
+    </message>
+    <message>
+        <source>Layers: %1</source>
+        <translation>Layers: %1</translation>
+    </message>
+    <message>
+        <source>%1 → %2 (%3× smaller)</source>
+        <translation>%1 → %2 (%3× smaller)</translation>
+    </message>
+</context>
+<context>
+    <name>CompressPage</name>
+    <message>
+        <source>Calibration text (one sample per line)</source>
+        <translation>Calibration text (one sample per line)</translation>
+    </message>
+    <message>
+        <source>Text files (*.txt);;All files (*)</source>
+        <translation>Text files (*.txt);;All files (*)</translation>
+    </message>
+    <message>
+        <source>Compress</source>
+        <translation>Compress</translation>
+    </message>
+    <message>
+        <source>Compression settings</source>
+        <translation>Compression settings</translation>
+    </message>
+    <message>
+        <source>&amp;Expert:</source>
+        <translation>&amp;Expert:</translation>
+    </message>
+    <message>
+        <source>&amp;Method:</source>
+        <translation>&amp;Method:</translation>
+    </message>
+    <message>
+        <source>ME-Switch keeps the most salient input channels in 16 bits and quantizes the rest; RTN rounds every weight to the nearest level; BitDelta keeps one sign bit per weight and one scale per matrix</source>
+        <translation>ME-Switch keeps the most salient input channels in 16 bits and quantizes the rest; RTN rounds every weight to the nearest level; BitDelta keeps one sign bit per weight and one scale per matrix</translation>
+    </message>
+    <message>
+        <source>&amp;Bits:</source>
+        <translation>&amp;Bits:</translation>
+    </message>
+    <message>
+        <source>&amp;Salient channels:</source>
+        <translation>&amp;Salient channels:</translation>
+    </message>
+    <message>
+        <source>Fraction of each layer&apos;s input channels kept in 16 bits (ME-Switch only)</source>
+        <translation>Fraction of each layer&apos;s input channels kept in 16 bits (ME-Switch only)</translation>
+    </message>
+    <message>
+        <source>C&amp;alibration:</source>
+        <translation>C&amp;alibration:</translation>
+    </message>
+    <message>
+        <source>Built-in text + the expert&apos;s domain examples</source>
+        <translation>Built-in text + the expert&apos;s domain examples</translation>
+    </message>
+    <message>
+        <source>Text file (one sample per line)</source>
+        <translation>Text file (one sample per line)</translation>
+    </message>
+    <message>
+        <source>calibration text file</source>
+        <translation>calibration text file</translation>
+    </message>
+    <message>
+        <source>Bro&amp;wse…</source>
+        <translation>Bro&amp;wse…</translation>
+    </message>
+    <message>
+        <source>Also measure the RTN &amp;baseline at the same bits</source>
+        <translation>Also measure the RTN &amp;baseline at the same bits</translation>
+    </message>
+    <message>
+        <source>&amp;Compress</source>
+        <translation>&amp;Compress</translation>
+    </message>
+    <message>
+        <source>Cancel</source>
+        <translation>Cancel</translation>
+    </message>
+    <message>
+        <source>Stop the compression (Esc); nothing is written</source>
+        <translation>Stop the compression (Esc); nothing is written</translation>
+    </message>
+    <message>
+        <source>Finished runs of this expert</source>
+        <translation>Finished runs of this expert</translation>
+    </message>
+    <message>
+        <source>Date</source>
+        <translation>Date</translation>
+    </message>
+    <message>
+        <source>Method</source>
+        <translation>Method</translation>
+    </message>
+    <message>
+        <source>Salient</source>
+        <translation>Salient</translation>
+    </message>
+    <message>
+        <source>Status</source>
+        <translation>Status</translation>
+    </message>
+    <message>
+        <source>Mean output error</source>
+        <translation>Mean output error</translation>
+    </message>
+    <message>
+        <source>Charts</source>
+        <translation>Charts</translation>
+    </message>
+    <message>
+        <source>Saliency</source>
+        <translation>Saliency</translation>
+    </message>
+    <message>
+        <source>Ready.</source>
+        <translation>Ready.</translation>
+    </message>
+    <message>
+        <source>The catalog could not be read:
+%1</source>
+        <translation>The catalog could not be read:
+%1</translation>
+    </message>
+    <message>
+        <source>%1-bit %2</source>
+        <translation>%1-bit %2</translation>
+    </message>
+    <message>
+        <source>finished</source>
+        <translation>finished</translation>
+    </message>
+    <message>
+        <source>failed</source>
+        <translation>failed</translation>
+    </message>
+    <message>
+        <source>cancelled</source>
+        <translation>cancelled</translation>
+    </message>
+    <message>
+        <source>running</source>
+        <translation>running</translation>
+    </message>
+    <message>
+        <source>Starting…</source>
+        <translation>Starting…</translation>
+    </message>
+    <message>
+        <source>Cancelling…</source>
+        <translation>Cancelling…</translation>
+    </message>
+    <message>
+        <source>estimating…</source>
+        <translation>estimating…</translation>
+    </message>
+    <message>
+        <source>Elapsed %1 — remaining about %2</source>
+        <translation>Elapsed %1 — remaining about %2</translation>
+    </message>
+    <message>
+        <source>Layers done: %1 — %2</source>
+        <translation>Layers done: %1 — %2</translation>
+    </message>
+    <message>
+        <source>Done in %1: %2 layers, %3 bits/param, mean output error %4.</source>
+        <translation>Done in %1: %2 layers, %3 bits/param, mean output error %4.</translation>
+    </message>
+    <message>
+        <source>The compression was cancelled. No delta file was written and the catalog is unchanged.</source>
+        <translation>The compression was cancelled. No delta file was written and the catalog is unchanged.</translation>
+    </message>
+    <message>
+        <source>The compression failed:
+%1</source>
+        <translation>The compression failed:
+%1</translation>
+    </message>
+    <message>
+        <source>Cancelled.</source>
+        <translation>Cancelled.</translation>
+    </message>
+    <message>
+        <source>Failed.</source>
+        <translation>Failed.</translation>
+    </message>
+    <message>
+        <source>The run could not be read from the catalog:
+%1</source>
+        <translation>The run could not be read from the catalog:
+%1</translation>
+    </message>
+    <message>
+        <source>This run did not finish: %1</source>
+        <translation>This run did not finish: %1</translation>
+    </message>
+</context>
+<context>
+    <name>EngineWorker</name>
+    <message>
+        <source>Cancelled before it started.</source>
+        <translation>Cancelled before it started.</translation>
+    </message>
+</context>
+<context>
+    <name>FirstRun</name>
+    <message>
+        <source>Welcome to ME-Switch Studio</source>
+        <translation>Welcome to ME-Switch Studio</translation>
+    </message>
+    <message>
+        <source>Install demo pack</source>
+        <translation>Install demo pack</translation>
+    </message>
+    <message>
+        <source>Not now</source>
+        <translation>Not now</translation>
+    </message>
+    <message>
+        <source>Your catalog is empty. Install the demo expert pack?
+
+It adds a small base model and three experts fine-tuned from it (arithmetic, Python functions, facts), with their domains and example prompts, compresses the experts and trains the router, so that you can chat with automatically routed experts at once. It takes about a minute and needs no download.</source>
+        <translation>Your catalog is empty. Install the demo expert pack?
+
+It adds a small base model and three experts fine-tuned from it (arithmetic, Python functions, facts), with their domains and example prompts, compresses the experts and trains the router, so that you can chat with automatically routed experts at once. It takes about a minute and needs no download.</translation>
+    </message>
+    <message>
+        <source>Installing the demo pack</source>
+        <translation>Installing the demo pack</translation>
+    </message>
+    <message>
+        <source>Preparing…</source>
+        <translation>Preparing…</translation>
+    </message>
+    <message>
+        <source>Cancel</source>
+        <translation>Cancel</translation>
+    </message>
+    <message>
+        <source>Cancelling…</source>
+        <translation>Cancelling…</translation>
+    </message>
+    <message>
+        <source>The demo pack could not be installed:
+
+%1</source>
+        <translation>The demo pack could not be installed:
+
+%1</translation>
+    </message>
+</context>
+<context>
     <name>Formatting</name>
     <message>
         <source>not compressed</source>
@@ -190,6 +784,187 @@ To start with another data folder, run: meswitch-studio --home DIR</translation>
     <message>
         <source>%1 (+%2 more)</source>
         <translation>%1 (+%2 more)</translation>
+    </message>
+</context>
+<context>
+    <name>ImportWizard</name>
+    <message>
+        <source>Import a model</source>
+        <translation>Import a model</translation>
+    </message>
+    <message>
+        <source>Model folder</source>
+        <translation>Model folder</translation>
+    </message>
+    <message>
+        <source>Choose a Hugging Face model folder: config.json, safetensors weights (one file or shards with model.safetensors.index.json) and tokenizer.json. The folder is used where it is; nothing in it is changed.</source>
+        <translation>Choose a Hugging Face model folder: config.json, safetensors weights (one file or shards with model.safetensors.index.json) and tokenizer.json. The folder is used where it is; nothing in it is changed.</translation>
+    </message>
+    <message>
+        <source>&amp;Folder:</source>
+        <translation>&amp;Folder:</translation>
+    </message>
+    <message>
+        <source>&amp;Browse…</source>
+        <translation>&amp;Browse…</translation>
+    </message>
+    <message>
+        <source>Validation report</source>
+        <translation>Validation report</translation>
+    </message>
+    <message>
+        <source>Role and domain</source>
+        <translation>Role and domain</translation>
+    </message>
+    <message>
+        <source>&amp;Name:</source>
+        <translation>&amp;Name:</translation>
+    </message>
+    <message>
+        <source>B&amp;ase model</source>
+        <translation>B&amp;ase model</translation>
+    </message>
+    <message>
+        <source>&amp;Expert of:</source>
+        <translation>&amp;Expert of:</translation>
+    </message>
+    <message>
+        <source>&amp;Domain:</source>
+        <translation>&amp;Domain:</translation>
+    </message>
+    <message>
+        <source>existing or new domain, e.g. math</source>
+        <translation>existing or new domain, e.g. math</translation>
+    </message>
+    <message>
+        <source>Des&amp;cription:</source>
+        <translation>Des&amp;cription:</translation>
+    </message>
+    <message>
+        <source>E&amp;xample prompts
+(one per line):</source>
+        <translation>E&amp;xample prompts
+(one per line):</translation>
+    </message>
+    <message>
+        <source>C&amp;opy the folder into the data folder</source>
+        <translation>C&amp;opy the folder into the data folder</translation>
+    </message>
+    <message>
+        <source>Import</source>
+        <translation>Import</translation>
+    </message>
+    <message>
+        <source>Choose a model folder</source>
+        <translation>Choose a model folder</translation>
+    </message>
+    <message>
+        <source>Checking %1…</source>
+        <translation>Checking %1…</translation>
+    </message>
+    <message>
+        <source>The folder could not be checked:</source>
+        <translation>The folder could not be checked:</translation>
+    </message>
+    <message>
+        <source>—</source>
+        <translation>—</translation>
+    </message>
+    <message>
+        <source>Architecture</source>
+        <translation>Architecture</translation>
+    </message>
+    <message>
+        <source>Parameters</source>
+        <translation>Parameters</translation>
+    </message>
+    <message>
+        <source>Dtype</source>
+        <translation>Dtype</translation>
+    </message>
+    <message>
+        <source>Tensor data</source>
+        <translation>Tensor data</translation>
+    </message>
+    <message>
+        <source>Tensors</source>
+        <translation>Tensors</translation>
+    </message>
+    <message>
+        <source>Weight files</source>
+        <translation>Weight files</translation>
+    </message>
+    <message>
+        <source>Tokenizer</source>
+        <translation>Tokenizer</translation>
+    </message>
+    <message>
+        <source>missing or unreadable</source>
+        <translation>missing or unreadable</translation>
+    </message>
+    <message>
+        <source>Chat template</source>
+        <translation>Chat template</translation>
+    </message>
+    <message>
+        <source>yes</source>
+        <translation>yes</translation>
+    </message>
+    <message>
+        <source>no</source>
+        <translation>no</translation>
+    </message>
+    <message>
+        <source>Matches imported base</source>
+        <translation>Matches imported base</translation>
+    </message>
+    <message>
+        <source>none (it can be imported as a base)</source>
+        <translation>none (it can be imported as a base)</translation>
+    </message>
+    <message>
+        <source>The folder can be imported.</source>
+        <translation>The folder can be imported.</translation>
+    </message>
+    <message>
+        <source>The folder cannot be imported:</source>
+        <translation>The folder cannot be imported:</translation>
+    </message>
+    <message>
+        <source>Fix the folder, then go back and choose it again.</source>
+        <translation>Fix the folder, then go back and choose it again.</translation>
+    </message>
+    <message>
+        <source>This folder does not have the architecture and tensor shapes of “%1”: the import will be refused.</source>
+        <translation>This folder does not have the architecture and tensor shapes of “%1”: the import will be refused.</translation>
+    </message>
+    <message>
+        <source>An expert is stored as its difference to the base and can be compressed.</source>
+        <translation>An expert is stored as its difference to the base and can be compressed.</translation>
+    </message>
+    <message>
+        <source>A base model holds the weights its experts are fine-tuned from.</source>
+        <translation>A base model holds the weights its experts are fine-tuned from.</translation>
+    </message>
+    <message>
+        <source>Importing %1…</source>
+        <translation>Importing %1…</translation>
+    </message>
+    <message>
+        <source>Done: “%1” was imported as an expert (%2 parameters). Compress it from the Library or the Compress page.</source>
+        <translation>Done: “%1” was imported as an expert (%2 parameters). Compress it from the Library or the Compress page.</translation>
+    </message>
+    <message>
+        <source>Done: “%1” was imported as a base model (%2 parameters).</source>
+        <translation>Done: “%1” was imported as a base model (%2 parameters).</translation>
+    </message>
+    <message>
+        <source>The import was cancelled; the catalog is unchanged.</source>
+        <translation>The import was cancelled; the catalog is unchanged.</translation>
+    </message>
+    <message>
+        <source>The import failed; the catalog is unchanged. Go back to change the choices.</source>
+        <translation>The import failed; the catalog is unchanged. Go back to change the choices.</translation>
     </message>
 </context>
 <context>
@@ -272,20 +1047,6 @@ To start with another data folder, run: meswitch-studio --home DIR</translation>
     <message>
         <source>Show the selected model&apos;s folder in the file manager</source>
         <translation>Show the selected model&apos;s folder in the file manager</translation>
-    </message>
-    <message>
-        <source>No models yet.
-
-Import one with:
-    meswitch import PATH
-
-then press F5.</source>
-        <translation>No models yet.
-
-Import one with:
-    meswitch import PATH
-
-then press F5.</translation>
     </message>
     <message>
         <source>Models: %1 (bases: %2, experts: %3) — catalog: %4</source>
@@ -413,6 +1174,32 @@ Its domain links, compressed-delta records and compression runs are removed from
         <source>No file manager could open %1.</source>
         <translation>No file manager could open %1.</translation>
     </message>
+    <message>
+        <source>Import…</source>
+        <translation>Import…</translation>
+    </message>
+    <message>
+        <source>Import a Hugging Face model folder as a base or an expert (Ctrl+I); you can also drop a folder on this page</source>
+        <translation>Import a Hugging Face model folder as a base or an expert (Ctrl+I); you can also drop a folder on this page</translation>
+    </message>
+    <message>
+        <source>Compress…</source>
+        <translation>Compress…</translation>
+    </message>
+    <message>
+        <source>Compress the selected expert&apos;s delta (Ctrl+Shift+C)</source>
+        <translation>Compress the selected expert&apos;s delta (Ctrl+Shift+C)</translation>
+    </message>
+    <message>
+        <source>No models yet.
+
+Import one with Import… (Ctrl+I), by dropping a model folder here, or with:
+    meswitch import PATH</source>
+        <translation>No models yet.
+
+Import one with Import… (Ctrl+I), by dropping a model folder here, or with:
+    meswitch import PATH</translation>
+    </message>
 </context>
 <context>
     <name>LogViewerDialog</name>
@@ -493,6 +1280,26 @@ Its domain links, compressed-delta records and compression runs are removed from
         <source>Device: %1 (%2, %3 free)</source>
         <translation>Device: %1 (%2, %3 free)</translation>
     </message>
+    <message>
+        <source>&amp;New chat</source>
+        <translation>&amp;New chat</translation>
+    </message>
+    <message>
+        <source>Device: CPU (chosen in Settings)</source>
+        <translation>Device: CPU (chosen in Settings)</translation>
+    </message>
+    <message>
+        <source>Device: CPU (%1 not found)</source>
+        <translation>Device: CPU (%1 not found)</translation>
+    </message>
+    <message>
+        <source>Memory: %1 free of %2</source>
+        <translation>Memory: %1 free of %2</translation>
+    </message>
+    <message>
+        <source>Memory: %1</source>
+        <translation>Memory: %1</translation>
+    </message>
 </context>
 <context>
     <name>MessageBoxes</name>
@@ -503,6 +1310,107 @@ Its domain links, compressed-delta records and compression runs are removed from
     <message>
         <source>Cancel</source>
         <translation>Cancel</translation>
+    </message>
+</context>
+<context>
+    <name>SaliencyView</name>
+    <message>
+        <source>&amp;Layer:</source>
+        <translation>&amp;Layer:</translation>
+    </message>
+    <message>
+        <source>&amp;Map:</source>
+        <translation>&amp;Map:</translation>
+    </message>
+    <message>
+        <source>|Δ| (delta magnitude)</source>
+        <translation>|Δ| (delta magnitude)</translation>
+    </message>
+    <message>
+        <source>Quantization error |Δ − Δ̂|</source>
+        <translation>Quantization error |Δ − Δ̂|</translation>
+    </message>
+    <message>
+        <source>Zoom &amp;in</source>
+        <translation>Zoom &amp;in</translation>
+    </message>
+    <message>
+        <source>Zoom into the heat map (mouse wheel or +)</source>
+        <translation>Zoom into the heat map (mouse wheel or +)</translation>
+    </message>
+    <message>
+        <source>Zoom &amp;out</source>
+        <translation>Zoom &amp;out</translation>
+    </message>
+    <message>
+        <source>Zoom out of the heat map (mouse wheel or −)</source>
+        <translation>Zoom out of the heat map (mouse wheel or −)</translation>
+    </message>
+    <message>
+        <source>&amp;Fit</source>
+        <translation>&amp;Fit</translation>
+    </message>
+    <message>
+        <source>Show the whole layer again (0)</source>
+        <translation>Show the whole layer again (0)</translation>
+    </message>
+    <message>
+        <source>Δ per input channel: min and max over output rows</source>
+        <translation>Δ per input channel: min and max over output rows</translation>
+    </message>
+    <message>
+        <source>max Δ</source>
+        <translation>max Δ</translation>
+    </message>
+    <message>
+        <source>min Δ</source>
+        <translation>min Δ</translation>
+    </message>
+    <message>
+        <source>salient (kept in 16 bits)</source>
+        <translation>salient (kept in 16 bits)</translation>
+    </message>
+    <message>
+        <source>Input channel</source>
+        <translation>Input channel</translation>
+    </message>
+    <message>
+        <source>Δ</source>
+        <translation>Δ</translation>
+    </message>
+    <message>
+        <source>Drag horizontally to zoom into channels; Fit resets</source>
+        <translation>Drag horizontally to zoom into channels; Fit resets</translation>
+    </message>
+    <message>
+        <source>Reading %1 from the models and the artifact…</source>
+        <translation>Reading %1 from the models and the artifact…</translation>
+    </message>
+    <message>
+        <source>This layer could not be inspected:
+%1</source>
+        <translation>This layer could not be inspected:
+%1</translation>
+    </message>
+    <message>
+        <source>%1: %2 × %3 (outputs × input channels)</source>
+        <translation>%1: %2 × %3 (outputs × input channels)</translation>
+    </message>
+    <message>
+        <source>%1 salient input channels kept in 16 bits (%2 %3-bit); relative weight error ‖Δ − Δ̂‖/‖Δ‖ = %4</source>
+        <translation>%1 salient input channels kept in 16 bits (%2 %3-bit); relative weight error ‖Δ − Δ̂‖/‖Δ‖ = %4</translation>
+    </message>
+    <message>
+        <source>The artifact does not store this layer.</source>
+        <translation>The artifact does not store this layer.</translation>
+    </message>
+    <message>
+        <source>No quantization error to show: the artifact does not store this layer.</source>
+        <translation>No quantization error to show: the artifact does not store this layer.</translation>
+    </message>
+    <message>
+        <source>Rows: output channels %1–%2; columns: input channels %3–%4; each cell shows the largest value of its block. Black 0 → yellow %5.</source>
+        <translation>Rows: output channels %1–%2; columns: input channels %3–%4; each cell shows the largest value of its block. Black 0 → yellow %5.</translation>
     </message>
 </context>
 <context>
@@ -606,6 +1514,82 @@ Its domain links, compressed-delta records and compression runs are removed from
         <translation>This folder cannot be used:
 
 %1</translation>
+    </message>
+    <message>
+        <source>Automatic</source>
+        <translation>Automatic</translation>
+    </message>
+    <message>
+        <source>CPU</source>
+        <translation>CPU</translation>
+    </message>
+    <message>
+        <source>GPU %1: %2</source>
+        <translation>GPU %1: %2</translation>
+    </message>
+    <message>
+        <source>%1 (not found)</source>
+        <translation>%1 (not found)</translation>
+    </message>
+    <message>
+        <source>Device</source>
+        <translation>Device</translation>
+    </message>
+    <message>
+        <source>Compute device:</source>
+        <translation>Compute device:</translation>
+    </message>
+    <message>
+        <source>Memory for resident experts:</source>
+        <translation>Memory for resident experts:</translation>
+    </message>
+    <message>
+        <source> MiB</source>
+        <translation> MiB</translation>
+    </message>
+    <message>
+        <source>Automatic uses the first GPU when this build and machine have one, else the CPU. Compressed experts are kept resident up to the memory budget.</source>
+        <translation>Automatic uses the first GPU when this build and machine have one, else the CPU. Compressed experts are kept resident up to the memory budget.</translation>
+    </message>
+    <message>
+        <source>Compression defaults</source>
+        <translation>Compression defaults</translation>
+    </message>
+    <message>
+        <source>Method:</source>
+        <translation>Method:</translation>
+    </message>
+    <message>
+        <source>ME-Switch (salient channels + low-bit)</source>
+        <translation>ME-Switch (salient channels + low-bit)</translation>
+    </message>
+    <message>
+        <source>RTN (round to nearest)</source>
+        <translation>RTN (round to nearest)</translation>
+    </message>
+    <message>
+        <source>BitDelta (1-bit sign + scale)</source>
+        <translation>BitDelta (1-bit sign + scale)</translation>
+    </message>
+    <message>
+        <source>Bits:</source>
+        <translation>Bits:</translation>
+    </message>
+    <message>
+        <source>Salient input channels:</source>
+        <translation>Salient input channels:</translation>
+    </message>
+    <message>
+        <source>Routing</source>
+        <translation>Routing</translation>
+    </message>
+    <message>
+        <source>Routing threshold:</source>
+        <translation>Routing threshold:</translation>
+    </message>
+    <message>
+        <source>When the router&apos;s confidence is below the threshold, the base model answers and the chat says so.</source>
+        <translation>When the router&apos;s confidence is below the threshold, the base model answers and the chat says so.</translation>
     </message>
 </context>
 <context>

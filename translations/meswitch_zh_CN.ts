@@ -178,6 +178,597 @@ To start with another data folder, run: meswitch-studio --home DIR</source>
     </message>
 </context>
 <context>
+    <name>ChatListModel</name>
+    <message>
+        <source>Untitled chat</source>
+        <translation>未命名对话</translation>
+    </message>
+    <message>
+        <source>Last message: %1</source>
+        <translation>最后一条消息：%1</translation>
+    </message>
+</context>
+<context>
+    <name>ChatMessageWidget</name>
+    <message>
+        <source>You</source>
+        <translation>你</translation>
+    </message>
+    <message>
+        <source>Assistant</source>
+        <translation>助手</translation>
+    </message>
+    <message>
+        <source>Error</source>
+        <translation>错误</translation>
+    </message>
+    <message>
+        <source>Copy</source>
+        <translation>复制</translation>
+    </message>
+    <message>
+        <source>Copy this message to the clipboard</source>
+        <translation>将此消息复制到剪贴板</translation>
+    </message>
+    <message>
+        <source>Edit</source>
+        <translation>编辑</translation>
+    </message>
+    <message>
+        <source>Edit this message and send it again (later messages are replaced)</source>
+        <translation>编辑此消息并重新发送（其后的消息将被替换）</translation>
+    </message>
+    <message>
+        <source>Regenerate</source>
+        <translation>重新生成</translation>
+    </message>
+    <message>
+        <source>Answer this message again</source>
+        <translation>重新回答此消息</translation>
+    </message>
+</context>
+<context>
+    <name>ChatPage</name>
+    <message>
+        <source>Chat</source>
+        <translation>对话</translation>
+    </message>
+    <message>
+        <source>New chat</source>
+        <translation>新对话</translation>
+    </message>
+    <message>
+        <source>Start a new conversation (Ctrl+N)</source>
+        <translation>开始新对话（Ctrl+N）</translation>
+    </message>
+    <message>
+        <source>Rename</source>
+        <translation>重命名</translation>
+    </message>
+    <message>
+        <source>Delete</source>
+        <translation>删除</translation>
+    </message>
+    <message>
+        <source>&amp;Expert:</source>
+        <translation>专家(&amp;E)：</translation>
+    </message>
+    <message>
+        <source>Automatic: the router picks the expert for every message; below the routing threshold (Settings) the base model answers.</source>
+        <translation>自动：由路由器为每条消息选择专家；置信度低于路由阈值（见设置）时由基础模型回答。</translation>
+    </message>
+    <message>
+        <source>Automatic (router)</source>
+        <translation>自动（路由）</translation>
+    </message>
+    <message>
+        <source>S&amp;ystem prompt:</source>
+        <translation>系统提示词(&amp;Y)：</translation>
+    </message>
+    <message>
+        <source>Optional instructions for the model</source>
+        <translation>给模型的可选指示</translation>
+    </message>
+    <message>
+        <source>&amp;Temperature:</source>
+        <translation>温度(&amp;T)：</translation>
+    </message>
+    <message>
+        <source>0 always picks the most likely token</source>
+        <translation>0 表示总是选择概率最高的词元</translation>
+    </message>
+    <message>
+        <source>Top-&amp;p:</source>
+        <translation>Top-p(&amp;P)：</translation>
+    </message>
+    <message>
+        <source>&amp;Max tokens:</source>
+        <translation>最大词元数(&amp;M)：</translation>
+    </message>
+    <message>
+        <source>See&amp;d:</source>
+        <translation>随机种子(&amp;D)：</translation>
+    </message>
+    <message>
+        <source>random</source>
+        <translation>随机</translation>
+    </message>
+    <message>
+        <source>Ask anything: the router sends every message to the expert that suits it.
+Ctrl+Enter sends, Esc stops, Ctrl+N starts a new chat.</source>
+        <translation>尽管提问：路由器会把每条消息交给最合适的专家。
+Ctrl+Enter 发送，Esc 停止，Ctrl+N 开始新对话。</translation>
+    </message>
+    <message>
+        <source>Editing an earlier message: sending replaces it and everything after it.</source>
+        <translation>正在编辑较早的消息：发送后将替换它及其后的所有消息。</translation>
+    </message>
+    <message>
+        <source>Cancel edit</source>
+        <translation>取消编辑</translation>
+    </message>
+    <message>
+        <source>Message (Ctrl+Enter to send)</source>
+        <translation>输入消息（Ctrl+Enter 发送）</translation>
+    </message>
+    <message>
+        <source>Send</source>
+        <translation>发送</translation>
+    </message>
+    <message>
+        <source>Send the message (Ctrl+Enter)</source>
+        <translation>发送消息（Ctrl+Enter）</translation>
+    </message>
+    <message>
+        <source>Stop</source>
+        <translation>停止</translation>
+    </message>
+    <message>
+        <source>Stop the answer (Esc)</source>
+        <translation>停止回答（Esc）</translation>
+    </message>
+    <message>
+        <source>%1 (base model)</source>
+        <translation>%1（基础模型）</translation>
+    </message>
+    <message>
+        <source>full weights</source>
+        <translation>完整权重</translation>
+    </message>
+    <message>
+        <source>a removed model</source>
+        <translation>已移除的模型</translation>
+    </message>
+    <message>
+        <source>Answered by %1</source>
+        <translation>由 %1 回答</translation>
+    </message>
+    <message>
+        <source>Answered by the base model %1</source>
+        <translation>由基础模型 %1 回答</translation>
+    </message>
+    <message>
+        <source>Answered by the base model</source>
+        <translation>由基础模型回答</translation>
+    </message>
+    <message>
+        <source>routing confidence %1%</source>
+        <translation>路由置信度 %1%</translation>
+    </message>
+    <message>
+        <source>below the routing threshold %1%</source>
+        <translation>低于路由阈值 %1%</translation>
+    </message>
+    <message>
+        <source>empty message: not routed</source>
+        <translation>空消息：未路由</translation>
+    </message>
+    <message>
+        <source>routing unavailable: %1</source>
+        <translation>路由不可用：%1</translation>
+    </message>
+    <message>
+        <source>chosen by hand</source>
+        <translation>手动选择</translation>
+    </message>
+    <message numerus="yes">
+        <source>%n tokens</source>
+        <translation>
+            <numerusform>%n 个词元</numerusform>
+        </translation>
+    </message>
+    <message>
+        <source>%1 tokens/s</source>
+        <translation>%1 词元/秒</translation>
+    </message>
+    <message>
+        <source>stopped</source>
+        <translation>已停止</translation>
+    </message>
+    <message>
+        <source>reached the token limit</source>
+        <translation>已达词元上限</translation>
+    </message>
+    <message>
+        <source>reached the context length</source>
+        <translation>已达上下文长度</translation>
+    </message>
+    <message>
+        <source>Choosing the expert…</source>
+        <translation>正在选择专家…</translation>
+    </message>
+    <message>
+        <source>%1 is answering</source>
+        <translation>%1 正在回答</translation>
+    </message>
+    <message>
+        <source>The base model %1 is answering</source>
+        <translation>基础模型 %1 正在回答</translation>
+    </message>
+    <message>
+        <source>Error: %1</source>
+        <translation>错误：%1</translation>
+    </message>
+    <message>
+        <source>Delete the conversation &quot;%1&quot; and all its messages? This cannot be undone.</source>
+        <translation>删除对话“%1”及其所有消息？此操作无法撤销。</translation>
+    </message>
+    <message>
+        <source>Delete conversation</source>
+        <translation>删除对话</translation>
+    </message>
+    <message>
+        <source>Stopping…</source>
+        <translation>正在停止…</translation>
+    </message>
+    <message>
+        <source>Loading the model…</source>
+        <translation>正在加载模型…</translation>
+    </message>
+    <message>
+        <source>Routing the message…</source>
+        <translation>正在路由消息…</translation>
+    </message>
+    <message>
+        <source>Generating with %1…</source>
+        <translation>正在用 %1 生成…</translation>
+    </message>
+    <message numerus="yes">
+        <source>Stopped after %n tokens.</source>
+        <translation>
+            <numerusform>已在 %n 个词元后停止。</numerusform>
+        </translation>
+    </message>
+    <message numerus="yes">
+        <source>%1 answered: %n tokens at %2 tokens/s.</source>
+        <translation>
+            <numerusform>%1 已回答：%n 个词元，%2 词元/秒。</numerusform>
+        </translation>
+    </message>
+    <message>
+        <source>Stopped.</source>
+        <translation>已停止。</translation>
+    </message>
+</context>
+<context>
+    <name>CompressCharts</name>
+    <message>
+        <source>ME-Switch</source>
+        <translation>ME-Switch</translation>
+    </message>
+    <message>
+        <source>Output error per layer</source>
+        <translation>逐层输出误差</translation>
+    </message>
+    <message>
+        <source>Bits per parameter</source>
+        <translation>每参数比特数</translation>
+    </message>
+    <message>
+        <source>Size</source>
+        <translation>大小</translation>
+    </message>
+    <message>
+        <source>Relative output error ‖X(Δ−Δ̂)ᵀ‖ / ‖XΔᵀ‖ per layer</source>
+        <translation>逐层相对输出误差 ‖X(Δ−Δ̂)ᵀ‖ / ‖XΔᵀ‖</translation>
+    </message>
+    <message>
+        <source>RTN baseline (same bits)</source>
+        <translation>RTN 基线（相同比特数）</translation>
+    </message>
+    <message>
+        <source>Layer</source>
+        <translation>层</translation>
+    </message>
+    <message>
+        <source>Relative error</source>
+        <translation>相对误差</translation>
+    </message>
+    <message>
+        <source>Stored bits per parameter per layer</source>
+        <translation>逐层每参数存储比特数</translation>
+    </message>
+    <message>
+        <source>bits / parameter</source>
+        <translation>比特/参数</translation>
+    </message>
+    <message>
+        <source>Bits</source>
+        <translation>比特数</translation>
+    </message>
+    <message>
+        <source>Expert size before and after compression</source>
+        <translation>压缩前后的专家大小</translation>
+    </message>
+    <message>
+        <source>Expert weights</source>
+        <translation>专家权重</translation>
+    </message>
+    <message>
+        <source>Compressed delta</source>
+        <translation>压缩后的增量</translation>
+    </message>
+    <message>
+        <source>MiB</source>
+        <translation>MiB</translation>
+    </message>
+    <message>
+        <source>Layers: %1</source>
+        <translation>层：%1</translation>
+    </message>
+    <message>
+        <source>%1 → %2 (%3× smaller)</source>
+        <translation>%1 → %2（缩小 %3 倍）</translation>
+    </message>
+</context>
+<context>
+    <name>CompressPage</name>
+    <message>
+        <source>Calibration text (one sample per line)</source>
+        <translation>校准文本（每行一个样本）</translation>
+    </message>
+    <message>
+        <source>Text files (*.txt);;All files (*)</source>
+        <translation>文本文件 (*.txt);;所有文件 (*)</translation>
+    </message>
+    <message>
+        <source>Compress</source>
+        <translation>压缩</translation>
+    </message>
+    <message>
+        <source>Compression settings</source>
+        <translation>压缩设置</translation>
+    </message>
+    <message>
+        <source>&amp;Expert:</source>
+        <translation>专家(&amp;E)：</translation>
+    </message>
+    <message>
+        <source>&amp;Method:</source>
+        <translation>方法(&amp;M)：</translation>
+    </message>
+    <message>
+        <source>ME-Switch keeps the most salient input channels in 16 bits and quantizes the rest; RTN rounds every weight to the nearest level; BitDelta keeps one sign bit per weight and one scale per matrix</source>
+        <translation>ME-Switch 以 16 比特保留最显著的输入通道并量化其余通道；RTN 将每个权重舍入到最近的量化级；BitDelta 为每个权重保留一个符号位，每个矩阵一个缩放系数</translation>
+    </message>
+    <message>
+        <source>&amp;Bits:</source>
+        <translation>比特数(&amp;B)：</translation>
+    </message>
+    <message>
+        <source>&amp;Salient channels:</source>
+        <translation>显著通道(&amp;S)：</translation>
+    </message>
+    <message>
+        <source>Fraction of each layer&apos;s input channels kept in 16 bits (ME-Switch only)</source>
+        <translation>每层以 16 比特保留的输入通道比例（仅 ME-Switch）</translation>
+    </message>
+    <message>
+        <source>C&amp;alibration:</source>
+        <translation>校准(&amp;A)：</translation>
+    </message>
+    <message>
+        <source>Built-in text + the expert&apos;s domain examples</source>
+        <translation>内置文本 + 专家所属领域的示例</translation>
+    </message>
+    <message>
+        <source>Text file (one sample per line)</source>
+        <translation>文本文件（每行一个样本）</translation>
+    </message>
+    <message>
+        <source>calibration text file</source>
+        <translation>校准文本文件</translation>
+    </message>
+    <message>
+        <source>Bro&amp;wse…</source>
+        <translation>浏览(&amp;W)…</translation>
+    </message>
+    <message>
+        <source>Also measure the RTN &amp;baseline at the same bits</source>
+        <translation>同时测量相同比特数的 RTN 基线(&amp;B)</translation>
+    </message>
+    <message>
+        <source>&amp;Compress</source>
+        <translation>压缩(&amp;C)</translation>
+    </message>
+    <message>
+        <source>Cancel</source>
+        <translation>取消</translation>
+    </message>
+    <message>
+        <source>Stop the compression (Esc); nothing is written</source>
+        <translation>停止压缩（Esc）；不会写入任何内容</translation>
+    </message>
+    <message>
+        <source>Finished runs of this expert</source>
+        <translation>此专家已完成的压缩运行</translation>
+    </message>
+    <message>
+        <source>Date</source>
+        <translation>日期</translation>
+    </message>
+    <message>
+        <source>Method</source>
+        <translation>方法</translation>
+    </message>
+    <message>
+        <source>Salient</source>
+        <translation>显著通道</translation>
+    </message>
+    <message>
+        <source>Status</source>
+        <translation>状态</translation>
+    </message>
+    <message>
+        <source>Mean output error</source>
+        <translation>平均输出误差</translation>
+    </message>
+    <message>
+        <source>Charts</source>
+        <translation>图表</translation>
+    </message>
+    <message>
+        <source>Saliency</source>
+        <translation>显著性</translation>
+    </message>
+    <message>
+        <source>Ready.</source>
+        <translation>就绪。</translation>
+    </message>
+    <message>
+        <source>The catalog could not be read:
+%1</source>
+        <translation>无法读取模型目录：
+%1</translation>
+    </message>
+    <message>
+        <source>%1-bit %2</source>
+        <translation>%1 比特 %2</translation>
+    </message>
+    <message>
+        <source>finished</source>
+        <translation>已完成</translation>
+    </message>
+    <message>
+        <source>failed</source>
+        <translation>失败</translation>
+    </message>
+    <message>
+        <source>cancelled</source>
+        <translation>已取消</translation>
+    </message>
+    <message>
+        <source>running</source>
+        <translation>运行中</translation>
+    </message>
+    <message>
+        <source>Starting…</source>
+        <translation>正在开始…</translation>
+    </message>
+    <message>
+        <source>Cancelling…</source>
+        <translation>正在取消…</translation>
+    </message>
+    <message>
+        <source>estimating…</source>
+        <translation>正在估算…</translation>
+    </message>
+    <message>
+        <source>Elapsed %1 — remaining about %2</source>
+        <translation>已用 %1 — 剩余约 %2</translation>
+    </message>
+    <message>
+        <source>Layers done: %1 — %2</source>
+        <translation>已完成层：%1 — %2</translation>
+    </message>
+    <message>
+        <source>Done in %1: %2 layers, %3 bits/param, mean output error %4.</source>
+        <translation>用时 %1 完成：%2 层，%3 比特/参数，平均输出误差 %4。</translation>
+    </message>
+    <message>
+        <source>The compression was cancelled. No delta file was written and the catalog is unchanged.</source>
+        <translation>压缩已取消。未写入增量文件，模型目录未改变。</translation>
+    </message>
+    <message>
+        <source>The compression failed:
+%1</source>
+        <translation>压缩失败：
+%1</translation>
+    </message>
+    <message>
+        <source>Cancelled.</source>
+        <translation>已取消。</translation>
+    </message>
+    <message>
+        <source>Failed.</source>
+        <translation>失败。</translation>
+    </message>
+    <message>
+        <source>The run could not be read from the catalog:
+%1</source>
+        <translation>无法从模型目录读取此运行：
+%1</translation>
+    </message>
+    <message>
+        <source>This run did not finish: %1</source>
+        <translation>此运行未完成：%1</translation>
+    </message>
+</context>
+<context>
+    <name>EngineWorker</name>
+    <message>
+        <source>Cancelled before it started.</source>
+        <translation>在开始前已取消。</translation>
+    </message>
+</context>
+<context>
+    <name>FirstRun</name>
+    <message>
+        <source>Welcome to ME-Switch Studio</source>
+        <translation>欢迎使用 ME-Switch Studio</translation>
+    </message>
+    <message>
+        <source>Install demo pack</source>
+        <translation>安装演示包</translation>
+    </message>
+    <message>
+        <source>Not now</source>
+        <translation>暂不</translation>
+    </message>
+    <message>
+        <source>Your catalog is empty. Install the demo expert pack?
+
+It adds a small base model and three experts fine-tuned from it (arithmetic, Python functions, facts), with their domains and example prompts, compresses the experts and trains the router, so that you can chat with automatically routed experts at once. It takes about a minute and needs no download.</source>
+        <translation>你的模型目录是空的。要安装演示专家包吗？
+
+它会添加一个小型基础模型和三个由其微调而来的专家（算术、Python 函数、常识），以及它们的领域和示例提示词，压缩这些专家并训练路由器，让你立即就能与自动路由的专家对话。大约需要一分钟，无需下载。</translation>
+    </message>
+    <message>
+        <source>Installing the demo pack</source>
+        <translation>正在安装演示包</translation>
+    </message>
+    <message>
+        <source>Preparing…</source>
+        <translation>正在准备…</translation>
+    </message>
+    <message>
+        <source>Cancel</source>
+        <translation>取消</translation>
+    </message>
+    <message>
+        <source>Cancelling…</source>
+        <translation>正在取消…</translation>
+    </message>
+    <message>
+        <source>The demo pack could not be installed:
+
+%1</source>
+        <translation>无法安装演示包：
+
+%1</translation>
+    </message>
+</context>
+<context>
     <name>Formatting</name>
     <message>
         <source>not compressed</source>
@@ -190,6 +781,187 @@ To start with another data folder, run: meswitch-studio --home DIR</source>
     <message>
         <source>%1 (+%2 more)</source>
         <translation>%1（另有 %2 个）</translation>
+    </message>
+</context>
+<context>
+    <name>ImportWizard</name>
+    <message>
+        <source>Import a model</source>
+        <translation>导入模型</translation>
+    </message>
+    <message>
+        <source>Model folder</source>
+        <translation>模型文件夹</translation>
+    </message>
+    <message>
+        <source>Choose a Hugging Face model folder: config.json, safetensors weights (one file or shards with model.safetensors.index.json) and tokenizer.json. The folder is used where it is; nothing in it is changed.</source>
+        <translation>选择一个 Hugging Face 模型文件夹：config.json、safetensors 权重（单个文件，或带 model.safetensors.index.json 的分片）和 tokenizer.json。文件夹在原位置使用，其中的内容不会被修改。</translation>
+    </message>
+    <message>
+        <source>&amp;Folder:</source>
+        <translation>文件夹(&amp;F)：</translation>
+    </message>
+    <message>
+        <source>&amp;Browse…</source>
+        <translation>浏览(&amp;B)…</translation>
+    </message>
+    <message>
+        <source>Validation report</source>
+        <translation>校验报告</translation>
+    </message>
+    <message>
+        <source>Role and domain</source>
+        <translation>角色与领域</translation>
+    </message>
+    <message>
+        <source>&amp;Name:</source>
+        <translation>名称(&amp;N)：</translation>
+    </message>
+    <message>
+        <source>B&amp;ase model</source>
+        <translation>基础模型(&amp;A)</translation>
+    </message>
+    <message>
+        <source>&amp;Expert of:</source>
+        <translation>专家，基于(&amp;E)：</translation>
+    </message>
+    <message>
+        <source>&amp;Domain:</source>
+        <translation>领域(&amp;D)：</translation>
+    </message>
+    <message>
+        <source>existing or new domain, e.g. math</source>
+        <translation>已有或新的领域，例如 math</translation>
+    </message>
+    <message>
+        <source>Des&amp;cription:</source>
+        <translation>描述(&amp;C)：</translation>
+    </message>
+    <message>
+        <source>E&amp;xample prompts
+(one per line):</source>
+        <translation>示例提示词(&amp;X)
+（每行一个）：</translation>
+    </message>
+    <message>
+        <source>C&amp;opy the folder into the data folder</source>
+        <translation>将文件夹复制到数据文件夹(&amp;O)</translation>
+    </message>
+    <message>
+        <source>Import</source>
+        <translation>导入</translation>
+    </message>
+    <message>
+        <source>Choose a model folder</source>
+        <translation>选择模型文件夹</translation>
+    </message>
+    <message>
+        <source>Checking %1…</source>
+        <translation>正在检查 %1…</translation>
+    </message>
+    <message>
+        <source>The folder could not be checked:</source>
+        <translation>无法检查该文件夹：</translation>
+    </message>
+    <message>
+        <source>—</source>
+        <translation>—</translation>
+    </message>
+    <message>
+        <source>Architecture</source>
+        <translation>架构</translation>
+    </message>
+    <message>
+        <source>Parameters</source>
+        <translation>参数</translation>
+    </message>
+    <message>
+        <source>Dtype</source>
+        <translation>数据类型</translation>
+    </message>
+    <message>
+        <source>Tensor data</source>
+        <translation>张量数据</translation>
+    </message>
+    <message>
+        <source>Tensors</source>
+        <translation>张量数</translation>
+    </message>
+    <message>
+        <source>Weight files</source>
+        <translation>权重文件</translation>
+    </message>
+    <message>
+        <source>Tokenizer</source>
+        <translation>分词器</translation>
+    </message>
+    <message>
+        <source>missing or unreadable</source>
+        <translation>缺失或无法读取</translation>
+    </message>
+    <message>
+        <source>Chat template</source>
+        <translation>对话模板</translation>
+    </message>
+    <message>
+        <source>yes</source>
+        <translation>是</translation>
+    </message>
+    <message>
+        <source>no</source>
+        <translation>否</translation>
+    </message>
+    <message>
+        <source>Matches imported base</source>
+        <translation>匹配的已导入基础模型</translation>
+    </message>
+    <message>
+        <source>none (it can be imported as a base)</source>
+        <translation>无（可作为基础模型导入）</translation>
+    </message>
+    <message>
+        <source>The folder can be imported.</source>
+        <translation>该文件夹可以导入。</translation>
+    </message>
+    <message>
+        <source>The folder cannot be imported:</source>
+        <translation>该文件夹无法导入：</translation>
+    </message>
+    <message>
+        <source>Fix the folder, then go back and choose it again.</source>
+        <translation>请修正该文件夹，然后返回重新选择。</translation>
+    </message>
+    <message>
+        <source>This folder does not have the architecture and tensor shapes of “%1”: the import will be refused.</source>
+        <translation>该文件夹的架构和张量形状与“%1”不符：导入将被拒绝。</translation>
+    </message>
+    <message>
+        <source>An expert is stored as its difference to the base and can be compressed.</source>
+        <translation>专家以其与基础模型的差值存储，并且可以压缩。</translation>
+    </message>
+    <message>
+        <source>A base model holds the weights its experts are fine-tuned from.</source>
+        <translation>基础模型保存其专家据以微调的权重。</translation>
+    </message>
+    <message>
+        <source>Importing %1…</source>
+        <translation>正在导入 %1…</translation>
+    </message>
+    <message>
+        <source>Done: “%1” was imported as an expert (%2 parameters). Compress it from the Library or the Compress page.</source>
+        <translation>完成：“%1”已作为专家导入（%2 个参数）。可在模型库或压缩页面压缩它。</translation>
+    </message>
+    <message>
+        <source>Done: “%1” was imported as a base model (%2 parameters).</source>
+        <translation>完成：“%1”已作为基础模型导入（%2 个参数）。</translation>
+    </message>
+    <message>
+        <source>The import was cancelled; the catalog is unchanged.</source>
+        <translation>导入已取消；模型目录未改变。</translation>
+    </message>
+    <message>
+        <source>The import failed; the catalog is unchanged. Go back to change the choices.</source>
+        <translation>导入失败；模型目录未改变。请返回修改选项。</translation>
     </message>
 </context>
 <context>
@@ -272,20 +1044,6 @@ To start with another data folder, run: meswitch-studio --home DIR</source>
     <message>
         <source>Show the selected model&apos;s folder in the file manager</source>
         <translation>在文件管理器中显示所选模型的文件夹</translation>
-    </message>
-    <message>
-        <source>No models yet.
-
-Import one with:
-    meswitch import PATH
-
-then press F5.</source>
-        <translation>还没有模型。
-
-请用以下命令导入：
-    meswitch import PATH
-
-然后按 F5 刷新。</translation>
     </message>
     <message>
         <source>Models: %1 (bases: %2, experts: %3) — catalog: %4</source>
@@ -413,6 +1171,32 @@ Its domain links, compressed-delta records and compression runs are removed from
         <source>No file manager could open %1.</source>
         <translation>没有可以打开 %1 的文件管理器。</translation>
     </message>
+    <message>
+        <source>Import…</source>
+        <translation>导入…</translation>
+    </message>
+    <message>
+        <source>Import a Hugging Face model folder as a base or an expert (Ctrl+I); you can also drop a folder on this page</source>
+        <translation>将 Hugging Face 模型文件夹导入为基础模型或专家（Ctrl+I）；也可以把文件夹拖放到此页面</translation>
+    </message>
+    <message>
+        <source>Compress…</source>
+        <translation>压缩…</translation>
+    </message>
+    <message>
+        <source>Compress the selected expert&apos;s delta (Ctrl+Shift+C)</source>
+        <translation>压缩所选专家的增量（Ctrl+Shift+C）</translation>
+    </message>
+    <message>
+        <source>No models yet.
+
+Import one with Import… (Ctrl+I), by dropping a model folder here, or with:
+    meswitch import PATH</source>
+        <translation>还没有模型。
+
+可通过“导入…”（Ctrl+I）、将模型文件夹拖放到这里，或使用以下命令导入：
+    meswitch import PATH</translation>
+    </message>
 </context>
 <context>
     <name>LogViewerDialog</name>
@@ -493,6 +1277,26 @@ Its domain links, compressed-delta records and compression runs are removed from
         <source>Device: %1 (%2, %3 free)</source>
         <translation>设备：%1（%2，可用 %3）</translation>
     </message>
+    <message>
+        <source>&amp;New chat</source>
+        <translation>新对话(&amp;N)</translation>
+    </message>
+    <message>
+        <source>Device: CPU (chosen in Settings)</source>
+        <translation>设备：CPU（在设置中选择）</translation>
+    </message>
+    <message>
+        <source>Device: CPU (%1 not found)</source>
+        <translation>设备：CPU（未找到 %1）</translation>
+    </message>
+    <message>
+        <source>Memory: %1 free of %2</source>
+        <translation>内存：可用 %1，共 %2</translation>
+    </message>
+    <message>
+        <source>Memory: %1</source>
+        <translation>内存：%1</translation>
+    </message>
 </context>
 <context>
     <name>MessageBoxes</name>
@@ -503,6 +1307,107 @@ Its domain links, compressed-delta records and compression runs are removed from
     <message>
         <source>Cancel</source>
         <translation>取消</translation>
+    </message>
+</context>
+<context>
+    <name>SaliencyView</name>
+    <message>
+        <source>&amp;Layer:</source>
+        <translation>层(&amp;L)：</translation>
+    </message>
+    <message>
+        <source>&amp;Map:</source>
+        <translation>图(&amp;M)：</translation>
+    </message>
+    <message>
+        <source>|Δ| (delta magnitude)</source>
+        <translation>|Δ|（增量幅值）</translation>
+    </message>
+    <message>
+        <source>Quantization error |Δ − Δ̂|</source>
+        <translation>量化误差 |Δ − Δ̂|</translation>
+    </message>
+    <message>
+        <source>Zoom &amp;in</source>
+        <translation>放大(&amp;I)</translation>
+    </message>
+    <message>
+        <source>Zoom into the heat map (mouse wheel or +)</source>
+        <translation>放大热图（鼠标滚轮或 +）</translation>
+    </message>
+    <message>
+        <source>Zoom &amp;out</source>
+        <translation>缩小(&amp;O)</translation>
+    </message>
+    <message>
+        <source>Zoom out of the heat map (mouse wheel or −)</source>
+        <translation>缩小热图（鼠标滚轮或 −）</translation>
+    </message>
+    <message>
+        <source>&amp;Fit</source>
+        <translation>适应(&amp;F)</translation>
+    </message>
+    <message>
+        <source>Show the whole layer again (0)</source>
+        <translation>重新显示整层（0）</translation>
+    </message>
+    <message>
+        <source>Δ per input channel: min and max over output rows</source>
+        <translation>每个输入通道的 Δ：各输出行上的最小值与最大值</translation>
+    </message>
+    <message>
+        <source>max Δ</source>
+        <translation>最大 Δ</translation>
+    </message>
+    <message>
+        <source>min Δ</source>
+        <translation>最小 Δ</translation>
+    </message>
+    <message>
+        <source>salient (kept in 16 bits)</source>
+        <translation>显著（以 16 比特保留）</translation>
+    </message>
+    <message>
+        <source>Input channel</source>
+        <translation>输入通道</translation>
+    </message>
+    <message>
+        <source>Δ</source>
+        <translation>Δ</translation>
+    </message>
+    <message>
+        <source>Drag horizontally to zoom into channels; Fit resets</source>
+        <translation>水平拖动可放大通道；“适应”可复原</translation>
+    </message>
+    <message>
+        <source>Reading %1 from the models and the artifact…</source>
+        <translation>正在从模型和压缩文件读取 %1…</translation>
+    </message>
+    <message>
+        <source>This layer could not be inspected:
+%1</source>
+        <translation>无法查看此层：
+%1</translation>
+    </message>
+    <message>
+        <source>%1: %2 × %3 (outputs × input channels)</source>
+        <translation>%1：%2 × %3（输出 × 输入通道）</translation>
+    </message>
+    <message>
+        <source>%1 salient input channels kept in 16 bits (%2 %3-bit); relative weight error ‖Δ − Δ̂‖/‖Δ‖ = %4</source>
+        <translation>%1 个显著输入通道以 16 比特保留（%2 %3 比特）；相对权重误差 ‖Δ − Δ̂‖/‖Δ‖ = %4</translation>
+    </message>
+    <message>
+        <source>The artifact does not store this layer.</source>
+        <translation>压缩文件中没有存储此层。</translation>
+    </message>
+    <message>
+        <source>No quantization error to show: the artifact does not store this layer.</source>
+        <translation>没有可显示的量化误差：压缩文件中没有存储此层。</translation>
+    </message>
+    <message>
+        <source>Rows: output channels %1–%2; columns: input channels %3–%4; each cell shows the largest value of its block. Black 0 → yellow %5.</source>
+        <translation>行：输出通道 %1–%2；列：输入通道 %3–%4；每个单元格显示其块中的最大值。黑色 0 → 黄色 %5。</translation>
     </message>
 </context>
 <context>
@@ -606,6 +1511,82 @@ Its domain links, compressed-delta records and compression runs are removed from
         <translation>无法使用此文件夹：
 
 %1</translation>
+    </message>
+    <message>
+        <source>Automatic</source>
+        <translation>自动</translation>
+    </message>
+    <message>
+        <source>CPU</source>
+        <translation>CPU</translation>
+    </message>
+    <message>
+        <source>GPU %1: %2</source>
+        <translation>GPU %1：%2</translation>
+    </message>
+    <message>
+        <source>%1 (not found)</source>
+        <translation>%1（未找到）</translation>
+    </message>
+    <message>
+        <source>Device</source>
+        <translation>设备</translation>
+    </message>
+    <message>
+        <source>Compute device:</source>
+        <translation>计算设备：</translation>
+    </message>
+    <message>
+        <source>Memory for resident experts:</source>
+        <translation>常驻专家内存：</translation>
+    </message>
+    <message>
+        <source> MiB</source>
+        <translation> MiB</translation>
+    </message>
+    <message>
+        <source>Automatic uses the first GPU when this build and machine have one, else the CPU. Compressed experts are kept resident up to the memory budget.</source>
+        <translation>“自动”在本版本和本机都支持时使用第一块 GPU，否则使用 CPU。压缩专家在内存预算之内常驻。</translation>
+    </message>
+    <message>
+        <source>Compression defaults</source>
+        <translation>默认压缩设置</translation>
+    </message>
+    <message>
+        <source>Method:</source>
+        <translation>方法：</translation>
+    </message>
+    <message>
+        <source>ME-Switch (salient channels + low-bit)</source>
+        <translation>ME-Switch（显著通道 + 低比特）</translation>
+    </message>
+    <message>
+        <source>RTN (round to nearest)</source>
+        <translation>RTN（就近舍入）</translation>
+    </message>
+    <message>
+        <source>BitDelta (1-bit sign + scale)</source>
+        <translation>BitDelta（1 比特符号 + 缩放）</translation>
+    </message>
+    <message>
+        <source>Bits:</source>
+        <translation>比特数：</translation>
+    </message>
+    <message>
+        <source>Salient input channels:</source>
+        <translation>显著输入通道：</translation>
+    </message>
+    <message>
+        <source>Routing</source>
+        <translation>路由</translation>
+    </message>
+    <message>
+        <source>Routing threshold:</source>
+        <translation>路由阈值：</translation>
+    </message>
+    <message>
+        <source>When the router&apos;s confidence is below the threshold, the base model answers and the chat says so.</source>
+        <translation>当路由器的置信度低于阈值时，由基础模型回答，并在对话中注明。</translation>
     </message>
 </context>
 <context>
