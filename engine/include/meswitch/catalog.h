@@ -133,8 +133,9 @@ private:
 
 class Catalog {
 public:
-    // 1: initial tables; 2: message timing columns; 3: router_models table.
-    static constexpr int current_schema_version = 3;
+    // 1: initial tables; 2: message timing columns; 3: router_models table;
+    // 4: MoE consolidation plans (meswitch/moe.h).
+    static constexpr int current_schema_version = 4;
 
     // Opens (creating if absent) and migrates the database. A file that is not a usable
     // catalog throws CatalogOpenError naming it; the file is never overwritten.

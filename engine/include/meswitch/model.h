@@ -1,5 +1,5 @@
-// Decoder-only language models in Hugging Face layout (Llama, Mistral, Qwen2; Mixtral
-// configs parse but do not run yet): config.json parsing and validation, the tensor names
+// Decoder-only language models in Hugging Face layout (Llama, Mistral, Qwen2, and Mixtral's
+// sparse mixture-of-experts blocks): config.json parsing and validation, the tensor names
 // and shapes a config implies, a KV cache, and a CPU forward pass over memory-mapped
 // weights kept in their stored dtype (f32, f16 or bf16).
 //
@@ -10,7 +10,9 @@
 //
 // Two hooks serve expert switching (ME-Switch): replace_weight() swaps in a working copy of
 // any tensor (e.g. W_base + Δ̂), and set_delta_provider() adds a separate term x·Δ̂ᵀ to every
-// linear layer's output.
+// linear layer's output (dense decoder linears; Mixtral expert linears take no delta).
+// bind_weight() points a weight at caller-owned memory without copying it, so that several
+// variants of one MoE model can share expert blocks (meswitch/moe.h).
 #pragma once
 
 #include <cstddef>
@@ -224,6 +226,10 @@ public:
     TensorView weight(std::string_view name) const;
     void replace_weight(std::string_view name, HostTensor tensor);
     void restore_weight(std::string_view name);
+    // Points `name` at memory the caller owns and keeps alive while bound (same shape,
+    // f32/f16/bf16, aligned); no copy. Bind again after changing the bytes of a 1-D tensor
+    // (norms keep a widened copy). restore_weight() unbinds.
+    void bind_weight(std::string_view name, const TensorView& view);
     void set_delta_provider(DeltaProvider* provider);  // not owned; nullptr clears
     // Bytes of weights one decode step reads (all linears + head + one embedding row).
     std::uint64_t weight_bytes_per_token() const;

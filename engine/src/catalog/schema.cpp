@@ -137,12 +137,49 @@ CREATE TABLE router_models (
 CREATE INDEX router_models_version ON router_models(version);
 )sql";
 
+// Version 4: MoE consolidation plans (engine/src/moe/plan_store.cpp): which (layer, expert)
+// positions the variants of one Mixtral family share, with the distances that chose them.
+constexpr const char* migration_4_moe_plans = R"sql(
+CREATE TABLE moe_plans (
+    id INTEGER PRIMARY KEY,
+    name TEXT NOT NULL DEFAULT '',
+    base_path TEXT NOT NULL,
+    metric TEXT NOT NULL CHECK (metric IN ('l2', 'cosine')),
+    shared_expert TEXT NOT NULL CHECK (shared_expert IN ('mean', 'medoid', 'base')),
+    layers INTEGER NOT NULL,
+    experts INTEGER NOT NULL,
+    expert_block_bytes INTEGER NOT NULL,
+    non_expert_bytes INTEGER NOT NULL,
+    budget_bytes INTEGER,
+    created_at TEXT NOT NULL DEFAULT )sql" MESWITCH_NOW R"sql(
+);
+
+CREATE TABLE moe_plan_variants (
+    plan_id INTEGER NOT NULL REFERENCES moe_plans(id) ON DELETE CASCADE,
+    position INTEGER NOT NULL,
+    name TEXT NOT NULL,
+    path TEXT NOT NULL,
+    PRIMARY KEY (plan_id, position)
+);
+
+CREATE TABLE moe_plan_positions (
+    plan_id INTEGER NOT NULL REFERENCES moe_plans(id) ON DELETE CASCADE,
+    layer INTEGER NOT NULL,
+    expert INTEGER NOT NULL,
+    shared INTEGER NOT NULL CHECK (shared IN (0, 1)),
+    distance REAL NOT NULL,
+    base_distance REAL NOT NULL,
+    PRIMARY KEY (plan_id, layer, expert)
+);
+)sql";
+
 #undef MESWITCH_NOW
 
 constexpr Migration all_migrations[] = {
     {1, "initial tables", migration_1_initial},
     {2, "message timing columns", migration_2_message_timings},
     {3, "router models table", migration_3_router_models},
+    {4, "MoE consolidation plans", migration_4_moe_plans},
 };
 
 static_assert(std::size(all_migrations) == Catalog::current_schema_version,

@@ -1,12 +1,13 @@
-// The Llama-family decoder forward pass on the CPU backend (Llama, Mistral, Qwen2).
+// The Llama-family decoder forward pass on the CPU backend (Llama, Mistral, Qwen2, Mixtral).
 // Per layer: x += o(attn(rope(q(n1(x))), rope(k(n1(x))), v(n1(x)))); x += down(silu(gate(n2(x))) ·
-// up(n2(x))).
+// up(n2(x))), or for Mixtral x += the sparse MoE block of n2(x) (model/moe_block.h).
 #include <algorithm>
 
 #include "backend/cpu/ops.h"
 #include "core/thread_pool.h"
 #include "meswitch/error.h"
 #include "meswitch/model.h"
+#include "model/moe_block.h"
 #include "model/weights.h"
 
 namespace meswitch {
@@ -24,8 +25,14 @@ struct LinearSlots {
 struct LayerSlots {
     model::WeightSlot* input_norm = nullptr;
     model::WeightSlot* post_norm = nullptr;
-    LinearSlots q, k, v, o, gate, up, down;
+    LinearSlots q, k, v, o, gate, up, down;  // gate/up/down: dense models only
     std::optional<std::int64_t> window;
+    // Mixtral: the router and every expert's w1 (gate_proj), w2 (down_proj), w3 (up_proj).
+    model::WeightSlot* router = nullptr;
+    struct Expert {
+        model::WeightSlot *w1 = nullptr, *w2 = nullptr, *w3 = nullptr;
+    };
+    std::vector<Expert> experts;
 };
 
 }  // namespace
@@ -42,6 +49,8 @@ struct Model::Impl {
     DeltaProvider* delta = nullptr;
     // workspace, reused between calls
     std::vector<float> x, xn, q, att, tmp, gate, up, logits_in;
+    model::MoeWorkspace moe;
+    std::vector<model::ExpertMatrices> expert_matrices;
 
     Impl(const ModelConfig& c, model::WeightStore w, int threads)
         : config(c), pool(threads), weights(std::move(w)) {
@@ -68,9 +77,19 @@ struct Model::Impl {
             ls.k = linear(l, LinearKind::k_proj, c.attention_qkv_bias);
             ls.v = linear(l, LinearKind::v_proj, c.attention_qkv_bias);
             ls.o = linear(l, LinearKind::o_proj, c.attention_out_bias);
-            ls.gate = linear(l, LinearKind::gate_proj, c.mlp_bias);
-            ls.up = linear(l, LinearKind::up_proj, c.mlp_bias);
-            ls.down = linear(l, LinearKind::down_proj, c.mlp_bias);
+            if (c.arch == ModelArch::mixtral) {
+                const std::string m = p + "block_sparse_moe.";
+                ls.router = slot(m + "gate.weight");
+                for (std::int64_t e = 0; e < c.num_local_experts; ++e) {
+                    const std::string x = m + "experts." + std::to_string(e) + ".";
+                    ls.experts.push_back(
+                        {slot(x + "w1.weight"), slot(x + "w2.weight"), slot(x + "w3.weight")});
+                }
+            } else {
+                ls.gate = linear(l, LinearKind::gate_proj, c.mlp_bias);
+                ls.up = linear(l, LinearKind::up_proj, c.mlp_bias);
+                ls.down = linear(l, LinearKind::down_proj, c.mlp_bias);
+            }
             ls.window = c.window_for_layer(l);
             layers.push_back(ls);
         }
@@ -116,8 +135,9 @@ std::vector<float> Model::Impl::forward(std::span<const std::int32_t> tokens, Kv
     float* qp = sized(q, rows * qd);
     float* attp = sized(att, rows * qd);
     float* tmpp = sized(tmp, rows * h);
-    float* gatep = sized(gate, rows * inter);
-    float* upp = sized(up, rows * inter);
+    const bool moe_layers = c.arch == ModelArch::mixtral;
+    float* gatep = moe_layers ? nullptr : sized(gate, rows * inter);
+    float* upp = moe_layers ? nullptr : sized(up, rows * inter);
     const float eps = static_cast<float>(c.rms_norm_eps);
 
     cpu::embedding(embed->matrix(), tokens, xp);
@@ -138,6 +158,16 @@ std::vector<float> Model::Impl::forward(std::span<const std::int32_t> tokens, Kv
         cpu::add(xp, tmpp, static_cast<std::size_t>(rows * h));
 
         cpu::rmsnorm(xp, ls.post_norm->vector(), xnp, rows, h, eps);
+        if (moe_layers) {
+            expert_matrices.clear();
+            for (const LayerSlots::Expert& e : ls.experts)
+                expert_matrices.push_back({e.w1->matrix(), e.w2->matrix(), e.w3->matrix()});
+            model::sparse_moe_block(xnp, rows, h, ls.router->matrix(), expert_matrices,
+                                    c.num_experts_per_tok, tmpp, moe, pool);
+            cpu::add(xp, tmpp, static_cast<std::size_t>(rows * h));
+            if (opt.on_hidden) opt.on_hidden(l, xp, rows, h);
+            continue;
+        }
         linear(ls.gate, xnp, rows, gatep);
         linear(ls.up, xnp, rows, upp);
         cpu::swiglu(gatep, upp, gatep, static_cast<std::size_t>(rows * inter));
@@ -168,24 +198,14 @@ Model::~Model() = default;
 Model::Model(Model&&) noexcept = default;
 Model& Model::operator=(Model&&) noexcept = default;
 
-static void require_runnable(const ModelConfig& c, const std::string& source) {
-    if (c.arch == ModelArch::mixtral)
-        throw Error(ErrorKind::unsupported,
-                    source +
-                        ": MixtralForCausalLM (mixture of experts) can be imported but not run "
-                        "yet; inference supports Llama, Mistral and Qwen2");
-}
-
 Model Model::load(const std::filesystem::path& folder, const ModelOptions& options) {
     const ModelConfig config = parse_model_config(folder / "config.json");
-    require_runnable(config, (folder / "config.json").string());
     auto weights = model::WeightStore::open(config, folder);
     return Model(std::make_unique<Impl>(config, std::move(weights), options.threads));
 }
 
 Model Model::from_tensors(const ModelConfig& config, std::map<std::string, HostTensor> tensors,
                           const ModelOptions& options) {
-    require_runnable(config, "in-memory model");
     auto weights = model::WeightStore::from_tensors(config, std::move(tensors));
     return Model(std::make_unique<Impl>(config, std::move(weights), options.threads));
 }
@@ -220,15 +240,26 @@ void Model::replace_weight(std::string_view name, HostTensor tensor) {
 void Model::restore_weight(std::string_view name) {
     impl_->weights.restore(name);
 }
+void Model::bind_weight(std::string_view name, const TensorView& view) {
+    impl_->weights.bind(name, view);
+}
 void Model::set_delta_provider(DeltaProvider* provider) {
     impl_->delta = provider;
 }
 
 std::uint64_t Model::weight_bytes_per_token() const {
     std::uint64_t bytes = 0;
-    for (const LayerSlots& ls : impl_->layers)
+    for (const LayerSlots& ls : impl_->layers) {
         for (const LinearSlots* l : {&ls.q, &ls.k, &ls.v, &ls.o, &ls.gate, &ls.up, &ls.down})
-            bytes += l->weight->current.nbytes;
+            if (l->weight) bytes += l->weight->current.nbytes;
+        if (ls.router) {
+            // The router plus top-k experts (all experts of a layer have the same size).
+            bytes += ls.router->current.nbytes;
+            const LayerSlots::Expert& e = ls.experts.front();
+            bytes += static_cast<std::uint64_t>(impl_->config.num_experts_per_tok) *
+                     (e.w1->current.nbytes + e.w2->current.nbytes + e.w3->current.nbytes);
+        }
+    }
     bytes += impl_->head->current.nbytes;
     const cpu::Matrix e = impl_->embed->matrix();
     bytes += e.row_bytes();

@@ -14,7 +14,7 @@ bool supported_dtype(DType d) {
 }
 
 void refresh(WeightSlot& s) {
-    s.current = s.replacement ? s.replacement->view() : s.original;
+    s.current = s.replacement ? s.replacement->view() : s.bound ? *s.bound : s.original;
     if (s.current.shape.size() == 1) {
         s.f32.resize(static_cast<std::size_t>(s.current.shape[0]));
         cpu::widen_to_f32(s.current.dtype, s.current.data, s.f32.data(), s.f32.size());
@@ -169,6 +169,29 @@ void WeightStore::replace(std::string_view name, HostTensor tensor) {
 void WeightStore::restore(std::string_view name) {
     WeightSlot& s = slot(name);
     s.replacement.reset();
+    s.bound.reset();
+    refresh(s);
+}
+
+void WeightStore::bind(std::string_view name, const TensorView& view) {
+    WeightSlot& s = slot(name);
+    if (view.shape != s.original.shape)
+        throw Error(ErrorKind::invalid_argument,
+                    "bound memory for '" + s.name + "' has shape " + shape_str(view.shape) +
+                        " but the model's is " + s.original.shape_string());
+    if (!supported_dtype(view.dtype))
+        throw Error(ErrorKind::unsupported, "bound memory for '" + s.name + "' has dtype " +
+                                                dtype_name(view.dtype) + " (F32, F16, BF16 only)");
+    std::size_t numel = 1;
+    for (auto d : view.shape) numel *= static_cast<std::size_t>(d);
+    if (view.data == nullptr || view.nbytes != numel * dtype_size(view.dtype))
+        throw Error(ErrorKind::invalid_argument,
+                    "bound memory for '" + s.name + "' holds " + std::to_string(view.nbytes) +
+                        " bytes, expected " + std::to_string(numel * dtype_size(view.dtype)));
+    if (reinterpret_cast<std::uintptr_t>(view.data) % dtype_size(view.dtype) != 0)
+        throw Error(ErrorKind::invalid_argument,
+                    "bound memory for '" + s.name + "' is not aligned to its element size");
+    s.bound = view;
     refresh(s);
 }
 

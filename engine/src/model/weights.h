@@ -24,6 +24,7 @@ struct WeightSlot {
     std::string name;
     TensorView original;
     std::optional<HostTensor> replacement;
+    std::optional<TensorView> bound;  // caller-owned memory (bind); below a replacement
     TensorView current;
     std::vector<float> f32;  // 1-D tensors only: current widened
 
@@ -49,6 +50,9 @@ public:
     std::vector<std::string> names() const;
     void replace(std::string_view name, HostTensor tensor);
     void restore(std::string_view name);
+    // Points the slot at caller-owned memory without copying (same shape, F32/F16/BF16,
+    // aligned to the element size); rebinding the same view re-reads 1-D tensors.
+    void bind(std::string_view name, const TensorView& view);
 
 private:
     void add_slots(const ModelConfig& config,
