@@ -3,6 +3,7 @@
 #include <QAction>
 #include <QApplication>
 #include <QCloseEvent>
+#include <QFile>
 #include <QHBoxLayout>
 #include <QLabel>
 #include <QListWidget>
@@ -10,12 +11,16 @@
 #include <QStackedWidget>
 #include <QStatusBar>
 #include <QThread>
+#include <QTimer>
+
+#include <unistd.h>
 
 #include <memory>
 
 #include <spdlog/spdlog.h>
 
 #include "about_dialog.h"
+#include "chat_page.h"
 #include "formatting.h"
 #include "library_page.h"
 #include "log_viewer_dialog.h"
@@ -46,6 +51,9 @@ MainWindow::MainWindow(meswitch::Catalog& catalog, const std::filesystem::path& 
     setCentralWidget(central);
 
     m_fileMenu = menuBar()->addMenu(QString());
+    m_newChatAction = m_fileMenu->addAction(QString(), this, &MainWindow::newChat);
+    m_newChatAction->setShortcut(QKeySequence(Qt::CTRL | Qt::Key_N));
+    m_fileMenu->addSeparator();
     m_quitAction = m_fileMenu->addAction(QString(), this, &QWidget::close);
     m_quitAction->setShortcut(QKeySequence(Qt::CTRL | Qt::Key_Q));
     m_quitAction->setMenuRole(QAction::QuitRole);
@@ -56,7 +64,9 @@ MainWindow::MainWindow(meswitch::Catalog& catalog, const std::filesystem::path& 
 
     // The pages, in navigation order: adding a page is one line here.
     addPage(m_library = new LibraryPage(m_catalog, this));
+    addPage(m_chat = new ChatPage(m_catalog, {}, this));
     addPage(m_settings = new SettingsPage(m_home, this));
+    connect(m_settings, &SettingsPage::deviceChanged, this, &MainWindow::updateDeviceStatus);
 
     m_viewMenu->addSeparator();
     m_showLogAction = m_viewMenu->addAction(QString(), this, &MainWindow::showLog);
@@ -73,6 +83,13 @@ MainWindow::MainWindow(meswitch::Catalog& catalog, const std::filesystem::path& 
     m_deviceLabel = new QLabel(this);
     m_deviceLabel->setObjectName(QStringLiteral("deviceLabel"));
     statusBar()->addPermanentWidget(m_deviceLabel);
+    m_memoryLabel = new QLabel(this);
+    m_memoryLabel->setObjectName(QStringLiteral("memoryLabel"));
+    statusBar()->addPermanentWidget(m_memoryLabel);
+    auto* memoryTimer = new QTimer(this);  // free memory changes as models load
+    connect(memoryTimer, &QTimer::timeout, this,
+            [this] { m_memoryLabel->setText(memoryStatusText()); });
+    memoryTimer->start(5000);
 
     setWindowIcon(QApplication::windowIcon());
     retranslateUi();
@@ -139,6 +156,7 @@ void MainWindow::retranslateUi() {
     updateWindowTitle();
     m_fileMenu->setTitle(tr("&File"));
     m_quitAction->setText(tr("&Quit"));
+    m_newChatAction->setText(tr("&New chat"));
     m_viewMenu->setTitle(tr("&View"));
     m_showLogAction->setText(tr("Show &log"));
     m_helpMenu->setTitle(tr("&Help"));
@@ -167,6 +185,7 @@ void MainWindow::startDeviceScan() {
         if (m_scan->devices.empty()) spdlog::info("device: CPU (no GPU found: {})", m_scan->note);
         for (const auto& d : m_scan->devices)
             spdlog::info("device: GPU {} {} ({} bytes)", d.index, d.name, d.total_memory);
+        m_settings->setDeviceScan(*m_scan);
         updateDeviceStatus();
         if (m_about) m_about->setDeviceScan(*m_scan);
         emit deviceScanFinished();
@@ -174,18 +193,75 @@ void MainWindow::startDeviceScan() {
     m_scanThread->start();
 }
 
+namespace {
+
+// The GPU the Settings choice ("auto", "cpu", "gpu:NAME") selects, or null for the CPU.
+const meswitch::DeviceInfo* chosenGpu(const meswitch::DeviceScan& scan, const QString& setting) {
+    if (setting == QLatin1String("cpu")) return nullptr;
+    if (setting.startsWith(QLatin1String("gpu:"))) {
+        for (const auto& d : scan.devices)
+            if (qs(d.name) == setting.mid(4)) return &d;
+        return nullptr;
+    }
+    return scan.devices.empty() ? nullptr : &scan.devices.front();
+}
+
+// System memory (total, available) in bytes from /proc/meminfo; zeros when unreadable.
+std::pair<std::int64_t, std::int64_t> systemMemory() {
+    std::int64_t total = 0, available = 0;
+    QFile file(QStringLiteral("/proc/meminfo"));
+    if (file.open(QIODevice::ReadOnly | QIODevice::Text)) {
+        for (const QByteArray& line : file.readAll().split('\n')) {
+            const QList<QByteArray> parts = line.simplified().split(' ');
+            if (parts.size() < 2) continue;
+            if (parts[0] == "MemTotal:") total = parts[1].toLongLong() * 1024;
+            if (parts[0] == "MemAvailable:") available = parts[1].toLongLong() * 1024;
+        }
+    }
+    if (total == 0) {
+        const long pages = ::sysconf(_SC_PHYS_PAGES), size = ::sysconf(_SC_PAGESIZE);
+        if (pages > 0 && size > 0) total = static_cast<std::int64_t>(pages) * size;
+    }
+    return {total, available};
+}
+
+}  // namespace
+
 QString MainWindow::deviceStatusText() const {
     if (!m_scan) return tr("Device: scanning…");
-    if (m_scan->devices.empty()) return tr("Device: CPU (no GPU found)");
-    const auto& d = m_scan->devices.front();
-    return tr("Device: %1 (%2, %3 free)")
-        .arg(qs(d.name), Formatting::byteSize(static_cast<std::int64_t>(d.total_memory)),
-             Formatting::byteSize(static_cast<std::int64_t>(d.free_memory)));
+    const QString setting = StudioSettings::device();
+    if (const meswitch::DeviceInfo* d = chosenGpu(*m_scan, setting))
+        return tr("Device: %1 (%2, %3 free)")
+            .arg(qs(d->name), Formatting::byteSize(static_cast<std::int64_t>(d->total_memory)),
+                 Formatting::byteSize(static_cast<std::int64_t>(d->free_memory)));
+    if (setting == QLatin1String("cpu")) return tr("Device: CPU (chosen in Settings)");
+    if (setting.startsWith(QLatin1String("gpu:")))
+        return tr("Device: CPU (%1 not found)").arg(setting.mid(4));
+    return tr("Device: CPU (no GPU found)");
+}
+
+QString MainWindow::memoryStatusText() const {
+    if (m_scan)
+        if (const meswitch::DeviceInfo* d = chosenGpu(*m_scan, StudioSettings::device()))
+            return tr("Memory: %1 free of %2")
+                .arg(Formatting::byteSize(static_cast<std::int64_t>(d->free_memory)),
+                     Formatting::byteSize(static_cast<std::int64_t>(d->total_memory)));
+    const auto [total, available] = systemMemory();
+    if (total <= 0) return {};
+    return available > 0 ? tr("Memory: %1 free of %2")
+                               .arg(Formatting::byteSize(available), Formatting::byteSize(total))
+                         : tr("Memory: %1").arg(Formatting::byteSize(total));
 }
 
 void MainWindow::updateDeviceStatus() {
     m_deviceLabel->setText(deviceStatusText());
     m_deviceLabel->setToolTip(m_scan && !m_scan->note.empty() ? qs(m_scan->note) : QString());
+    m_memoryLabel->setText(memoryStatusText());
+}
+
+void MainWindow::newChat() {
+    if (!showPageByKey(QStringLiteral("chat"))) return;
+    m_chat->newChat();
 }
 
 AboutDialog* MainWindow::showAbout() {

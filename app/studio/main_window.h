@@ -16,6 +16,7 @@ namespace meswitch {
 class Catalog;
 }
 class AboutDialog;
+class ChatPage;
 class LibraryPage;
 class LogViewerDialog;
 class QAction;
@@ -42,13 +43,20 @@ public:
     QAction* pageAction(int index) const;
     LibraryPage* libraryPage() const { return m_library; }
     SettingsPage* settingsPage() const { return m_settings; }
+    ChatPage* chatPage() const { return m_chat; }
 
-    // "Device: CPU (no GPU found)", "Device: NVIDIA …" or "Device: scanning…".
+    // The device in use under the Settings choice: "Device: CPU (no GPU found)",
+    // "Device: CPU (chosen in Settings)", "Device: NVIDIA … (80 GiB, 79 GiB free)" or
+    // "Device: scanning…".
     QString deviceStatusText() const;
+    // The memory of that device: "Memory: 12.1 GiB free of 15.5 GiB" (system memory for the CPU).
+    QString memoryStatusText() const;
     const std::optional<meswitch::DeviceScan>& deviceScan() const { return m_scan; }
 
 public slots:
     void showPage(int index);
+    // Shows the Chat page and starts a new conversation (File > New chat, Ctrl+N).
+    void newChat();
     bool showPageByKey(const QString& key);
     // Both dialogs are non-modal and delete themselves on close; a second call raises the first.
     AboutDialog* showAbout();
@@ -77,13 +85,16 @@ private:
     std::vector<QAction*> m_pageActions;
     LibraryPage* m_library = nullptr;
     SettingsPage* m_settings = nullptr;
+    ChatPage* m_chat = nullptr;
     QMenu* m_fileMenu = nullptr;
     QMenu* m_viewMenu = nullptr;
     QMenu* m_helpMenu = nullptr;
     QAction* m_quitAction = nullptr;
+    QAction* m_newChatAction = nullptr;
     QAction* m_showLogAction = nullptr;
     QAction* m_aboutAction = nullptr;
     QLabel* m_deviceLabel = nullptr;
+    QLabel* m_memoryLabel = nullptr;
     QThread* m_scanThread = nullptr;
     std::optional<meswitch::DeviceScan> m_scan;
     QPointer<AboutDialog> m_about;

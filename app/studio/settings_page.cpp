@@ -2,15 +2,19 @@
 
 #include <QComboBox>
 #include <QDir>
+#include <QDoubleSpinBox>
 #include <QFileDialog>
 #include <QFormLayout>
 #include <QGroupBox>
 #include <QHBoxLayout>
 #include <QLabel>
 #include <QPushButton>
+#include <QSpinBox>
 #include <QVBoxLayout>
 
 #include <spdlog/spdlog.h>
+
+#include <algorithm>
 
 #include "formatting.h"
 #include "language_manager.h"
@@ -36,6 +40,88 @@ QLabel* selectableLabel(QWidget* parent) {
 SettingsPage::SettingsPage(const std::filesystem::path& dataHome, QWidget* parent)
     : StudioPage(QStringLiteral("settings"), navigationIcon(QStringLiteral("settings")), parent),
       m_home(dataHome) {
+    // Device and memory.
+    m_deviceGroup = new QGroupBox(this);
+    m_deviceCaption = new QLabel(m_deviceGroup);
+    m_device = new QComboBox(m_deviceGroup);
+    m_device->setObjectName(QStringLiteral("deviceCombo"));
+    m_deviceCaption->setBuddy(m_device);
+    fillDevices();
+    connect(m_device, &QComboBox::currentIndexChanged, this, [this](int index) {
+        const QString device = m_device->itemData(index).toString();
+        if (device.isEmpty()) return;
+        StudioSettings::setDevice(device);
+        spdlog::info("settings: device set to {}", device.toStdString());
+        emit deviceChanged(device);
+    });
+    m_budgetCaption = new QLabel(m_deviceGroup);
+    m_budget = new QSpinBox(m_deviceGroup);
+    m_budget->setObjectName(QStringLiteral("memoryBudgetSpin"));
+    m_budget->setRange(64, 1 << 20);
+    m_budget->setSingleStep(256);
+    m_budget->setValue(StudioSettings::expertMemoryBudgetMiB());
+    m_budgetCaption->setBuddy(m_budget);
+    connect(m_budget, &QSpinBox::valueChanged, this,
+            [](int mib) { StudioSettings::setExpertMemoryBudgetMiB(mib); });
+    m_deviceNote = selectableLabel(m_deviceGroup);
+    auto* deviceForm = new QFormLayout(m_deviceGroup);
+    deviceForm->addRow(m_deviceCaption, m_device);
+    deviceForm->addRow(m_budgetCaption, m_budget);
+    deviceForm->addRow(m_deviceNote);
+
+    // Compression defaults (the Compress page starts from these).
+    m_compressionGroup = new QGroupBox(this);
+    m_methodCaption = new QLabel(m_compressionGroup);
+    m_method = new QComboBox(m_compressionGroup);
+    m_method->setObjectName(QStringLiteral("compressionMethodCombo"));
+    for (const char* method : {"meswitch", "rtn", "bitdelta"})
+        m_method->addItem(QString(), QLatin1String(method));
+    m_method->setCurrentIndex(std::max(0, m_method->findData(StudioSettings::compressionMethod())));
+    m_methodCaption->setBuddy(m_method);
+    connect(m_method, &QComboBox::currentIndexChanged, this, [this](int index) {
+        StudioSettings::setCompressionMethod(m_method->itemData(index).toString());
+    });
+    m_bitsCaption = new QLabel(m_compressionGroup);
+    m_bits = new QSpinBox(m_compressionGroup);
+    m_bits->setObjectName(QStringLiteral("compressionBitsSpin"));
+    m_bits->setRange(1, 8);
+    m_bits->setValue(StudioSettings::compressionBits());
+    m_bitsCaption->setBuddy(m_bits);
+    connect(m_bits, &QSpinBox::valueChanged, this,
+            [](int bits) { StudioSettings::setCompressionBits(bits); });
+    m_salientCaption = new QLabel(m_compressionGroup);
+    m_salient = new QDoubleSpinBox(m_compressionGroup);
+    m_salient->setObjectName(QStringLiteral("salientSpin"));
+    m_salient->setRange(0.0, 100.0);
+    m_salient->setDecimals(2);
+    m_salient->setSingleStep(0.25);
+    m_salient->setSuffix(QStringLiteral(" %"));
+    m_salient->setValue(StudioSettings::compressionSalientPercent());
+    m_salientCaption->setBuddy(m_salient);
+    connect(m_salient, &QDoubleSpinBox::valueChanged, this,
+            [](double percent) { StudioSettings::setCompressionSalientPercent(percent); });
+    auto* compressionForm = new QFormLayout(m_compressionGroup);
+    compressionForm->addRow(m_methodCaption, m_method);
+    compressionForm->addRow(m_bitsCaption, m_bits);
+    compressionForm->addRow(m_salientCaption, m_salient);
+
+    // Routing.
+    m_routingGroup = new QGroupBox(this);
+    m_thresholdCaption = new QLabel(m_routingGroup);
+    m_threshold = new QDoubleSpinBox(m_routingGroup);
+    m_threshold->setObjectName(QStringLiteral("routingThresholdSpin"));
+    m_threshold->setRange(0.0, 1.0);
+    m_threshold->setDecimals(2);
+    m_threshold->setSingleStep(0.05);
+    m_threshold->setValue(StudioSettings::routingThreshold());
+    m_thresholdCaption->setBuddy(m_threshold);
+    connect(m_threshold, &QDoubleSpinBox::valueChanged, this,
+            [](double t) { StudioSettings::setRoutingThreshold(t); });
+    m_thresholdNote = selectableLabel(m_routingGroup);
+    auto* routingForm = new QFormLayout(m_routingGroup);
+    routingForm->addRow(m_thresholdCaption, m_threshold);
+    routingForm->addRow(m_thresholdNote);
+
     // Data folder.
     m_dataGroup = new QGroupBox(this);
     m_dataHomeCaption = new QLabel(m_dataGroup);
@@ -95,17 +181,70 @@ SettingsPage::SettingsPage(const std::filesystem::path& dataHome, QWidget* paren
     languageForm->addRow(m_languageCaption, m_language);
     languageForm->addRow(m_languageNote);
 
-    auto* layout = new QVBoxLayout(this);
-    layout->addWidget(m_dataGroup);
-    layout->addWidget(m_logGroup);
-    layout->addWidget(m_languageGroup);
-    layout->addStretch(1);
+    // Two columns: what the engine does on the left, where and how the Studio works on the right.
+    auto* engineColumn = new QVBoxLayout;
+    engineColumn->addWidget(m_deviceGroup);
+    engineColumn->addWidget(m_compressionGroup);
+    engineColumn->addWidget(m_routingGroup);
+    engineColumn->addStretch(1);
+    auto* studioColumn = new QVBoxLayout;
+    studioColumn->addWidget(m_dataGroup);
+    studioColumn->addWidget(m_logGroup);
+    studioColumn->addWidget(m_languageGroup);
+    studioColumn->addStretch(1);
+    auto* layout = new QHBoxLayout(this);
+    layout->addLayout(engineColumn, 1);
+    layout->addLayout(studioColumn, 1);
 
     retranslateUi();
 }
 
+void SettingsPage::setDeviceScan(const meswitch::DeviceScan& scan) {
+    m_scan = scan;
+    fillDevices();
+}
+
+void SettingsPage::fillDevices() {
+    const QSignalBlocker block(m_device);
+    const QString saved = StudioSettings::device();
+    m_device->clear();
+    m_device->addItem(tr("Automatic"), QStringLiteral("auto"));
+    m_device->addItem(tr("CPU"), QStringLiteral("cpu"));
+    if (m_scan)
+        for (const auto& d : m_scan->devices)
+            m_device->addItem(tr("GPU %1: %2").arg(d.index).arg(qs(d.name)),
+                              QStringLiteral("gpu:") + qs(d.name));
+    int index = m_device->findData(saved);
+    if (index < 0 && saved.startsWith(QLatin1String("gpu:"))) {
+        // Keep a GPU chosen earlier that this scan did not find (unplugged, driver missing).
+        m_device->addItem(tr("%1 (not found)").arg(saved.mid(4)), saved);
+        index = m_device->count() - 1;
+    }
+    m_device->setCurrentIndex(std::max(0, index));
+}
+
 void SettingsPage::retranslateUi() {
     setWindowTitle(tr("Settings"));
+    m_deviceGroup->setTitle(tr("Device"));
+    m_deviceCaption->setText(tr("Compute device:"));
+    fillDevices();
+    m_budgetCaption->setText(tr("Memory for resident experts:"));
+    m_budget->setSuffix(tr(" MiB"));
+    m_deviceNote->setText(
+        tr("Automatic uses the first GPU when this build and machine have one, else the CPU. "
+           "Compressed experts are kept resident up to the memory budget."));
+    m_compressionGroup->setTitle(tr("Compression defaults"));
+    m_methodCaption->setText(tr("Method:"));
+    m_method->setItemText(0, tr("ME-Switch (salient channels + low-bit)"));
+    m_method->setItemText(1, tr("RTN (round to nearest)"));
+    m_method->setItemText(2, tr("BitDelta (1-bit sign + scale)"));
+    m_bitsCaption->setText(tr("Bits:"));
+    m_salientCaption->setText(tr("Salient input channels:"));
+    m_routingGroup->setTitle(tr("Routing"));
+    m_thresholdCaption->setText(tr("Routing threshold:"));
+    m_thresholdNote->setText(
+        tr("When the router's confidence is below the threshold, the base model answers and "
+           "the chat says so."));
     m_dataGroup->setTitle(tr("Data folder"));
     m_dataHomeCaption->setText(tr("In use:"));
     m_dataNote->setText(

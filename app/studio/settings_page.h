@@ -1,15 +1,21 @@
-// Settings: the data folder (takes effect on restart), the log level (applies at once) and the
-// interface language (applies at once by reinstalling the translator). Remembered in QSettings.
+// Settings: the compute device and the memory budget for resident experts, the default
+// compression settings, the routing threshold, the data folder (takes effect on restart), the
+// log level (applies at once) and the interface language (applies at once by reinstalling the
+// translator). Remembered in QSettings (StudioSettings).
 #pragma once
 
 #include <QString>
 
 #include <filesystem>
 #include <functional>
+#include <optional>
 
+#include "meswitch/system.h"
 #include "studio_page.h"
 
 class QComboBox;
+class QDoubleSpinBox;
+class QSpinBox;
 class QGroupBox;
 class QLabel;
 class QPushButton;
@@ -25,10 +31,22 @@ public:
 
     void setChooseDirHandler(ChooseDirFn fn) { m_chooseDir = std::move(fn); }
 
+    // Fills the device list with the GPUs found (called by the main window after its scan).
+    void setDeviceScan(const meswitch::DeviceScan& scan);
+
+    QComboBox* deviceCombo() const { return m_device; }
+    QSpinBox* memoryBudgetSpin() const { return m_budget; }
+    QComboBox* compressionMethodCombo() const { return m_method; }
+    QSpinBox* compressionBitsSpin() const { return m_bits; }
+    QDoubleSpinBox* salientSpin() const { return m_salient; }
+    QDoubleSpinBox* routingThresholdSpin() const { return m_threshold; }
     QComboBox* logLevelCombo() const { return m_logLevel; }
     QComboBox* languageCombo() const { return m_language; }
     QLabel* dataHomeLabel() const { return m_dataHome; }
     QLabel* pendingDataHomeLabel() const { return m_pendingDataHome; }
+
+signals:
+    void deviceChanged(const QString& device);
 
 public slots:
     void chooseDataHome();
@@ -42,7 +60,27 @@ private:
     void applyLanguage(int index);
     void updatePendingDataHome();
 
+    void fillDevices();
+
     std::filesystem::path m_home;
+    std::optional<meswitch::DeviceScan> m_scan;
+    QGroupBox* m_deviceGroup = nullptr;
+    QLabel* m_deviceCaption = nullptr;
+    QComboBox* m_device = nullptr;
+    QLabel* m_budgetCaption = nullptr;
+    QSpinBox* m_budget = nullptr;
+    QLabel* m_deviceNote = nullptr;
+    QGroupBox* m_compressionGroup = nullptr;
+    QLabel* m_methodCaption = nullptr;
+    QComboBox* m_method = nullptr;
+    QLabel* m_bitsCaption = nullptr;
+    QSpinBox* m_bits = nullptr;
+    QLabel* m_salientCaption = nullptr;
+    QDoubleSpinBox* m_salient = nullptr;
+    QGroupBox* m_routingGroup = nullptr;
+    QLabel* m_thresholdCaption = nullptr;
+    QDoubleSpinBox* m_threshold = nullptr;
+    QLabel* m_thresholdNote = nullptr;
     QGroupBox* m_dataGroup = nullptr;
     QLabel* m_dataHomeCaption = nullptr;
     QLabel* m_dataHome = nullptr;

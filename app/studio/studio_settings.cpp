@@ -2,12 +2,24 @@
 
 #include <QSettings>
 
+#include <algorithm>
+
 namespace StudioSettings {
 
 namespace {
 constexpr auto kDataHome = "paths/dataHome";
 constexpr auto kLogLevel = "logging/level";
 constexpr auto kLanguage = "ui/language";
+constexpr auto kDevice = "engine/device";
+constexpr auto kBudget = "engine/expertMemoryBudgetMiB";
+constexpr auto kMethod = "compression/method";
+constexpr auto kBits = "compression/bits";
+constexpr auto kSalient = "compression/salientPercent";
+constexpr auto kThreshold = "routing/threshold";
+constexpr auto kTemperature = "chat/temperature";
+constexpr auto kTopP = "chat/topP";
+constexpr auto kMaxTokens = "chat/maxTokens";
+constexpr auto kSeed = "chat/seed";
 constexpr auto kGeometry = "window/geometry";
 constexpr auto kLastPage = "window/lastPage";
 
@@ -38,6 +50,63 @@ QString language() {
 }
 void setLanguage(const QString& language) {
     setValue(kLanguage, language);
+}
+
+QString device() {
+    return value(kDevice, QStringLiteral("auto")).toString();
+}
+void setDevice(const QString& device) {
+    setValue(kDevice, device);
+}
+
+int expertMemoryBudgetMiB() {
+    return std::clamp(value(kBudget, 4096).toInt(), 64, 1 << 20);
+}
+void setExpertMemoryBudgetMiB(int mib) {
+    setValue(kBudget, mib);
+}
+
+QString compressionMethod() {
+    const QString m = value(kMethod, QStringLiteral("meswitch")).toString();
+    return m == QLatin1String("rtn") || m == QLatin1String("bitdelta") ? m
+                                                                       : QStringLiteral("meswitch");
+}
+void setCompressionMethod(const QString& method) {
+    setValue(kMethod, method);
+}
+int compressionBits() {
+    return std::clamp(value(kBits, 2).toInt(), 1, 8);
+}
+void setCompressionBits(int bits) {
+    setValue(kBits, bits);
+}
+double compressionSalientPercent() {
+    return std::clamp(value(kSalient, 0.5).toDouble(), 0.0, 100.0);
+}
+void setCompressionSalientPercent(double percent) {
+    setValue(kSalient, percent);
+}
+
+double routingThreshold() {
+    return std::clamp(value(kThreshold, 0.5).toDouble(), 0.0, 1.0);
+}
+void setRoutingThreshold(double threshold) {
+    setValue(kThreshold, threshold);
+}
+
+ChatSampling chatSampling() {
+    ChatSampling s;
+    s.temperature = std::clamp(value(kTemperature, s.temperature).toDouble(), 0.0, 5.0);
+    s.topP = std::clamp(value(kTopP, s.topP).toDouble(), 0.0, 1.0);
+    s.maxTokens = std::clamp(value(kMaxTokens, s.maxTokens).toInt(), 1, 1 << 20);
+    s.seed = value(kSeed, s.seed).toULongLong();
+    return s;
+}
+void setChatSampling(const ChatSampling& sampling) {
+    setValue(kTemperature, sampling.temperature);
+    setValue(kTopP, sampling.topP);
+    setValue(kMaxTokens, sampling.maxTokens);
+    setValue(kSeed, sampling.seed);
 }
 
 QByteArray windowGeometry() {

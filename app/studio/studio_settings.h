@@ -19,6 +19,37 @@ void setLogLevel(const QString& level);
 QString language();
 void setLanguage(const QString& language);
 
+// Compute device: "auto", "cpu" or "gpu:NAME" (a GPU from scan_devices, by name). Default "auto".
+QString device();
+void setDevice(const QString& device);
+
+// Memory budget for resident experts (compressed deltas kept on the device), in MiB. Default 4096.
+int expertMemoryBudgetMiB();
+void setExpertMemoryBudgetMiB(int mib);
+
+// Defaults of the Compress page: method ("meswitch", "rtn", "bitdelta"), bits (1..8) and salient
+// fraction in percent (0..100). Defaults: meswitch, 2, 0.5.
+QString compressionMethod();
+void setCompressionMethod(const QString& method);
+int compressionBits();
+void setCompressionBits(int bits);
+double compressionSalientPercent();
+void setCompressionSalientPercent(double percent);
+
+// Routing confidence below which the base model answers (0..1). Default 0.5.
+double routingThreshold();
+void setRoutingThreshold(double threshold);
+
+// Chat sampling, remembered between runs. Seed 0 means "a new seed for every answer".
+struct ChatSampling {
+    double temperature = 0.7;
+    double topP = 0.95;
+    int maxTokens = 256;
+    quint64 seed = 0;
+};
+ChatSampling chatSampling();
+void setChatSampling(const ChatSampling& sampling);
+
 QByteArray windowGeometry();
 void setWindowGeometry(const QByteArray& geometry);
 

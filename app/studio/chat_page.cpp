@@ -1,0 +1,781 @@
+#include "chat_page.h"
+
+#include <QComboBox>
+#include <QDoubleSpinBox>
+#include <QFormLayout>
+#include <QHBoxLayout>
+#include <QLabel>
+#include <QLineEdit>
+#include <QListView>
+#include <QPlainTextEdit>
+#include <QPushButton>
+#include <QRandomGenerator>
+#include <QScopedValueRollback>
+#include <QScrollArea>
+#include <QScrollBar>
+#include <QShortcut>
+#include <QSpinBox>
+#include <QSplitter>
+#include <QStyle>
+#include <QThread>
+#include <QTimer>
+#include <QVBoxLayout>
+
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <limits>
+
+#include "chat_list_model.h"
+#include "chat_local_backend.h"
+#include "chat_message_widget.h"
+#include "chat_worker.h"
+#include "formatting.h"
+#include "message_boxes.h"
+#include "studio_settings.h"
+
+using Formatting::qs;
+
+namespace {
+
+QIcon chatIcon() {
+    QIcon icon = StudioPage::navigationIcon(QStringLiteral("chat"));
+    if (icon.availableSizes().isEmpty()) icon = QIcon::fromTheme(QStringLiteral("internet-chat"));
+    return icon;
+}
+
+int modelThreads() {
+    // Leave a core to the GUI thread so that it never waits for the generation's threads.
+    return std::max(1, QThread::idealThreadCount() - 1);
+}
+
+}  // namespace
+
+ChatPage::ChatPage(meswitch::Catalog& catalog, std::unique_ptr<ChatBackend> backend,
+                   QWidget* parent)
+    : StudioPage(QStringLiteral("chat"), chatIcon(), parent), m_catalog(catalog) {
+    if (!backend) backend = std::make_unique<LocalChatBackend>(catalog.path(), modelThreads());
+    m_thread = new QThread(this);
+    m_thread->setObjectName(QStringLiteral("chatWorker"));
+    m_worker = new ChatWorker(std::move(backend));
+    m_worker->moveToThread(m_thread);
+    connect(m_thread, &QThread::finished, m_worker, &QObject::deleteLater);
+    connect(m_worker, &ChatWorker::routed, this, &ChatPage::onRouted);
+    connect(m_worker, &ChatWorker::text, this, &ChatPage::onText);
+    connect(m_worker, &ChatWorker::finished, this, &ChatPage::onFinished);
+    connect(m_worker, &ChatWorker::failed, this, &ChatPage::onFailed);
+    m_thread->start();
+
+    m_flushTimer = new QTimer(this);
+    m_flushTimer->setInterval(50);
+    connect(m_flushTimer, &QTimer::timeout, this, &ChatPage::flushPendingText);
+
+    m_chats = new ChatListModel(m_catalog, this);
+    connect(m_chats, &ChatListModel::catalogError, this, &ChatPage::showError);
+    buildUi();
+    retranslateUi();
+    reloadChats();
+    refreshModels();
+    rebuildMessageViews();
+    updateActions();
+}
+
+ChatPage::~ChatPage() {
+    if (m_requestId) m_worker->cancel(m_requestId);
+    m_thread->quit();
+    m_thread->wait();  // the generation stops at the next token; the worker is deleted there
+}
+
+void ChatPage::buildUi() {
+    // Conversations.
+    m_chatList = new QListView(this);
+    m_chatList->setObjectName(QStringLiteral("conversationList"));
+    m_chatList->setModel(m_chats);
+    m_chatList->setEditTriggers(QAbstractItemView::EditKeyPressed |
+                                QAbstractItemView::DoubleClicked);
+    m_newChat = new QPushButton(this);
+    m_newChat->setObjectName(QStringLiteral("newChatButton"));
+    m_renameChat = new QPushButton(this);
+    m_renameChat->setObjectName(QStringLiteral("renameChatButton"));
+    m_deleteChat = new QPushButton(this);
+    m_deleteChat->setObjectName(QStringLiteral("deleteChatButton"));
+    connect(m_newChat, &QPushButton::clicked, this, &ChatPage::newChat);
+    connect(m_renameChat, &QPushButton::clicked, this, &ChatPage::renameCurrentChat);
+    connect(m_deleteChat, &QPushButton::clicked, this, &ChatPage::deleteCurrentChat);
+    connect(m_chatList->selectionModel(), &QItemSelectionModel::currentChanged, this,
+            [this](const QModelIndex& current) {
+                if (m_selecting || !current.isValid()) return;
+                const qint64 id = current.data(ChatListModel::ChatIdRole).toLongLong();
+                if (!m_chatId || *m_chatId != id) openChat(id);
+            });
+    auto* left = new QWidget(this);
+    auto* leftLayout = new QVBoxLayout(left);
+    leftLayout->setContentsMargins(0, 0, 0, 0);
+    leftLayout->addWidget(m_newChat);
+    leftLayout->addWidget(m_chatList, 1);
+    auto* chatButtons = new QHBoxLayout;
+    chatButtons->addWidget(m_renameChat);
+    chatButtons->addWidget(m_deleteChat);
+    leftLayout->addLayout(chatButtons);
+
+    // Who answers, the system prompt and sampling.
+    m_expertCaption = new QLabel(this);
+    m_expert = new QComboBox(this);
+    m_expert->setObjectName(QStringLiteral("expertCombo"));
+    m_expert->setSizeAdjustPolicy(QComboBox::AdjustToContents);
+    m_expertCaption->setBuddy(m_expert);
+    m_systemCaption = new QLabel(this);
+    m_systemPrompt = new QLineEdit(this);
+    m_systemPrompt->setObjectName(QStringLiteral("systemPromptEdit"));
+    m_systemPrompt->setClearButtonEnabled(true);
+    m_systemCaption->setBuddy(m_systemPrompt);
+    connect(m_systemPrompt, &QLineEdit::editingFinished, this, [this] {
+        if (!m_chatId) return;
+        try {
+            m_catalog.set_chat_system_prompt(*m_chatId, m_systemPrompt->text().toStdString());
+        } catch (const std::exception& e) {
+            showError(QString::fromUtf8(e.what()));
+        }
+    });
+
+    const StudioSettings::ChatSampling sampling = StudioSettings::chatSampling();
+    m_temperatureCaption = new QLabel(this);
+    m_temperature = new QDoubleSpinBox(this);
+    m_temperature->setObjectName(QStringLiteral("temperatureSpin"));
+    m_temperature->setRange(0.0, 2.0);
+    m_temperature->setSingleStep(0.1);
+    m_temperature->setDecimals(2);
+    m_temperature->setValue(sampling.temperature);
+    m_topPCaption = new QLabel(this);
+    m_topP = new QDoubleSpinBox(this);
+    m_topP->setObjectName(QStringLiteral("topPSpin"));
+    m_topP->setRange(0.05, 1.0);
+    m_topP->setSingleStep(0.05);
+    m_topP->setDecimals(2);
+    m_topP->setValue(sampling.topP);
+    m_maxTokensCaption = new QLabel(this);
+    m_maxTokens = new QSpinBox(this);
+    m_maxTokens->setObjectName(QStringLiteral("maxTokensSpin"));
+    m_maxTokens->setRange(1, 32768);
+    m_maxTokens->setValue(sampling.maxTokens);
+    m_seedCaption = new QLabel(this);
+    m_seed = new QSpinBox(this);
+    m_seed->setObjectName(QStringLiteral("seedSpin"));
+    m_seed->setRange(0, std::numeric_limits<int>::max());
+    m_seed->setValue(static_cast<int>(std::min<quint64>(sampling.seed, 0x7fffffff)));
+    for (auto* label : {m_temperatureCaption, m_topPCaption, m_maxTokensCaption, m_seedCaption})
+        label->setAlignment(Qt::AlignRight | Qt::AlignVCenter);
+    m_temperatureCaption->setBuddy(m_temperature);
+    m_topPCaption->setBuddy(m_topP);
+    m_maxTokensCaption->setBuddy(m_maxTokens);
+    m_seedCaption->setBuddy(m_seed);
+    connect(m_temperature, &QDoubleSpinBox::valueChanged, this, &ChatPage::saveSampling);
+    connect(m_topP, &QDoubleSpinBox::valueChanged, this, &ChatPage::saveSampling);
+    connect(m_maxTokens, &QSpinBox::valueChanged, this, &ChatPage::saveSampling);
+    connect(m_seed, &QSpinBox::valueChanged, this, &ChatPage::saveSampling);
+
+    auto* topRow = new QHBoxLayout;
+    topRow->addWidget(m_expertCaption);
+    topRow->addWidget(m_expert, 1);
+    topRow->addWidget(m_systemCaption);
+    topRow->addWidget(m_systemPrompt, 2);
+    auto* samplingRow = new QHBoxLayout;
+    samplingRow->addWidget(m_temperatureCaption);
+    samplingRow->addWidget(m_temperature);
+    samplingRow->addWidget(m_topPCaption);
+    samplingRow->addWidget(m_topP);
+    samplingRow->addWidget(m_maxTokensCaption);
+    samplingRow->addWidget(m_maxTokens);
+    samplingRow->addWidget(m_seedCaption);
+    samplingRow->addWidget(m_seed);
+    samplingRow->addStretch(1);
+
+    // The conversation.
+    m_messagesHost = new QWidget(this);
+    m_messagesHost->setObjectName(QStringLiteral("messages"));
+    m_messagesLayout = new QVBoxLayout(m_messagesHost);
+    m_messagesLayout->setSpacing(6);
+    m_empty = new QLabel(m_messagesHost);
+    m_empty->setObjectName(QStringLiteral("emptyChatLabel"));
+    m_empty->setWordWrap(true);
+    m_empty->setAlignment(Qt::AlignCenter);
+    m_messagesLayout->addWidget(m_empty);
+    m_messagesLayout->addStretch(1);
+    m_scroll = new QScrollArea(this);
+    m_scroll->setObjectName(QStringLiteral("messagesScroll"));
+    m_scroll->setWidgetResizable(true);
+    m_scroll->setWidget(m_messagesHost);
+    m_scroll->setFocusPolicy(Qt::NoFocus);
+
+    // Input.
+    m_editNote = new QLabel(this);
+    m_editNote->setObjectName(QStringLiteral("editNote"));
+    m_editNote->setWordWrap(true);
+    m_cancelEdit = new QPushButton(this);
+    connect(m_cancelEdit, &QPushButton::clicked, this, &ChatPage::cancelEdit);
+    auto* editRow = new QHBoxLayout;
+    editRow->addWidget(m_editNote, 1);
+    editRow->addWidget(m_cancelEdit);
+    m_editNote->hide();
+    m_cancelEdit->hide();
+    m_input = new QPlainTextEdit(this);
+    m_input->setObjectName(QStringLiteral("chatInput"));
+    m_input->setTabChangesFocus(true);
+    m_input->setFixedHeight(m_input->fontMetrics().lineSpacing() * 4 + 12);
+    m_send = new QPushButton(this);
+    m_send->setObjectName(QStringLiteral("sendButton"));
+    m_send->setDefault(true);
+    m_stop = new QPushButton(this);
+    m_stop->setObjectName(QStringLiteral("stopButton"));
+    connect(m_send, &QPushButton::clicked, this, &ChatPage::send);
+    connect(m_stop, &QPushButton::clicked, this, &ChatPage::stop);
+    auto* sendButtons = new QVBoxLayout;
+    sendButtons->addWidget(m_send);
+    sendButtons->addWidget(m_stop);
+    sendButtons->addStretch(1);
+    auto* inputRow = new QHBoxLayout;
+    inputRow->addWidget(m_input, 1);
+    inputRow->addLayout(sendButtons);
+    m_status = new QLabel(this);
+    m_status->setObjectName(QStringLiteral("chatStatus"));
+    m_status->setWordWrap(true);
+    m_status->setTextInteractionFlags(Qt::TextSelectableByMouse);
+
+    auto* right = new QWidget(this);
+    auto* rightLayout = new QVBoxLayout(right);
+    rightLayout->setContentsMargins(0, 0, 0, 0);
+    rightLayout->addLayout(topRow);
+    rightLayout->addLayout(samplingRow);
+    rightLayout->addWidget(m_scroll, 1);
+    rightLayout->addLayout(editRow);
+    rightLayout->addLayout(inputRow);
+    rightLayout->addWidget(m_status);
+
+    auto* splitter = new QSplitter(this);
+    splitter->addWidget(left);
+    splitter->addWidget(right);
+    splitter->setStretchFactor(0, 0);
+    splitter->setStretchFactor(1, 1);
+    splitter->setSizes({220, 800});
+    auto* layout = new QVBoxLayout(this);
+    layout->addWidget(splitter);
+
+    // Keyboard: Ctrl+Enter sends, Esc stops (Ctrl+N, new chat, is the main window's File menu).
+    for (const QKeySequence& keys :
+         {QKeySequence(Qt::CTRL | Qt::Key_Return), QKeySequence(Qt::CTRL | Qt::Key_Enter)}) {
+        auto* shortcut = new QShortcut(keys, this);
+        shortcut->setContext(Qt::WidgetWithChildrenShortcut);
+        connect(shortcut, &QShortcut::activated, this, &ChatPage::send);
+    }
+    auto* escape = new QShortcut(QKeySequence(Qt::Key_Escape), this);
+    escape->setContext(Qt::WidgetWithChildrenShortcut);
+    connect(escape, &QShortcut::activated, this, [this] {
+        if (isGenerating())
+            stop();
+        else if (m_editingId)
+            cancelEdit();
+    });
+
+    setTabOrder(m_input, m_send);
+    setTabOrder(m_send, m_stop);
+    setTabOrder(m_stop, m_expert);
+    setTabOrder(m_expert, m_systemPrompt);
+    setTabOrder(m_systemPrompt, m_temperature);
+    setTabOrder(m_temperature, m_topP);
+    setTabOrder(m_topP, m_maxTokens);
+    setTabOrder(m_maxTokens, m_seed);
+    setTabOrder(m_seed, m_chatList);
+    setTabOrder(m_chatList, m_newChat);
+    setFocusProxy(m_input);
+}
+
+void ChatPage::retranslateUi() {
+    setWindowTitle(tr("Chat"));
+    m_newChat->setText(tr("New chat"));
+    m_newChat->setToolTip(tr("Start a new conversation (Ctrl+N)"));
+    m_renameChat->setText(tr("Rename"));
+    m_deleteChat->setText(tr("Delete"));
+    m_expertCaption->setText(tr("&Expert:"));
+    m_expert->setToolTip(
+        tr("Automatic: the router picks the expert for every message; below the "
+           "routing threshold (Settings) the base model answers."));
+    if (m_expert->count() > 0) m_expert->setItemText(0, tr("Automatic (router)"));
+    m_systemCaption->setText(tr("S&ystem prompt:"));
+    m_systemPrompt->setPlaceholderText(tr("Optional instructions for the model"));
+    m_temperatureCaption->setText(tr("&Temperature:"));
+    m_temperature->setToolTip(tr("0 always picks the most likely token"));
+    m_topPCaption->setText(tr("Top-&p:"));
+    m_maxTokensCaption->setText(tr("&Max tokens:"));
+    m_seedCaption->setText(tr("See&d:"));
+    m_seed->setSpecialValueText(tr("random"));
+    m_empty->setText(
+        tr("Ask anything: the router sends every message to the expert that suits "
+           "it.\nCtrl+Enter sends, Esc stops, Ctrl+N starts a new chat."));
+    m_editNote->setText(
+        tr("Editing an earlier message: sending replaces it and everything after "
+           "it."));
+    m_cancelEdit->setText(tr("Cancel edit"));
+    m_input->setPlaceholderText(tr("Message (Ctrl+Enter to send)"));
+    m_send->setText(tr("Send"));
+    m_send->setToolTip(tr("Send the message (Ctrl+Enter)"));
+    m_stop->setText(tr("Stop"));
+    m_stop->setToolTip(tr("Stop the answer (Esc)"));
+    refreshModels();
+    rebuildMessageViews();
+}
+
+void ChatPage::showEvent(QShowEvent* event) {
+    refreshModels();  // the Library may have imported or removed models meanwhile
+    StudioPage::showEvent(event);
+}
+
+void ChatPage::saveSampling() {
+    StudioSettings::ChatSampling s;
+    s.temperature = m_temperature->value();
+    s.topP = m_topP->value();
+    s.maxTokens = m_maxTokens->value();
+    s.seed = static_cast<quint64>(m_seed->value());
+    StudioSettings::setChatSampling(s);
+}
+
+void ChatPage::refreshModels() {
+    const qint64 selected = m_expert->count() > 0 ? m_expert->currentData().toLongLong() : -1;
+    std::vector<meswitch::ModelRecord> models;
+    try {
+        models = m_catalog.list_models();
+    } catch (const std::exception& e) {
+        spdlog::warn("chat: cannot list models: {}", e.what());
+    }
+    const QSignalBlocker block(m_expert);
+    m_expert->clear();
+    m_expert->addItem(tr("Automatic (router)"), qint64(-1));
+    for (const auto& m : models) {
+        QString label;
+        if (m.role == meswitch::ModelRole::base) {
+            label = tr("%1 (base model)").arg(qs(m.name));
+        } else {
+            QString details;
+            try {
+                details = Formatting::domainTags(m_catalog.domains_of(m.id));
+                const auto artifacts = m_catalog.delta_artifacts(m.id);
+                const QString compression = artifacts.empty()
+                                                ? tr("full weights")
+                                                : Formatting::compressionSummary(artifacts);
+                details =
+                    details.isEmpty() ? compression : details + QStringLiteral(", ") + compression;
+            } catch (const std::exception&) {
+            }
+            label =
+                details.isEmpty() ? qs(m.name) : QStringLiteral("%1 (%2)").arg(qs(m.name), details);
+        }
+        m_expert->addItem(label, qint64(m.id));
+    }
+    const int index = m_expert->findData(selected);
+    m_expert->setCurrentIndex(index >= 0 ? index : 0);
+}
+
+void ChatPage::reloadChats() {
+    try {
+        m_chats->refresh();
+    } catch (const std::exception& e) {
+        showError(QString::fromUtf8(e.what()));
+    }
+    const QScopedValueRollback guard(m_selecting, true);
+    const int row = m_chatId ? m_chats->rowOf(*m_chatId) : -1;
+    if (row >= 0)
+        m_chatList->setCurrentIndex(m_chats->index(row));
+    else
+        m_chatList->clearSelection();
+    updateActions();
+}
+
+void ChatPage::reloadMessages() {
+    m_messages.clear();
+    if (m_chatId) {
+        try {
+            m_messages = m_catalog.messages(*m_chatId);
+        } catch (const std::exception& e) {
+            showError(QString::fromUtf8(e.what()));
+        }
+    }
+    rebuildMessageViews();
+}
+
+std::vector<ChatMessageWidget*> ChatPage::messageWidgets() const {
+    std::vector<ChatMessageWidget*> out;
+    for (int i = 0; i < m_messagesLayout->count(); ++i)
+        if (auto* w = qobject_cast<ChatMessageWidget*>(m_messagesLayout->itemAt(i)->widget()))
+            out.push_back(w);
+    return out;
+}
+
+void ChatPage::rebuildMessageViews() {
+    // deleteLater: a message's own button (edit, regenerate) may have started this rebuild.
+    for (ChatMessageWidget* w : messageWidgets()) {
+        m_messagesLayout->removeWidget(w);
+        w->hide();
+        w->deleteLater();
+    }
+    for (const auto& m : m_messages)
+        if (m.role == "user" || m.role == "assistant") addMessageView(m);
+    if (isGenerating() && m_chatId && *m_chatId == m_live.chatId) {
+        meswitch::MessageRecord live;
+        live.role = "assistant";
+        m_liveView = addMessageView(live);
+        m_liveView->setText(m_live.text);
+        m_liveView->setFooter(liveFooter());
+    }
+    if (!m_lastError.isEmpty()) {
+        auto* error = new ChatMessageWidget(ChatMessageWidget::Role::error, 0, m_messagesHost);
+        error->setText(m_lastError);
+        m_messagesLayout->insertWidget(m_messagesLayout->count() - 1, error);
+    }
+    m_empty->setVisible(messageWidgets().empty());
+    updateActions();
+    scrollToEnd();
+}
+
+ChatMessageWidget* ChatPage::addMessageView(const meswitch::MessageRecord& m) {
+    const auto role =
+        m.role == "user" ? ChatMessageWidget::Role::user : ChatMessageWidget::Role::assistant;
+    auto* w = new ChatMessageWidget(role, m.id, m_messagesHost);
+    w->setText(qs(m.text));
+    if (role == ChatMessageWidget::Role::assistant && m.id != 0) {
+        const auto extra = m_extras.find(m.id);
+        w->setFooter(footerFor(m, extra != m_extras.end() ? &extra->second : nullptr));
+    }
+    connect(w, &ChatMessageWidget::editRequested, this,
+            [this](std::int64_t id, const QString& text) {
+                if (isGenerating()) return;
+                m_editingId = id;
+                m_input->setPlainText(text);
+                m_input->setFocus();
+                m_editNote->show();
+                m_cancelEdit->show();
+            });
+    connect(w, &ChatMessageWidget::regenerateRequested, this, &ChatPage::regenerate);
+    m_messagesLayout->insertWidget(m_messagesLayout->count() - 1, w);  // before the stretch
+    return w;
+}
+
+QString ChatPage::modelName(std::optional<std::int64_t> id) const {
+    if (!id) return {};
+    try {
+        if (auto m = m_catalog.model(*id)) return qs(m->name);
+    } catch (const std::exception&) {
+    }
+    return tr("a removed model");
+}
+
+QString ChatPage::footerFor(const meswitch::MessageRecord& m, const AnswerExtra* extra) const {
+    QStringList parts;
+    if (m.expert_id) {
+        parts << tr("Answered by %1").arg(modelName(m.expert_id));
+    } else if (extra && !extra->routing.modelName.empty()) {
+        parts << tr("Answered by the base model %1").arg(qs(extra->routing.modelName));
+    } else {
+        parts << tr("Answered by the base model");
+    }
+    if (m.routing_confidence)
+        parts << tr("routing confidence %1%").arg(*m.routing_confidence * 100.0, 0, 'f', 0);
+    if (extra) {
+        const std::string& reason = extra->routing.baseReason;
+        if (reason == "below threshold")
+            parts << tr("below the routing threshold %1%")
+                         .arg(StudioSettings::routingThreshold() * 100.0, 0, 'f', 0);
+        else if (reason == "empty prompt")
+            parts << tr("empty message: not routed");
+        else if (reason.rfind("routing unavailable: ", 0) == 0)
+            parts << tr("routing unavailable: %1").arg(qs(reason.substr(21)));
+        else if (!reason.empty())
+            parts << qs(reason);
+        if (!extra->routing.automatic) parts << tr("chosen by hand");
+    }
+    parts << tr("%n tokens", "", static_cast<int>(m.token_count));
+    if (m.tokens_per_second > 0) parts << tr("%1 tokens/s").arg(m.tokens_per_second, 0, 'f', 1);
+    if (extra && extra->stopReason == "cancelled") parts << tr("stopped");
+    if (extra && extra->stopReason == "max_tokens") parts << tr("reached the token limit");
+    if (extra && extra->stopReason == "context_full") parts << tr("reached the context length");
+    return parts.join(QStringLiteral(" · "));
+}
+
+QString ChatPage::liveFooter() const {
+    if (!m_live.routed) return tr("Choosing the expert…");
+    const ChatRouting& r = m_live.routing;
+    QStringList parts;
+    parts << (r.expertId ? tr("%1 is answering").arg(qs(r.modelName))
+                         : tr("The base model %1 is answering").arg(qs(r.modelName)));
+    if (r.confidence) parts << tr("routing confidence %1%").arg(*r.confidence * 100.0, 0, 'f', 0);
+    if (r.baseReason == "below threshold")
+        parts << tr("below the routing threshold %1%")
+                     .arg(StudioSettings::routingThreshold() * 100.0, 0, 'f', 0);
+    else if (r.baseReason.rfind("routing unavailable: ", 0) == 0)
+        parts << tr("routing unavailable: %1").arg(qs(r.baseReason.substr(21)));
+    if (!r.automatic) parts << tr("chosen by hand");
+    return parts.join(QStringLiteral(" · "));
+}
+
+void ChatPage::updateActions() {
+    const bool busy = isGenerating();
+    m_send->setEnabled(!busy);
+    m_stop->setEnabled(busy);
+    m_renameChat->setEnabled(m_chatId.has_value());
+    m_deleteChat->setEnabled(m_chatId.has_value() && !busy);
+    const auto views = messageWidgets();
+    ChatMessageWidget* lastAnswer = nullptr;
+    for (ChatMessageWidget* w : views) {
+        w->setActionsEnabled(!busy);
+        w->setRegenerateVisible(false);
+        if (w->role() == ChatMessageWidget::Role::assistant && w->messageId() != 0) lastAnswer = w;
+    }
+    if (lastAnswer && !busy && views.back() == lastAnswer) lastAnswer->setRegenerateVisible(true);
+}
+
+void ChatPage::scrollToEnd() {
+    QTimer::singleShot(0, this, [this] {
+        QScrollBar* bar = m_scroll->verticalScrollBar();
+        bar->setValue(bar->maximum());
+    });
+}
+
+void ChatPage::showError(const QString& message) {
+    m_lastError = message;
+    m_status->setText(tr("Error: %1").arg(message));
+    rebuildMessageViews();
+}
+
+void ChatPage::cancelEdit() {
+    m_editingId.reset();
+    m_input->clear();
+    m_editNote->hide();
+    m_cancelEdit->hide();
+}
+
+void ChatPage::newChat() {
+    if (isGenerating()) {
+        stop();
+        finishGeneration();  // the stopped answer is dropped with the view it belonged to
+    }
+    m_chatId.reset();
+    m_messages.clear();
+    m_lastError.clear();
+    m_systemPrompt->clear();
+    cancelEdit();
+    reloadChats();
+    rebuildMessageViews();
+    m_status->clear();
+    m_input->setFocus();
+}
+
+void ChatPage::openChat(std::int64_t chatId) {
+    if (isGenerating()) {
+        stop();
+        finishGeneration();
+    }
+    m_chatId = chatId;
+    m_lastError.clear();
+    cancelEdit();
+    const int row = m_chats->rowOf(chatId);
+    if (const meswitch::ChatRecord* c = m_chats->chat(row)) {
+        m_systemPrompt->setText(qs(c->system_prompt));
+        const QScopedValueRollback guard(m_selecting, true);
+        m_chatList->setCurrentIndex(m_chats->index(row));
+    }
+    m_status->clear();
+    reloadMessages();
+}
+
+void ChatPage::renameCurrentChat() {
+    const QModelIndex index = m_chatList->currentIndex();
+    if (index.isValid()) m_chatList->edit(index);
+}
+
+void ChatPage::deleteCurrentChat() {
+    if (!m_chatId || isGenerating()) return;
+    const int row = m_chats->rowOf(*m_chatId);
+    const QString title = row >= 0 ? m_chats->index(row).data().toString() : QString();
+    const QString question =
+        tr("Delete the conversation \"%1\" and all its messages? This cannot be undone.")
+            .arg(title);
+    const bool ok =
+        m_confirm ? m_confirm(question)
+                  : MessageBoxes::confirm(this, tr("Delete conversation"), question, tr("Delete"));
+    if (!ok) return;
+    try {
+        m_catalog.remove_chat(*m_chatId);
+    } catch (const std::exception& e) {
+        showError(QString::fromUtf8(e.what()));
+        return;
+    }
+    newChat();
+}
+
+void ChatPage::send() {
+    if (isGenerating()) return;
+    const QString text = m_input->toPlainText().trimmed();
+    if (text.isEmpty()) return;
+    m_lastError.clear();
+    try {
+        const std::string system = m_systemPrompt->text().toStdString();
+        if (!m_chatId) {
+            QString title = text.simplified();
+            if (title.size() > 48) title = title.left(47) + QStringLiteral("…");
+            m_chatId = m_catalog.create_chat(title.toStdString(), system);
+        } else {
+            m_catalog.set_chat_system_prompt(*m_chatId, system);
+            if (m_editingId) m_catalog.truncate_chat(*m_chatId, *m_editingId);
+        }
+        meswitch::MessageRecord user;
+        user.chat_id = *m_chatId;
+        user.role = "user";
+        user.text = text.toStdString();
+        m_catalog.add_message(user);
+    } catch (const std::exception& e) {
+        showError(QString::fromUtf8(e.what()));
+        return;
+    }
+    m_editingId.reset();
+    m_editNote->hide();
+    m_cancelEdit->hide();
+    m_input->clear();
+    reloadChats();
+    reloadMessages();
+    startGeneration();
+}
+
+void ChatPage::regenerate() {
+    if (isGenerating() || !m_chatId) return;
+    auto last = std::find_if(m_messages.rbegin(), m_messages.rend(),
+                             [](const auto& m) { return m.role == "assistant"; });
+    if (last == m_messages.rend()) return;
+    m_lastError.clear();
+    try {
+        m_catalog.truncate_chat(*m_chatId, last->id);
+    } catch (const std::exception& e) {
+        showError(QString::fromUtf8(e.what()));
+        return;
+    }
+    reloadMessages();
+    if (!m_messages.empty() && m_messages.back().role == "user") startGeneration();
+}
+
+void ChatPage::stop() {
+    if (!isGenerating()) return;
+    m_worker->cancel(m_requestId);
+    m_status->setText(tr("Stopping…"));
+}
+
+void ChatPage::startGeneration() {
+    if (!m_chatId) return;
+    ChatRequest request;
+    const std::string system = m_systemPrompt->text().trimmed().toStdString();
+    if (!system.empty()) request.conversation.push_back({"system", system});
+    for (const auto& m : m_messages)
+        if (m.role == "user" || m.role == "assistant")
+            request.conversation.push_back({m.role, m.text});
+    const qint64 expert = m_expert->currentData().toLongLong();
+    if (expert >= 0) request.expertId = expert;
+    request.routingThreshold = StudioSettings::routingThreshold();
+    request.options.max_tokens = m_maxTokens->value();
+    request.options.sampling.temperature = static_cast<float>(m_temperature->value());
+    request.options.sampling.top_p = static_cast<float>(m_topP->value());
+    request.options.sampling.seed = m_seed->value() > 0 ? static_cast<quint64>(m_seed->value())
+                                                        : QRandomGenerator::global()->generate64();
+    request.options.stop_on_bos = true;  // llama2.c-style models end a text with BOS
+
+    m_live = Live{};
+    m_live.chatId = *m_chatId;
+    m_requestId = m_worker->submit(request);
+    m_status->setText(expert >= 0 ? tr("Loading the model…") : tr("Routing the message…"));
+    rebuildMessageViews();  // adds the live answer
+    m_flushTimer->start();
+    emit generationStarted();
+}
+
+void ChatPage::flushPendingText() {
+    if (m_live.pending.isEmpty()) return;
+    m_live.text += m_live.pending;
+    m_live.pending.clear();
+    if (m_liveView) {
+        m_liveView->setText(m_live.text);
+        scrollToEnd();
+    }
+    emit textStreamed();
+}
+
+void ChatPage::finishGeneration() {
+    m_requestId = 0;
+    m_flushTimer->stop();
+    m_live = Live{};
+    if (m_liveView) {
+        m_messagesLayout->removeWidget(m_liveView);
+        m_liveView->hide();
+        m_liveView->deleteLater();
+    }
+    updateActions();
+}
+
+void ChatPage::onRouted(quint64 id, const ChatRouting& routing) {
+    if (id != m_requestId) return;
+    m_live.routing = routing;
+    m_live.routed = true;
+    if (m_liveView) m_liveView->setFooter(liveFooter());
+    m_status->setText(tr("Generating with %1…").arg(qs(routing.modelName)));
+    if (!routing.note.empty()) spdlog::info("chat: {}", routing.note);
+}
+
+void ChatPage::onText(quint64 id, const QString& piece) {
+    if (id == m_requestId) m_live.pending += piece;  // shown by the flush timer
+}
+
+void ChatPage::onFinished(quint64 id, const ChatAnswer& answer) {
+    if (id != m_requestId) return;
+    flushPendingText();
+    const std::int64_t chatId = m_live.chatId;
+    const auto& r = answer.result;
+    bool stored = false;
+    if (!r.tokens.empty() || !r.text.empty()) {
+        meswitch::MessageRecord m;
+        m.chat_id = chatId;
+        m.role = "assistant";
+        m.text = r.text;
+        m.expert_id = answer.routing.expertId;
+        m.routing_confidence = answer.routing.confidence;
+        m.token_count = static_cast<std::int64_t>(r.tokens.size());
+        m.prompt_ms = r.prefill_ms;
+        m.generate_ms = r.decode_ms;
+        m.tokens_per_second = r.tokens_per_second;
+        try {
+            const std::int64_t messageId = m_catalog.add_message(m);
+            m_extras[messageId] = AnswerExtra{answer.routing, r.stop_reason};
+            stored = true;
+        } catch (const std::exception& e) {
+            m_lastError = QString::fromUtf8(e.what());
+        }
+    }
+    if (r.stop_reason == "cancelled")
+        m_status->setText(tr("Stopped after %n tokens.", "", static_cast<int>(r.tokens.size())));
+    else
+        m_status->setText(
+            tr("%1 answered: %n tokens at %2 tokens/s.", "", static_cast<int>(r.tokens.size()))
+                .arg(qs(answer.routing.modelName))
+                .arg(r.tokens_per_second, 0, 'f', 1));
+    finishGeneration();
+    if (m_chatId && *m_chatId == chatId) {
+        reloadChats();
+        reloadMessages();
+    }
+    emit generationFinished(stored);
+}
+
+void ChatPage::onFailed(quint64 id, const QString& message, bool cancelled) {
+    if (id != m_requestId) return;
+    finishGeneration();
+    if (cancelled) {
+        m_status->setText(tr("Stopped."));
+        rebuildMessageViews();
+    } else {
+        showError(message);
+    }
+    emit generationFinished(false);
+}

@@ -1,0 +1,427 @@
+// The Chat page driven as a user would: a tiny base with two experts (one compressed) imported
+// into a temporary catalog, a message sent with Ctrl+Enter and answered in streamed text by the
+// routed expert, Esc stopping an answer, edit and resend, regenerate, conversations kept in the
+// catalog, Ctrl+N, and the page in Simplified Chinese. A watchdog timer measures the longest gap
+// of the GUI thread's event loop while answers are generated. Screenshots go to
+// test-output/screenshots.
+#include <QApplication>
+#include <QClipboard>
+#include <QComboBox>
+#include <QElapsedTimer>
+#include <QLabel>
+#include <QLineEdit>
+#include <QListView>
+#include <QPlainTextEdit>
+#include <QPushButton>
+#include <QSettings>
+#include <QSignalSpy>
+#include <QSpinBox>
+#include <QStandardPaths>
+#include <QTemporaryDir>
+#include <QTest>
+#include <QThread>
+#include <QTimer>
+#include <QToolButton>
+
+#include <chrono>
+#include <filesystem>
+#include <thread>
+
+#include "chat_list_model.h"
+#include "chat_local_backend.h"
+#include "chat_markdown.h"
+#include "chat_message_widget.h"
+#include "chat_page.h"
+#include "language_manager.h"
+#include "main_window.h"
+#include "meswitch/catalog.h"
+#include "meswitch/compress.h"
+#include "meswitch/import.h"
+#include "meswitch/log.h"
+#include "meswitch/paths.h"
+#include "settings_page.h"
+#include "studio_app.h"
+#include "studio_settings.h"
+#include "test_support.h"
+#include "tiny_model.h"
+
+namespace fs = std::filesystem;
+
+namespace {
+
+void saveScreenshot(QWidget* w, const char* name) {
+    QCoreApplication::processEvents();
+    const fs::path file = meswitch::test::output_dir("screenshots") / name;
+    QVERIFY2(w->grab().save(QString::fromStdString(file.string())), name);
+}
+
+// Real generation whose text pieces reach the page a little slower than the tiny model makes
+// them (as a large model's would), so that streaming and stopping are observable.
+class PacedBackend : public ChatBackend {
+public:
+    explicit PacedBackend(const fs::path& catalog) : m_inner(catalog, 1) {}
+    ChatAnswer answer(const ChatRequest& request, const meswitch::CancelToken& cancel,
+                      const std::function<void(const ChatRouting&)>& onRouted,
+                      const meswitch::TokenCallback& onText) override {
+        return m_inner.answer(request, cancel, onRouted, [&](std::string_view piece) {
+            std::this_thread::sleep_for(std::chrono::milliseconds(15));
+            onText(piece);
+        });
+    }
+
+private:
+    LocalChatBackend m_inner;
+};
+
+// Longest gap between ticks of a 10 ms timer on the GUI thread.
+class Watchdog {
+public:
+    Watchdog() {
+        QObject::connect(&m_timer, &QTimer::timeout,
+                         [this] { m_max = std::max(m_max, m_clock.restart()); });
+        m_timer.setInterval(10);
+    }
+    void start() {
+        m_max = 0;
+        m_clock.start();
+        m_timer.start();
+    }
+    qint64 stop() {
+        m_timer.stop();
+        return std::max(m_max, m_clock.elapsed());
+    }
+
+private:
+    QTimer m_timer;
+    QElapsedTimer m_clock;
+    qint64 m_max = 0;
+};
+
+ChatMessageWidget* lastMessage(ChatPage* page) {
+    const auto views = page->messageWidgets();
+    return views.empty() ? nullptr : views.back();
+}
+
+}  // namespace
+
+class TestGuiChat : public QObject {
+    Q_OBJECT
+
+private:
+    QTemporaryDir m_tmp;
+    fs::path m_home;
+    std::unique_ptr<meswitch::Catalog> m_catalog;
+    std::int64_t m_mathId = 0, m_codeId = 0;
+
+    std::unique_ptr<ChatPage> makePage() {
+        auto page = std::make_unique<ChatPage>(*m_catalog,
+                                               std::make_unique<PacedBackend>(m_catalog->path()));
+        page->resize(1000, 700);
+        page->show();
+        return page;
+    }
+
+    // Types `text`, presses Ctrl+Enter and waits for the answer; `gap` gets the longest stall
+    // of the GUI thread meanwhile. False when no generation started or it did not finish.
+    static bool sendAndWait(ChatPage* page, const QString& text, qint64* gap = nullptr) {
+        QSignalSpy finished(page, &ChatPage::generationFinished);
+        Watchdog watchdog;
+        page->input()->setFocus();
+        QTest::keyClicks(page->input(), text);
+        watchdog.start();
+        QTest::keyClick(page->input(), Qt::Key_Return, Qt::ControlModifier);
+        if (!page->isGenerating()) return false;
+        const bool done = finished.wait(120000);
+        const qint64 longest = watchdog.stop();
+        if (gap) *gap = longest;
+        return done && !page->isGenerating();
+    }
+
+private slots:
+    void initTestCase() {
+        QVERIFY(m_tmp.isValid());
+        QStandardPaths::setTestModeEnabled(true);
+        const QString config = m_tmp.filePath(QStringLiteral("config"));
+        QSettings::setPath(QSettings::NativeFormat, QSettings::UserScope, config);
+        QSettings::setPath(QSettings::IniFormat, QSettings::UserScope, config);
+        Studio::initApplication();
+        QVERIFY(QSettings().fileName().startsWith(m_tmp.path()));
+        meswitch::init_logging({{}, false, "warn"});
+
+        // A tiny base, a math expert (compressed) and a code expert (full weights).
+        const fs::path root = m_tmp.path().toStdString();
+        m_home = root / "home";
+        fs::create_directories(m_home);
+        meswitch::test::TinyModelSpec spec;
+        meswitch::test::write_tiny_model(root / "tiny", spec);
+        meswitch::test::write_expert_of(root / "tiny", root / "tiny-math", 0.02, 2);
+        meswitch::test::write_expert_of(root / "tiny", root / "tiny-code", 0.02, 3);
+        m_catalog = std::make_unique<meswitch::Catalog>(meswitch::catalog_path(m_home));
+        meswitch::ImportOptions base;
+        base.name = "tiny";
+        meswitch::import_model(*m_catalog, root / "tiny", base);
+        meswitch::ImportOptions math;
+        math.name = "tiny-math";
+        math.base = "tiny";
+        math.domain = "math";
+        math.examples = {"What is 12 times 7?", "Solve 3x + 5 = 11.", "Add 23 and 58."};
+        m_mathId = meswitch::import_model(*m_catalog, root / "tiny-math", math).id;
+        meswitch::ImportOptions code;
+        code.name = "tiny-code";
+        code.base = "tiny";
+        code.domain = "code";
+        code.examples = {"Write a C++ hello world.", "Fix this Python loop.",
+                         "What does git rebase do?"};
+        m_codeId = meswitch::import_model(*m_catalog, root / "tiny-code", code).id;
+        meswitch::CompressOptions co;
+        co.threads = 1;
+        meswitch::compress_catalog_expert(*m_catalog, "tiny-math", m_home, co);
+        QCOMPARE(m_catalog->delta_artifacts(m_mathId).size(), std::size_t(1));
+    }
+
+    void init() {
+        QSettings().clear();
+        LanguageManager::apply(QStringLiteral("en"));
+        // Every answer comes from an expert (the tiny router's confidences are low).
+        StudioSettings::setRoutingThreshold(0.0);
+    }
+
+    void markdownCodeBlocksUseMonospace() {
+        const QString text = QStringLiteral(
+            "Here:\n```cpp\nint main() { return 1 < 2; }\n```\nUse `x` and **bold** <b>.");
+        const QString html = ChatMarkdown::toHtml(text);
+        QVERIFY(html.contains(QStringLiteral("<pre")));
+        QVERIFY(html.contains(ChatMarkdown::monospaceFamily()));
+        QVERIFY(html.contains(QStringLiteral("return 1 &lt; 2;")));
+        QVERIFY(html.contains(QStringLiteral("<b>bold</b>")));
+        QVERIFY(html.contains(QStringLiteral("&lt;b&gt;.")));  // user text is never markup
+        QCOMPARE(ChatMarkdown::codeBlocks(text),
+                 QStringList{QStringLiteral("int main() { return 1 < 2; }")});
+        // A fence still open while streaming shows as code.
+        QCOMPARE(ChatMarkdown::codeBlocks(QStringLiteral("a\n```\nx = 1")),
+                 QStringList{QStringLiteral("x = 1")});
+    }
+
+    void sendStreamsTheRoutedExpertsAnswer() {
+        auto page = makePage();
+        QVERIFY(QTest::qWaitForWindowExposed(page.get()));
+        QCOMPARE(page->expertCombo()->currentData().toLongLong(), qint64(-1));  // Automatic
+        page->maxTokensSpin()->setValue(40);
+        page->seedSpin()->setValue(7);
+        page->systemPromptEdit()->setText(QStringLiteral("Answer briefly."));
+
+        QSignalSpy streamed(page.get(), &ChatPage::textStreamed);
+        QStringList seenWhileGenerating;
+        connect(page.get(), &ChatPage::textStreamed, page.get(), [&] {
+            if (auto* m = lastMessage(page.get()); m && page->isGenerating())
+                seenWhileGenerating << m->text();
+        });
+        qint64 gap = 0;
+        QVERIFY(sendAndWait(page.get(), QStringLiteral("What is 12 times 7?"), &gap));
+        QVERIFY2(streamed.count() >= 2, qPrintable(QString::number(streamed.count())));
+        QVERIFY(seenWhileGenerating.size() >= 2);
+        QVERIFY(!seenWhileGenerating.first().isEmpty());
+        QVERIFY(seenWhileGenerating.last().size() > seenWhileGenerating.first().size());
+
+        // The view: the question, the answer and who answered.
+        const auto views = page->messageWidgets();
+        QCOMPARE(views.size(), std::size_t(2));
+        QCOMPARE(views[0]->role(), ChatMessageWidget::Role::user);
+        QCOMPARE(views[0]->text(), QStringLiteral("What is 12 times 7?"));
+        QCOMPARE(views[1]->role(), ChatMessageWidget::Role::assistant);
+        QVERIFY(!views[1]->text().isEmpty());
+        const QString footer = views[1]->footer();
+        QVERIFY2(footer.contains(QStringLiteral("Answered by tiny-")), qPrintable(footer));
+        QVERIFY2(footer.contains(QStringLiteral("routing confidence")), qPrintable(footer));
+        QVERIFY2(footer.contains(QStringLiteral("tokens/s")), qPrintable(footer));
+        QVERIFY(views[1]->regenerateButton()->isVisible());
+        QVERIFY(page->sendButton()->isEnabled());
+        QVERIFY(!page->stopButton()->isEnabled());
+
+        // The catalog: the chat (titled by its first message), both messages and the routing.
+        const auto chats = m_catalog->list_chats();
+        QVERIFY(!chats.empty());
+        QCOMPARE(chats.front().title, std::string("What is 12 times 7?"));
+        QCOMPARE(chats.front().system_prompt, std::string("Answer briefly."));
+        const auto messages = m_catalog->messages(chats.front().id);
+        QCOMPARE(messages.size(), std::size_t(2));
+        QCOMPARE(messages[1].role, std::string("assistant"));
+        QVERIFY(messages[1].expert_id == m_mathId || messages[1].expert_id == m_codeId);
+        QVERIFY(messages[1].routing_confidence.has_value());
+        QVERIFY(messages[1].token_count > 0);
+        QVERIFY(messages[1].tokens_per_second > 0);
+        QCOMPARE(QString::fromStdString(messages[1].text), views[1]->text());
+        const auto expert = m_catalog->model(*messages[1].expert_id);
+        QVERIFY(footer.contains(QString::fromStdString(expert->name)));
+
+        views[1]->copyButton()->click();
+        QCOMPARE(QApplication::clipboard()->text(), views[1]->text());
+        saveScreenshot(page.get(), "chat.png");
+
+        // The bound: the GUI thread never stalls for more than 100 ms while a generation
+        // runs (routing, model loading and decoding all happen on the worker thread).
+        QVERIFY2(gap < 100, qPrintable(QStringLiteral("longest GUI gap %1 ms").arg(gap)));
+    }
+
+    void chosenExpertAnswersAndSaysSo() {
+        auto page = makePage();
+        const int index = page->expertCombo()->findData(qint64(m_codeId));
+        QVERIFY(index > 0);
+        page->expertCombo()->setCurrentIndex(index);
+        page->maxTokensSpin()->setValue(8);
+        QVERIFY(sendAndWait(page.get(), QStringLiteral("Hello")));
+        ChatMessageWidget* answer = lastMessage(page.get());
+        QVERIFY(answer);
+        QVERIFY2(answer->footer().contains(QStringLiteral("Answered by tiny-code")),
+                 qPrintable(answer->footer()));
+        QVERIFY(answer->footer().contains(QStringLiteral("chosen by hand")));
+    }
+
+    void escapeStopsTheAnswer() {
+        auto page = makePage();
+        page->maxTokensSpin()->setValue(200);
+        page->temperatureSpin()->setValue(1.0);
+        page->seedSpin()->setValue(3);
+        QSignalSpy finished(page.get(), &ChatPage::generationFinished);
+        QSignalSpy streamed(page.get(), &ChatPage::textStreamed);
+        page->input()->setFocus();
+        QTest::keyClicks(page->input(), QStringLiteral("Tell me a long story"));
+        QTest::keyClick(page->input(), Qt::Key_Return, Qt::ControlModifier);
+        QVERIFY(page->isGenerating());
+        QVERIFY(streamed.wait(60000));  // text is arriving
+        QTest::keyClick(page->input(), Qt::Key_Escape);
+        QVERIFY(finished.wait(60000));
+        QVERIFY(!page->isGenerating());
+        QVERIFY2(page->statusLabel()->text().startsWith(QStringLiteral("Stopped")),
+                 qPrintable(page->statusLabel()->text()));
+        const auto messages = m_catalog->messages(*page->currentChatId());
+        QCOMPARE(messages.back().role, std::string("assistant"));
+        QVERIFY(messages.back().token_count < 150);  // far from the limit: it was stopped
+        QVERIFY2(lastMessage(page.get())->footer().contains(QStringLiteral("stopped")),
+                 qPrintable(lastMessage(page.get())->footer()));
+        saveScreenshot(page.get(), "chat_stopped.png");
+    }
+
+    void editResendAndRegenerate() {
+        auto page = makePage();
+        page->maxTokensSpin()->setValue(12);
+        page->seedSpin()->setValue(0);  // a new seed for every answer
+        QVERIFY(sendAndWait(page.get(), QStringLiteral("Add 23 and 58.")));
+        const std::int64_t chat = *page->currentChatId();
+        const auto first = m_catalog->messages(chat);
+        QCOMPARE(first.size(), std::size_t(2));
+
+        // Regenerate: the answer is replaced by a new one.
+        QSignalSpy finished(page.get(), &ChatPage::generationFinished);
+        QToolButton* regenerate = lastMessage(page.get())->regenerateButton();
+        QVERIFY(regenerate->isVisible());
+        regenerate->click();
+        QVERIFY(page->isGenerating());
+        QVERIFY(finished.wait(120000));
+        const auto second = m_catalog->messages(chat);
+        QCOMPARE(second.size(), std::size_t(2));
+        QCOMPARE(second[0].id, first[0].id);
+        QVERIFY(second[1].id != first[1].id);
+
+        // Edit and resend: the question and everything after it are replaced.
+        ChatMessageWidget* question = page->messageWidgets().front();
+        question->editButton()->click();
+        QCOMPARE(page->input()->toPlainText(), QStringLiteral("Add 23 and 58."));
+        page->input()->setPlainText(QStringLiteral("Write a C++ hello world."));
+        QTest::keyClick(page->input(), Qt::Key_Return, Qt::ControlModifier);
+        QVERIFY(finished.wait(120000));
+        const auto third = m_catalog->messages(chat);
+        QCOMPARE(third.size(), std::size_t(2));
+        QCOMPARE(third[0].text, std::string("Write a C++ hello world."));
+        QVERIFY(third[0].id > second[1].id);
+        QCOMPARE(page->messageWidgets().front()->text(),
+                 QStringLiteral("Write a C++ hello world."));
+    }
+
+    void conversationsPersistInTheCatalog() {
+        std::int64_t chat = 0;
+        {
+            auto page = makePage();
+            page->maxTokensSpin()->setValue(6);
+            QVERIFY(sendAndWait(page.get(), QStringLiteral("Solve 3x + 5 = 11.")));
+            chat = *page->currentChatId();
+        }
+        // Another connection, as after a restart: the conversation is listed and reopens.
+        meswitch::Catalog again(m_catalog->path());
+        ChatPage page(again, std::make_unique<PacedBackend>(again.path()));
+        page.show();
+        ChatListModel* list = page.conversations();
+        const int row = list->rowOf(chat);
+        QVERIFY(row >= 0);
+        QCOMPARE(list->index(row).data().toString(), QStringLiteral("Solve 3x + 5 = 11."));
+        page.conversationList()->setCurrentIndex(list->index(row));
+        QCOMPARE(page.currentChatId(), std::optional<std::int64_t>(chat));
+        QCOMPARE(page.messageWidgets().size(), std::size_t(2));
+        QVERIFY(page.messageWidgets()[1]->footer().contains(QStringLiteral("Answered by")));
+
+        // Rename in place.
+        QVERIFY(list->setData(list->index(list->rowOf(chat)), QStringLiteral("Algebra")));
+        bool renamed = false;
+        for (const auto& c : again.list_chats()) renamed |= c.id == chat && c.title == "Algebra";
+        QVERIFY(renamed);
+        QVERIFY(!list->setData(list->index(list->rowOf(chat)), QStringLiteral("   ")));
+
+        // Delete, after confirmation.
+        QString asked;
+        page.setConfirmHandler([&](const QString& q) {
+            asked = q;
+            return true;
+        });
+        page.deleteCurrentChat();
+        QVERIFY(asked.contains(QStringLiteral("Algebra")));
+        for (const auto& c : again.list_chats()) QVERIFY(c.id != chat);
+        QVERIFY(again.messages(chat).empty());
+        QCOMPARE(list->rowOf(chat), -1);
+        QVERIFY(!page.currentChatId());
+    }
+
+    void ctrlNStartsANewChatFromAnyPage() {
+        MainWindow w(*m_catalog, m_home);
+        w.show();
+        QVERIFY(QTest::qWaitForWindowExposed(&w));
+        QVERIFY(w.chatPage());
+        w.showPageByKey(QStringLiteral("settings"));
+        QTest::keyClick(&w, Qt::Key_N, Qt::ControlModifier);
+        QCOMPARE(w.currentPage(), static_cast<StudioPage*>(w.chatPage()));
+        QVERIFY(!w.chatPage()->currentChatId());
+        QVERIFY(w.chatPage()->messageWidgets().empty());
+    }
+
+    void chineseLabelsOnChatAndSettings() {
+        MainWindow w(*m_catalog, m_home);
+        w.resize(1200, 760);
+        w.show();
+        QVERIFY(QTest::qWaitForWindowExposed(&w));
+        ChatPage* chat = w.chatPage();
+        QCOMPARE(chat->sendButton()->text(), QStringLiteral("Send"));
+        QComboBox* language = w.settingsPage()->languageCombo();
+        language->setCurrentIndex(language->findData(QStringLiteral("zh_CN")));
+        QCOMPARE(LanguageManager::current(), QStringLiteral("zh_CN"));
+        QCOMPARE(chat->windowTitle(), QStringLiteral("对话"));
+        QCOMPARE(chat->sendButton()->text(), QStringLiteral("发送"));
+        QCOMPARE(chat->stopButton()->text(), QStringLiteral("停止"));
+        QCOMPARE(chat->newChatButton()->text(), QStringLiteral("新对话"));
+        QCOMPARE(chat->expertCombo()->itemText(0), QStringLiteral("自动（路由）"));
+        QCOMPARE(w.settingsPage()->windowTitle(), QStringLiteral("设置"));
+        QCOMPARE(w.settingsPage()->deviceCombo()->itemText(0), QStringLiteral("自动"));
+        w.showPageByKey(QStringLiteral("chat"));
+        saveScreenshot(&w, "chat_zh_CN.png");
+        w.showPageByKey(QStringLiteral("settings"));
+        saveScreenshot(&w, "settings_zh_CN.png");
+        language->setCurrentIndex(language->findData(QStringLiteral("en")));
+        QCOMPARE(chat->sendButton()->text(), QStringLiteral("Send"));
+    }
+
+    void cleanupTestCase() {
+        LanguageManager::apply(QStringLiteral("en"));
+        m_catalog.reset();
+    }
+};
+
+QTEST_MAIN(TestGuiChat)
+#include "test_gui_chat.moc"
