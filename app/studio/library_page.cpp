@@ -3,10 +3,13 @@
 #include <QAction>
 #include <QDesktopServices>
 #include <QDir>
+#include <QDragEnterEvent>
+#include <QDropEvent>
 #include <QFileInfo>
 #include <QHeaderView>
 #include <QLabel>
 #include <QLocale>
+#include <QMimeData>
 #include <QSplitter>
 #include <QStackedWidget>
 #include <QTextBrowser>
@@ -17,8 +20,12 @@
 
 #include <spdlog/spdlog.h>
 
+#include "compress_page.h"
+#include "engine_worker.h"
 #include "formatting.h"
+#include "import_wizard.h"
 #include "library_model.h"
+#include "main_window.h"
 #include "message_boxes.h"
 #include "meswitch/catalog.h"
 
@@ -40,6 +47,10 @@ LibraryPage::LibraryPage(meswitch::Catalog& catalog, QWidget* parent)
 
     m_toolBar = new QToolBar(this);
     m_toolBar->setToolButtonStyle(Qt::ToolButtonTextOnly);
+    m_importAction = m_toolBar->addAction(QString(), this, [this] { importModel(); });
+    m_importAction->setShortcut(QKeySequence(Qt::CTRL | Qt::Key_I));
+    m_compressAction = m_toolBar->addAction(QString(), this, &LibraryPage::compressSelected);
+    m_compressAction->setShortcut(QKeySequence(Qt::CTRL | Qt::SHIFT | Qt::Key_C));
     m_refreshAction = m_toolBar->addAction(QString(), this, &LibraryPage::refresh);
     m_refreshAction->setShortcut(QKeySequence::Refresh);
     m_removeAction = m_toolBar->addAction(QString(), this, &LibraryPage::removeSelected);
@@ -64,6 +75,7 @@ LibraryPage::LibraryPage(meswitch::Catalog& catalog, QWidget* parent)
     m_view->setSelectionBehavior(QAbstractItemView::SelectRows);
     m_view->setEditTriggers(QAbstractItemView::NoEditTriggers);
     m_view->header()->setStretchLastSection(true);
+    m_view->addAction(m_compressAction);
     m_view->addAction(m_removeAction);
     m_view->addAction(m_openFolderAction);
     m_view->setContextMenuPolicy(Qt::ActionsContextMenu);
@@ -93,8 +105,22 @@ LibraryPage::LibraryPage(meswitch::Catalog& catalog, QWidget* parent)
     });
     connect(m_model, &QAbstractItemModel::layoutChanged, this, &LibraryPage::updateDetails);
 
+    setAcceptDrops(true);
+    // Imports and compressions change what the Library shows.
+    connect(engine(), &EngineHost::finished, this, [this](quint64, const QString& kind) {
+        if (kind == QLatin1String("import") || kind == QLatin1String("compress")) refresh();
+    });
+
     retranslateUi();
     refresh();
+}
+
+EngineHost* LibraryPage::engine() {
+    return EngineHost::forWindow(this, m_catalog.path(), dataHome());
+}
+
+std::filesystem::path LibraryPage::dataHome() const {
+    return m_catalog.path().parent_path();
 }
 
 void LibraryPage::retranslateUi() {
@@ -106,8 +132,15 @@ void LibraryPage::retranslateUi() {
         tr("Remove the selected model from the catalog (its files stay on disk)"));
     m_openFolderAction->setText(tr("Open containing folder"));
     m_openFolderAction->setToolTip(tr("Show the selected model's folder in the file manager"));
+    m_importAction->setText(tr("Import…"));
+    m_importAction->setToolTip(
+        tr("Import a Hugging Face model folder as a base or an expert (Ctrl+I); you can also "
+           "drop a folder on this page"));
+    m_compressAction->setText(tr("Compress…"));
+    m_compressAction->setToolTip(tr("Compress the selected expert's delta (Ctrl+Shift+C)"));
     m_emptyLabel->setText(
-        tr("No models yet.\n\nImport one with:\n    meswitch import PATH\n\nthen press F5."));
+        tr("No models yet.\n\nImport one with Import… (Ctrl+I), by dropping a model folder "
+           "here, or with:\n    meswitch import PATH"));
     m_model->retranslate();
     updateSummary();
     updateDetails();
@@ -154,6 +187,8 @@ bool LibraryPage::selectModel(std::int64_t id) {
 
 void LibraryPage::updateActions() {
     const bool any = m_model->entry(m_view->currentIndex()) != nullptr;
+    const auto* e = m_model->entry(m_view->currentIndex());
+    m_compressAction->setEnabled(e && e->model.role == meswitch::ModelRole::expert);
     m_removeAction->setEnabled(any);
     m_openFolderAction->setEnabled(any);
 }
@@ -274,4 +309,42 @@ void LibraryPage::showError(const QString& message) {
         m_error(message);
     else
         MessageBoxes::error(this, tr("Library"), message);
+}
+
+ImportWizard* LibraryPage::importModel(const QString& folder) {
+    auto* wizard = new ImportWizard(m_catalog, engine(), this);
+    wizard->setAttribute(Qt::WA_DeleteOnClose);
+    wizard->setWindowModality(Qt::WindowModal);
+    if (!folder.isEmpty()) wizard->setFolder(folder);
+    connect(wizard, &ImportWizard::modelImported, this, [this](qint64 id) {
+        refresh();
+        selectModel(id);
+    });
+    wizard->show();
+    return wizard;
+}
+
+void LibraryPage::compressSelected() {
+    const auto* e = m_model->entry(m_view->currentIndex());
+    if (!e || e->model.role != meswitch::ModelRole::expert) return;
+    const qint64 id = e->model.id;
+    emit compressRequested(id);
+    if (auto* page = window()->findChild<CompressPage*>()) {
+        page->selectExpert(id);
+        if (auto* main = qobject_cast<MainWindow*>(window())) main->showPageByKey(page->key());
+    }
+}
+
+void LibraryPage::dragEnterEvent(QDragEnterEvent* event) {
+    const QMimeData* mime = event->mimeData();
+    if (mime->hasUrls() && mime->urls().size() == 1 && mime->urls().first().isLocalFile() &&
+        QFileInfo(mime->urls().first().toLocalFile()).isDir())
+        event->acceptProposedAction();
+}
+
+void LibraryPage::dropEvent(QDropEvent* event) {
+    const QList<QUrl> urls = event->mimeData()->urls();
+    if (urls.size() != 1 || !urls.first().isLocalFile()) return;
+    event->acceptProposedAction();
+    importModel(urls.first().toLocalFile());
 }

@@ -1,10 +1,12 @@
 // Library: every model in the catalog (bases with their experts), what each is and how it is
 // compressed, with Refresh, Remove… (the catalog row only, never files) and Open containing
-// folder, and a details pane for the selected model.
+// folder, and a details pane for the selected model. Import… opens the Import wizard (also when
+// a model folder is dropped on the page); Compress… shows the Compress page for an expert.
 #pragma once
 
 #include <QString>
 
+#include <filesystem>
 #include <functional>
 
 #include "studio_page.h"
@@ -12,8 +14,12 @@
 namespace meswitch {
 class Catalog;
 }
+class EngineHost;
+class ImportWizard;
 class LibraryModel;
 class QAction;
+class QDragEnterEvent;
+class QDropEvent;
 class QLabel;
 class QStackedWidget;
 class QTextBrowser;
@@ -44,6 +50,13 @@ public:
     QAction* refreshAction() const { return m_refreshAction; }
     QAction* removeAction() const { return m_removeAction; }
     QAction* openFolderAction() const { return m_openFolderAction; }
+    QAction* importAction() const { return m_importAction; }
+    QAction* compressAction() const { return m_compressAction; }
+
+    // The engine thread shared by the window's pages (created on first use).
+    EngineHost* engine();
+    // The data folder: the catalog's folder (catalog.sqlite lives in it).
+    std::filesystem::path dataHome() const;
 
     // Selects a model by catalog id (false when it is not listed).
     bool selectModel(std::int64_t id);
@@ -52,9 +65,19 @@ public slots:
     void refresh();
     void removeSelected();
     void openSelectedFolder();
+    // Opens the Import wizard (non-modal), on `folder` when given; returns it.
+    ImportWizard* importModel(const QString& folder = QString());
+    // Shows the Compress page with the selected expert chosen.
+    void compressSelected();
+
+signals:
+    // Asked for by Compress…: the window shows the Compress page for this expert.
+    void compressRequested(qint64 expertId);
 
 protected:
     void retranslateUi() override;
+    void dragEnterEvent(QDragEnterEvent* event) override;
+    void dropEvent(QDropEvent* event) override;
 
 private:
     void updateActions();
@@ -68,6 +91,8 @@ private:
     QAction* m_refreshAction = nullptr;
     QAction* m_removeAction = nullptr;
     QAction* m_openFolderAction = nullptr;
+    QAction* m_importAction = nullptr;
+    QAction* m_compressAction = nullptr;
     QStackedWidget* m_stack = nullptr;  // the empty-state label or the tree + details
     QLabel* m_emptyLabel = nullptr;
     QTreeView* m_view = nullptr;

@@ -21,6 +21,7 @@
 
 #include "about_dialog.h"
 #include "chat_page.h"
+#include "compress_page.h"
 #include "formatting.h"
 #include "library_page.h"
 #include "log_viewer_dialog.h"
@@ -64,6 +65,7 @@ MainWindow::MainWindow(meswitch::Catalog& catalog, const std::filesystem::path& 
 
     // The pages, in navigation order: adding a page is one line here.
     addPage(m_library = new LibraryPage(m_catalog, this));
+    addPage(new CompressPage(m_catalog, this));
     addPage(m_chat = new ChatPage(m_catalog, {}, this));
     addPage(m_settings = new SettingsPage(m_home, this));
     connect(m_settings, &SettingsPage::deviceChanged, this, &MainWindow::updateDeviceStatus);

@@ -1,0 +1,512 @@
+#include "compress_page.h"
+
+#include <QApplication>
+#include <QCheckBox>
+#include <QComboBox>
+#include <QDir>
+#include <QDoubleSpinBox>
+#include <QFileDialog>
+#include <QFileInfo>
+#include <QGridLayout>
+#include <QGroupBox>
+#include <QHBoxLayout>
+#include <QHeaderView>
+#include <QLabel>
+#include <QLineEdit>
+#include <QProgressBar>
+#include <QPushButton>
+#include <QSpinBox>
+#include <QSplitter>
+#include <QStyle>
+#include <QTabWidget>
+#include <QTimer>
+#include <QTreeWidget>
+#include <QVBoxLayout>
+
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+
+#include "compress_charts.h"
+#include "engine_worker.h"
+#include "formatting.h"
+#include "saliency_view.h"
+
+using Formatting::qs;
+
+namespace {
+
+QString duration(double seconds) {
+    const auto s = static_cast<qint64>(std::max(0.0, seconds) + 0.5);
+    if (s >= 3600)
+        return QStringLiteral("%1:%2:%3")
+            .arg(s / 3600)
+            .arg((s / 60) % 60, 2, 10, QLatin1Char('0'))
+            .arg(s % 60, 2, 10, QLatin1Char('0'));
+    return QStringLiteral("%1:%2").arg(s / 60).arg(s % 60, 2, 10, QLatin1Char('0'));
+}
+
+QIcon compressIcon() {
+    return QIcon::fromTheme(QStringLiteral("package-x-generic"),
+                            QApplication::style()->standardIcon(QStyle::SP_DriveHDIcon));
+}
+
+enum RunColumn { RunDate, RunMethod, RunSalient, RunStatus, RunError, RunColumns };
+
+}  // namespace
+
+CompressPage::CompressPage(meswitch::Catalog& catalog, QWidget* parent)
+    : StudioPage(QStringLiteral("compress"), compressIcon(), parent), m_catalog(catalog) {
+    // ---- settings
+    m_settingsGroup = new QGroupBox(this);
+    m_expertCaption = new QLabel(m_settingsGroup);
+    m_expertCombo = new QComboBox(m_settingsGroup);
+    m_expertCombo->setObjectName(QStringLiteral("compressExpertCombo"));
+    m_expertCaption->setBuddy(m_expertCombo);
+    m_methodCaption = new QLabel(m_settingsGroup);
+    m_methodCombo = new QComboBox(m_settingsGroup);
+    m_methodCombo->setObjectName(QStringLiteral("compressMethodCombo"));
+    for (const char* m : {"meswitch", "rtn", "bitdelta"})
+        m_methodCombo->addItem(Formatting::methodName(m), QString::fromLatin1(m));
+    m_methodCaption->setBuddy(m_methodCombo);
+    m_bitsCaption = new QLabel(m_settingsGroup);
+    m_bitsSpin = new QSpinBox(m_settingsGroup);
+    m_bitsSpin->setObjectName(QStringLiteral("compressBitsSpin"));
+    m_bitsSpin->setRange(1, 4);
+    m_bitsSpin->setValue(2);
+    m_bitsCaption->setBuddy(m_bitsSpin);
+    m_salientCaption = new QLabel(m_settingsGroup);
+    m_salientSpin = new QDoubleSpinBox(m_settingsGroup);
+    m_salientSpin->setObjectName(QStringLiteral("compressSalientSpin"));
+    m_salientSpin->setRange(0.0, 50.0);
+    m_salientSpin->setDecimals(2);
+    m_salientSpin->setSingleStep(0.25);
+    m_salientSpin->setValue(0.5);
+    m_salientSpin->setSuffix(QStringLiteral(" %"));
+    m_salientCaption->setBuddy(m_salientSpin);
+    m_calibrationCaption = new QLabel(m_settingsGroup);
+    m_calibrationCombo = new QComboBox(m_settingsGroup);
+    m_calibrationCombo->setObjectName(QStringLiteral("compressCalibrationCombo"));
+    m_calibrationCombo->addItems({QString(), QString()});
+    m_calibrationCaption->setBuddy(m_calibrationCombo);
+    m_calibrationFile = new QLineEdit(m_settingsGroup);
+    m_calibrationFile->setObjectName(QStringLiteral("compressCalibrationFile"));
+    m_browseCalibration = new QPushButton(m_settingsGroup);
+    m_baselineCheck = new QCheckBox(m_settingsGroup);
+    m_baselineCheck->setObjectName(QStringLiteral("compressBaselineCheck"));
+    m_baselineCheck->setChecked(true);
+    m_compressButton = new QPushButton(m_settingsGroup);
+    m_compressButton->setObjectName(QStringLiteral("compressButton"));
+    m_compressButton->setDefault(true);
+    m_cancelButton = new QPushButton(m_settingsGroup);
+    m_cancelButton->setObjectName(QStringLiteral("compressCancelButton"));
+    m_cancelButton->setShortcut(QKeySequence(Qt::Key_Escape));
+
+    auto* form = new QGridLayout(m_settingsGroup);
+    form->addWidget(m_expertCaption, 0, 0);
+    form->addWidget(m_expertCombo, 0, 1, 1, 2);
+    form->addWidget(m_methodCaption, 1, 0);
+    form->addWidget(m_methodCombo, 1, 1, 1, 2);
+    form->addWidget(m_bitsCaption, 2, 0);
+    form->addWidget(m_bitsSpin, 2, 1, 1, 2);
+    form->addWidget(m_salientCaption, 3, 0);
+    form->addWidget(m_salientSpin, 3, 1, 1, 2);
+    form->addWidget(m_calibrationCaption, 4, 0);
+    form->addWidget(m_calibrationCombo, 4, 1, 1, 2);
+    form->addWidget(m_calibrationFile, 5, 1);
+    form->addWidget(m_browseCalibration, 5, 2);
+    form->addWidget(m_baselineCheck, 6, 0, 1, 3);
+    auto* buttons = new QHBoxLayout;
+    buttons->addWidget(m_compressButton);
+    buttons->addWidget(m_cancelButton);
+    buttons->addStretch(1);
+    form->addLayout(buttons, 7, 0, 1, 3);
+    form->setColumnStretch(1, 1);
+
+    // ---- progress
+    m_progress = new QProgressBar(this);
+    m_progress->setObjectName(QStringLiteral("compressProgress"));
+    m_progress->setRange(0, 1000);
+    m_progress->setValue(0);
+    m_stepLabel = new QLabel(this);
+    m_stepLabel->setObjectName(QStringLiteral("compressStepLabel"));
+    m_stepLabel->setTextInteractionFlags(Qt::TextSelectableByMouse);
+    m_timeLabel = new QLabel(this);
+    m_timeLabel->setObjectName(QStringLiteral("compressTimeLabel"));
+    m_message = new QLabel(this);
+    m_message->setObjectName(QStringLiteral("compressMessage"));
+    m_message->setWordWrap(true);
+    m_message->setTextInteractionFlags(Qt::TextSelectableByMouse);
+    m_message->setVisible(false);
+    m_clock = new QTimer(this);
+    m_clock->setInterval(500);
+    connect(m_clock, &QTimer::timeout, this, &CompressPage::updateTime);
+
+    // ---- runs
+    m_runsGroup = new QGroupBox(this);
+    m_runs = new QTreeWidget(m_runsGroup);
+    m_runs->setObjectName(QStringLiteral("compressRunsView"));
+    m_runs->setColumnCount(RunColumns);
+    m_runs->setRootIsDecorated(false);
+    m_runs->setUniformRowHeights(true);
+    m_runs->setAlternatingRowColors(true);
+    m_runs->header()->setStretchLastSection(true);
+    auto* runsLayout = new QVBoxLayout(m_runsGroup);
+    runsLayout->addWidget(m_runs);
+
+    auto* left = new QWidget(this);
+    auto* leftLayout = new QVBoxLayout(left);
+    leftLayout->setContentsMargins(0, 0, 0, 0);
+    leftLayout->addWidget(m_settingsGroup);
+    leftLayout->addWidget(m_progress);
+    leftLayout->addWidget(m_stepLabel);
+    leftLayout->addWidget(m_timeLabel);
+    leftLayout->addWidget(m_message);
+    leftLayout->addWidget(m_runsGroup, 1);
+
+    // ---- charts and saliency
+    m_charts = new CompressCharts(this);
+    m_saliency = new SaliencyView(this);
+    m_tabs = new QTabWidget(this);
+    m_tabs->setObjectName(QStringLiteral("compressTabs"));
+    m_tabs->addTab(m_charts, QString());
+    m_tabs->addTab(m_saliency, QString());
+
+    auto* split = new QSplitter(Qt::Horizontal, this);
+    split->addWidget(left);
+    split->addWidget(m_tabs);
+    split->setStretchFactor(0, 2);
+    split->setStretchFactor(1, 5);
+    auto* layout = new QVBoxLayout(this);
+    layout->addWidget(split);
+
+    setTabOrder(m_expertCombo, m_methodCombo);
+    setTabOrder(m_methodCombo, m_bitsSpin);
+    setTabOrder(m_bitsSpin, m_salientSpin);
+    setTabOrder(m_salientSpin, m_calibrationCombo);
+    setTabOrder(m_calibrationCombo, m_calibrationFile);
+    setTabOrder(m_calibrationFile, m_browseCalibration);
+    setTabOrder(m_browseCalibration, m_baselineCheck);
+    setTabOrder(m_baselineCheck, m_compressButton);
+    setTabOrder(m_compressButton, m_cancelButton);
+    setTabOrder(m_cancelButton, m_runs);
+    setTabOrder(m_runs, m_tabs);
+
+    connect(m_methodCombo, &QComboBox::currentIndexChanged, this, &CompressPage::updateForm);
+    connect(m_calibrationCombo, &QComboBox::currentIndexChanged, this, &CompressPage::updateForm);
+    connect(m_calibrationFile, &QLineEdit::textChanged, this, &CompressPage::updateForm);
+    connect(m_expertCombo, &QComboBox::currentIndexChanged, this, [this] {
+        refreshRuns();
+        updateForm();
+    });
+    connect(m_browseCalibration, &QPushButton::clicked, this, [this] {
+        const QString file = QFileDialog::getOpenFileName(
+            this, tr("Calibration text (one sample per line)"), m_calibrationFile->text(),
+            tr("Text files (*.txt);;All files (*)"));
+        if (!file.isEmpty()) m_calibrationFile->setText(QDir::toNativeSeparators(file));
+    });
+    connect(m_compressButton, &QPushButton::clicked, this, &CompressPage::startCompression);
+    connect(m_cancelButton, &QPushButton::clicked, this, &CompressPage::cancelCompression);
+    connect(m_runs, &QTreeWidget::currentItemChanged, this, [this](QTreeWidgetItem* item) {
+        if (item && item->data(0, Qt::UserRole).isValid())
+            openRun(item->data(0, Qt::UserRole).toLongLong());
+    });
+
+    m_saliency->setEngine(engine());
+    connect(engine(), &EngineHost::progress, this, &CompressPage::onProgress);
+    connect(engine(), &EngineHost::finished, this, &CompressPage::onFinished);
+    connect(engine(), &EngineHost::failed, this, &CompressPage::onFailed);
+
+    retranslateUi();
+    refreshExperts();
+}
+
+CompressPage::~CompressPage() {
+    if (m_job && m_engine) m_engine->cancel(m_job);
+}
+
+EngineHost* CompressPage::engine() {
+    if (!m_engine)
+        m_engine = EngineHost::forWindow(this, m_catalog.path(), m_catalog.path().parent_path());
+    return m_engine;
+}
+
+void CompressPage::retranslateUi() {
+    setWindowTitle(tr("Compress"));
+    m_settingsGroup->setTitle(tr("Compression settings"));
+    m_expertCaption->setText(tr("&Expert:"));
+    m_methodCaption->setText(tr("&Method:"));
+    m_methodCombo->setToolTip(
+        tr("ME-Switch keeps the most salient input channels in 16 bits and quantizes the rest; "
+           "RTN rounds every weight to the nearest level; BitDelta keeps one sign bit per "
+           "weight and one scale per matrix"));
+    m_bitsCaption->setText(tr("&Bits:"));
+    m_salientCaption->setText(tr("&Salient channels:"));
+    m_salientSpin->setToolTip(
+        tr("Fraction of each layer's input channels kept in 16 bits (ME-Switch only)"));
+    m_calibrationCaption->setText(tr("C&alibration:"));
+    m_calibrationCombo->setItemText(0, tr("Built-in text + the expert's domain examples"));
+    m_calibrationCombo->setItemText(1, tr("Text file (one sample per line)"));
+    m_calibrationFile->setPlaceholderText(tr("calibration text file"));
+    m_browseCalibration->setText(tr("Bro&wse…"));
+    m_baselineCheck->setText(tr("Also measure the RTN &baseline at the same bits"));
+    m_compressButton->setText(tr("&Compress"));
+    m_cancelButton->setText(tr("Cancel"));
+    m_cancelButton->setToolTip(tr("Stop the compression (Esc); nothing is written"));
+    m_runsGroup->setTitle(tr("Finished runs of this expert"));
+    m_runs->setHeaderLabels(
+        {tr("Date"), tr("Method"), tr("Salient"), tr("Status"), tr("Mean output error")});
+    m_tabs->setTabText(0, tr("Charts"));
+    m_tabs->setTabText(1, tr("Saliency"));
+    if (!m_job) {
+        m_stepLabel->setText(tr("Ready."));
+        m_timeLabel->clear();
+    } else {
+        updateTime();
+    }
+    refreshRuns();
+    updateForm();
+}
+
+void CompressPage::showEvent(QShowEvent* event) {
+    refreshExperts();
+    StudioPage::showEvent(event);
+}
+
+void CompressPage::refreshExperts() {
+    const auto previous = selectedExpert();
+    const QSignalBlocker block(m_expertCombo);
+    m_expertCombo->clear();
+    try {
+        std::vector<meswitch::ModelRecord> experts;
+        for (auto& m : m_catalog.list_models())
+            if (m.role == meswitch::ModelRole::expert && m.base_model_id) experts.push_back(m);
+        std::sort(experts.begin(), experts.end(),
+                  [](const auto& a, const auto& b) { return a.name < b.name; });
+        for (const auto& m : experts)
+            m_expertCombo->addItem(qs(m.name), QVariant::fromValue<qlonglong>(m.id));
+    } catch (const std::exception& e) {
+        spdlog::error("compress: cannot read the catalog: {}", e.what());
+        showMessage(tr("The catalog could not be read:\n%1").arg(QString::fromUtf8(e.what())),
+                    true);
+    }
+    if (previous) {
+        const int i = m_expertCombo->findData(QVariant::fromValue<qlonglong>(*previous));
+        if (i >= 0) m_expertCombo->setCurrentIndex(i);
+    }
+    refreshRuns();
+    updateForm();
+}
+
+bool CompressPage::selectExpert(std::int64_t expertId) {
+    refreshExperts();
+    const int i = m_expertCombo->findData(QVariant::fromValue<qlonglong>(expertId));
+    if (i < 0) return false;
+    m_expertCombo->setCurrentIndex(i);
+    return true;
+}
+
+std::optional<std::int64_t> CompressPage::selectedExpert() const {
+    if (m_expertCombo->currentIndex() < 0) return std::nullopt;
+    return m_expertCombo->currentData().toLongLong();
+}
+
+void CompressPage::refreshRuns() {
+    const QSignalBlocker block(m_runs);
+    m_runs->clear();
+    const auto expert = selectedExpert();
+    if (!expert) return;
+    try {
+        auto runs = m_catalog.compression_runs(*expert, false);
+        std::sort(runs.begin(), runs.end(),
+                  [](const auto& a, const auto& b) { return a.id > b.id; });
+        for (const auto& r : runs) {
+            auto* item = new QTreeWidgetItem(m_runs);
+            item->setData(0, Qt::UserRole, QVariant::fromValue<qlonglong>(r.id));
+            item->setText(RunDate, qs(r.created_at));
+            item->setText(RunMethod,
+                          tr("%1-bit %2").arg(r.bits).arg(Formatting::methodName(r.method)));
+            item->setText(RunSalient, qs(r.salient_spec));
+            switch (r.status) {
+                case meswitch::RunStatus::finished:
+                    item->setText(RunStatus, tr("finished"));
+                    break;
+                case meswitch::RunStatus::failed:
+                    item->setText(RunStatus, tr("failed"));
+                    item->setToolTip(RunStatus, qs(r.message));
+                    break;
+                case meswitch::RunStatus::cancelled:
+                    item->setText(RunStatus, tr("cancelled"));
+                    break;
+                case meswitch::RunStatus::running:
+                    item->setText(RunStatus, tr("running"));
+                    break;
+            }
+            if (r.status == meswitch::RunStatus::finished)
+                item->setText(RunError, QString::number(r.mean_rel_output_error, 'f', 4));
+            if (m_shownRun && *m_shownRun == r.id) m_runs->setCurrentItem(item);
+        }
+    } catch (const std::exception& e) {
+        spdlog::error("compress: cannot read the runs: {}", e.what());
+    }
+}
+
+void CompressPage::updateForm() {
+    const QString method = m_methodCombo->currentData().toString();
+    const bool idle = m_job == 0;
+    const bool meswitch = method == QLatin1String("meswitch");
+    const bool file = m_calibrationCombo->currentIndex() == 1;
+    m_expertCombo->setEnabled(idle);
+    m_methodCombo->setEnabled(idle);
+    m_bitsSpin->setEnabled(idle && method != QLatin1String("bitdelta"));
+    if (method == QLatin1String("bitdelta")) m_bitsSpin->setValue(1);
+    m_salientSpin->setEnabled(idle && meswitch);
+    m_calibrationCombo->setEnabled(idle);
+    m_calibrationFile->setEnabled(idle && file);
+    m_browseCalibration->setEnabled(idle && file);
+    m_baselineCheck->setEnabled(idle);
+    m_compressButton->setEnabled(idle && selectedExpert().has_value() &&
+                                 (!file || !m_calibrationFile->text().trimmed().isEmpty()));
+    m_cancelButton->setEnabled(!idle);
+    m_runs->setEnabled(idle);
+}
+
+meswitch::CompressOptions CompressPage::compressOptions() const {
+    meswitch::CompressOptions o;
+    o.method = m_methodCombo->currentData().toString().toStdString();
+    o.bits = o.method == "bitdelta" ? 1 : m_bitsSpin->value();
+    if (o.method == "meswitch")
+        o.salient =
+            (QString::number(m_salientSpin->value(), 'g', 6) + QLatin1Char('%')).toStdString();
+    if (m_calibrationCombo->currentIndex() == 1)
+        o.calibration_file =
+            QDir::fromNativeSeparators(m_calibrationFile->text().trimmed()).toStdString();
+    o.baseline = m_baselineCheck->isChecked();
+    return o;
+}
+
+void CompressPage::startCompression() {
+    if (m_job) return;
+    const int index = m_expertCombo->currentIndex();
+    if (index < 0) return;
+    const std::string expert = m_expertCombo->currentText().toStdString();
+    const meswitch::CompressOptions options = compressOptions();
+    m_message->setVisible(false);
+    m_charts->clear();
+    m_charts->setMethodName(Formatting::methodName(options.method));
+    m_saliency->clear();
+    m_shownRun.reset();
+    m_fraction = 0;
+    m_layersDone = 0;
+    m_progress->setValue(0);
+    m_stepLabel->setText(tr("Starting…"));
+    m_elapsed.start();
+    m_clock->start();
+    m_job = engine()->postCompress(expert, options);
+    spdlog::info("compress page: compressing '{}' ({} {}-bit, salient '{}')", expert,
+                 options.method, options.bits, options.salient);
+    updateTime();
+    updateForm();
+}
+
+void CompressPage::cancelCompression() {
+    if (!m_job) return;
+    engine()->cancel(m_job);
+    m_stepLabel->setText(tr("Cancelling…"));
+    m_cancelButton->setEnabled(false);
+}
+
+void CompressPage::updateTime() {
+    if (!m_job) return;
+    const double elapsed = static_cast<double>(m_elapsed.elapsed()) / 1000.0;
+    QString eta = tr("estimating…");
+    if (m_fraction > 0.05) eta = duration(elapsed * (1.0 - m_fraction) / m_fraction);
+    m_timeLabel->setText(tr("Elapsed %1 — remaining about %2").arg(duration(elapsed), eta));
+}
+
+void CompressPage::onProgress(quint64 job, double fraction, const QString& message) {
+    if (job != m_job) return;
+    m_fraction = fraction;
+    m_progress->setValue(static_cast<int>(fraction * 1000));
+    if (message.endsWith(QLatin1String(".weight"))) ++m_layersDone;
+    m_stepLabel->setText(
+        m_layersDone > 0 ? tr("Layers done: %1 — %2").arg(m_layersDone).arg(message) : message);
+    updateTime();
+}
+
+void CompressPage::onFinished(quint64 job, const QString&, const QVariant& result) {
+    if (job != m_job) return;
+    m_job = 0;
+    m_clock->stop();
+    const auto r = result.value<meswitch::CompressResult>();
+    m_progress->setValue(1000);
+    m_stepLabel->setText(tr("Done in %1: %2 layers, %3 bits/param, mean output error %4.")
+                             .arg(duration(r.seconds))
+                             .arg(r.layers.size())
+                             .arg(r.bits_per_param, 0, 'f', 3)
+                             .arg(r.mean_rel_output_error, 0, 'f', 4));
+    m_timeLabel->clear();
+    updateForm();
+    if (r.run_id) {
+        openRun(*r.run_id);
+        refreshRuns();
+        emit compressionFinished(*r.run_id);
+    }
+}
+
+void CompressPage::onFailed(quint64 job, const QString&, const QString& message, bool cancelled) {
+    if (job != m_job) return;
+    m_job = 0;
+    m_clock->stop();
+    m_progress->setValue(0);
+    m_timeLabel->clear();
+    const QString text =
+        cancelled ? tr("The compression was cancelled. No delta file was written and the catalog "
+                       "is unchanged.")
+                  : tr("The compression failed:\n%1").arg(message);
+    m_stepLabel->setText(cancelled ? tr("Cancelled.") : tr("Failed."));
+    showMessage(text, !cancelled);
+    updateForm();
+    refreshRuns();  // a failed run is recorded with its message
+    emit compressionStopped(text, cancelled);
+}
+
+void CompressPage::showMessage(const QString& text, bool error) {
+    m_message->setText(text);
+    m_message->setStyleSheet(error ? QStringLiteral("color: #b00020;")
+                                   : QStringLiteral("color: #b35c00;"));
+    m_message->setVisible(true);
+}
+
+bool CompressPage::openRun(std::int64_t runId) {
+    std::optional<meswitch::CompressionRunRecord> run;
+    std::optional<meswitch::ModelRecord> expert, base;
+    std::optional<meswitch::DeltaArtifactRecord> artifact;
+    try {
+        run = m_catalog.compression_run(runId);
+        if (!run) return false;
+        expert = m_catalog.model(run->expert_id);
+        if (expert && expert->base_model_id) base = m_catalog.model(*expert->base_model_id);
+        if (run->artifact_id)
+            for (const auto& a : m_catalog.delta_artifacts(run->expert_id))
+                if (a.id == *run->artifact_id) artifact = a;
+    } catch (const std::exception& e) {
+        showMessage(
+            tr("The run could not be read from the catalog:\n%1").arg(QString::fromUtf8(e.what())),
+            true);
+        return false;
+    }
+    m_shownRun = runId;
+    m_charts->setMethodName(Formatting::methodName(run->method));
+    m_charts->setLayers(run->layers);
+    m_charts->setSizes(expert ? expert->bytes : 0, artifact ? artifact->bytes : 0);
+    std::vector<std::string> layers;
+    for (const auto& l : run->layers) layers.push_back(l.layer);
+    if (expert && base && artifact)
+        m_saliency->setSource(base->path, expert->path, artifact->path, layers);
+    else
+        m_saliency->clear();
+    if (run->status != meswitch::RunStatus::finished)
+        showMessage(tr("This run did not finish: %1").arg(qs(run->message)), true);
+    return true;
+}

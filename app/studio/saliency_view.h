@@ -1,0 +1,114 @@
+// Saliency inspection of one compressed layer: the per-input-channel min and max of the delta
+// Δ with the channels the artifact keeps in 16 bits highlighted (the view the ME-Switch paper
+// uses to show why input channels matter), and a zoomable heat map of |Δ| and of the
+// quantization error |Δ − Δ̂|. The numbers come from meswitch::inspect_layer on the engine
+// thread.
+#pragma once
+
+#include <QGraphicsView>
+#include <QPointer>
+#include <QWidget>
+
+#include <filesystem>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "meswitch/inspect.h"
+
+class EngineHost;
+class QChart;
+class QChartView;
+class QComboBox;
+class QGraphicsPixmapItem;
+class QLabel;
+class QLineSeries;
+class QPushButton;
+class QScatterSeries;
+class QValueAxis;
+
+// A QGraphicsView showing one HeatMap; the mouse wheel and +/- zoom, 0 fits.
+class HeatMapView : public QGraphicsView {
+    Q_OBJECT
+
+public:
+    explicit HeatMapView(QWidget* parent = nullptr);
+    void setMap(const meswitch::HeatMap& map);
+    void zoomIn();
+    void zoomOut();
+    void fit();
+    double zoom() const { return m_zoom; }
+    // The image shown (one pixel per cell), for tests.
+    QImage image() const { return m_image; }
+
+protected:
+    void wheelEvent(QWheelEvent* event) override;
+    void keyPressEvent(QKeyEvent* event) override;
+    void resizeEvent(QResizeEvent* event) override;
+
+private:
+    void applyZoom();
+    QGraphicsPixmapItem* m_item = nullptr;
+    QImage m_image;
+    double m_zoom = 1.0;  // relative to "fit"
+};
+
+class SaliencyView : public QWidget {
+    Q_OBJECT
+
+public:
+    SaliencyView(QWidget* parent = nullptr);
+
+    void setEngine(EngineHost* engine) { m_engine = engine; }
+    // The layers of one run and where its models and artifact are; inspects the first layer.
+    void setSource(const std::filesystem::path& baseFolder,
+                   const std::filesystem::path& expertFolder, const std::filesystem::path& msdFile,
+                   const std::vector<std::string>& layers);
+    void clear();
+
+    QComboBox* layerCombo() const { return m_layerCombo; }
+    QComboBox* mapCombo() const { return m_mapCombo; }
+    QLineSeries* maxSeries() const { return m_max; }
+    QLineSeries* minSeries() const { return m_min; }
+    QScatterSeries* salientSeries() const { return m_salient; }
+    HeatMapView* heatMap() const { return m_heatMap; }
+    QLabel* statusLabel() const { return m_status; }
+    const std::optional<meswitch::LayerInspection>& inspection() const { return m_inspection; }
+    bool busy() const { return m_job != 0; }
+
+signals:
+    void inspected();
+
+protected:
+    void changeEvent(QEvent* event) override;
+
+private:
+    void retranslateUi();
+    void inspectCurrent();
+    void showInspection();
+    void showMap();
+
+    QPointer<EngineHost> m_engine;
+    std::filesystem::path m_base, m_expert, m_msd;
+    quint64 m_job = 0;
+    std::optional<meswitch::LayerInspection> m_inspection;
+    QString m_error;
+
+    QLabel* m_layerCaption = nullptr;
+    QComboBox* m_layerCombo = nullptr;
+    QLabel* m_mapCaption = nullptr;
+    QComboBox* m_mapCombo = nullptr;
+    QPushButton* m_zoomIn = nullptr;
+    QPushButton* m_zoomOut = nullptr;
+    QPushButton* m_fit = nullptr;
+    QLabel* m_status = nullptr;
+    QChart* m_chart = nullptr;
+    QChartView* m_chartView = nullptr;
+    QLineSeries* m_max = nullptr;
+    QLineSeries* m_min = nullptr;
+    QScatterSeries* m_salient = nullptr;
+    QValueAxis* m_x = nullptr;
+    QValueAxis* m_y = nullptr;
+    HeatMapView* m_heatMap = nullptr;
+    QLabel* m_mapLegend = nullptr;
+};

@@ -1,0 +1,343 @@
+// The Compress page driven as a user would over a real (temporary) catalog holding a tiny base
+// and expert: a small compression fills the charts (one point per layer, ME-Switch and the RTN
+// baseline), the saliency view shows every input channel with the salient ones highlighted and
+// both heat maps, a finished run reopens from the catalog at once, Cancel leaves no file and
+// the catalog as it was, and the GUI thread never stalls for more than 100 ms meanwhile (a
+// watchdog timer measures the longest gap between its ticks). Screenshots go to
+// test-output/screenshots.
+#include <QBarSet>
+#include <QCheckBox>
+#include <QComboBox>
+#include <QDoubleSpinBox>
+#include <QElapsedTimer>
+#include <QLabel>
+#include <QLineSeries>
+#include <QProgressBar>
+#include <QPushButton>
+#include <QScatterSeries>
+#include <QSettings>
+#include <QSpinBox>
+#include <QStandardPaths>
+#include <QTabWidget>
+#include <QTemporaryDir>
+#include <QTest>
+#include <QTimer>
+#include <QTreeWidget>
+
+#include <filesystem>
+#include <functional>
+
+#include "compress_charts.h"
+#include "compress_page.h"
+#include "engine_worker.h"
+#include "language_manager.h"
+#include "main_window.h"
+#include "meswitch/catalog.h"
+#include "meswitch/import.h"
+#include "meswitch/inspect.h"
+#include "meswitch/log.h"
+#include "meswitch/paths.h"
+#include "saliency_view.h"
+#include "studio_app.h"
+#include "test_support.h"
+#include "tiny_model.h"
+
+namespace fs = std::filesystem;
+using meswitch::Catalog;
+
+namespace {
+
+QString qs(const fs::path& p) {
+    return QString::fromStdString(p.string());
+}
+
+void saveScreenshot(QWidget* w, const char* name) {
+    QCoreApplication::processEvents();
+    const fs::path file = meswitch::test::output_dir("screenshots") / name;
+    QVERIFY2(w->grab().save(qs(file)), qPrintable(QStringLiteral("cannot save %1").arg(qs(file))));
+}
+
+// Measures the longest gap between ticks of a 10 ms timer on the GUI thread.
+class Watchdog : public QObject {
+public:
+    Watchdog() {
+        m_timer.setInterval(10);
+        QObject::connect(&m_timer, &QTimer::timeout, this, [this] {
+            const qint64 gap = m_clock.restart();
+            if (gap > 50 && m_onLongGap) m_onLongGap(gap);
+            m_longest = std::max(m_longest, gap);
+            ++m_ticks;
+        });
+    }
+    void start() {
+        m_longest = 0;
+        m_ticks = 0;
+        m_clock.start();
+        m_timer.start();
+    }
+    void stop() { m_timer.stop(); }
+    qint64 longestGapMs() const { return m_longest; }
+    int ticks() const { return m_ticks; }
+    // Called with every gap over 50 ms (to say what the page was doing).
+    std::function<void(qint64)> m_onLongGap;
+
+private:
+    QTimer m_timer;
+    QElapsedTimer m_clock;
+    qint64 m_longest = 0;
+    int m_ticks = 0;
+};
+
+QString snapshot(const Catalog& cat) {
+    QStringList out;
+    for (const auto& a : cat.delta_artifacts())
+        out << QStringLiteral("artifact %1 %2").arg(a.id).arg(QString::fromStdString(a.path));
+    for (const auto& r : cat.compression_runs())
+        out << QStringLiteral("run %1 %2").arg(r.id).arg(meswitch::to_string(r.status));
+    out << QStringLiteral("models %1").arg(cat.list_models().size());
+    return out.join(QLatin1Char('\n'));
+}
+
+int msdFiles(const fs::path& home) {
+    int n = 0;
+    std::error_code ec;
+    if (!fs::exists(meswitch::deltas_dir(home))) return 0;
+    for (const auto& e : fs::directory_iterator(meswitch::deltas_dir(home), ec))
+        if (e.is_regular_file()) ++n;  // .msd files and any leftover temporary file
+    return n;
+}
+
+}  // namespace
+
+class TestGuiCompress : public QObject {
+    Q_OBJECT
+
+private:
+    QTemporaryDir m_tmp;
+    fs::path m_models;
+    int m_homes = 0;
+
+    // A fresh data folder whose catalog holds the tiny base and its "math" expert.
+    fs::path newHome(std::int64_t* expertId) {
+        const fs::path home =
+            fs::path(m_tmp.path().toStdString()) / ("home" + std::to_string(++m_homes));
+        fs::create_directories(home);
+        Catalog cat(meswitch::catalog_path(home));
+        meswitch::ImportOptions base;
+        base.name = "tiny-base";
+        meswitch::import_model(cat, m_models / "tiny-base", base);
+        meswitch::ImportOptions expert;
+        expert.name = "tiny-math";
+        expert.base = "tiny-base";
+        expert.domain = "math";
+        expert.examples = {"What is 2 + 2?", "Solve x + 1 = 3."};
+        *expertId = meswitch::import_model(cat, m_models / "tiny-math", expert).id;
+        return home;
+    }
+
+private slots:
+    void initTestCase() {
+        QVERIFY(m_tmp.isValid());
+        QStandardPaths::setTestModeEnabled(true);
+        const QString config = m_tmp.filePath(QStringLiteral("config"));
+        QSettings::setPath(QSettings::NativeFormat, QSettings::UserScope, config);
+        QSettings::setPath(QSettings::IniFormat, QSettings::UserScope, config);
+        Studio::initApplication();
+        meswitch::init_logging({{}, false, "warn"});
+        LanguageManager::apply(QStringLiteral("en"));
+        m_models = fs::path(m_tmp.path().toStdString()) / "models";
+        meswitch::test::TinyModelSpec spec;
+        spec.hidden = 128;
+        spec.intermediate = 256;
+        spec.layers = 3;
+        spec.heads = 4;
+        spec.kv_heads = 2;
+        meswitch::test::write_tiny_model(m_models / "tiny-base", spec);
+        meswitch::test::write_expert_of(m_models / "tiny-base", m_models / "tiny-math", 0.01, 3);
+    }
+
+    void init() { QSettings().clear(); }
+
+    void compressionFillsTheChartsWithoutStallingTheUi() {
+        std::int64_t expertId = 0;
+        const fs::path home = newHome(&expertId);
+        Catalog cat(meswitch::catalog_path(home));
+        MainWindow w(cat, home);
+        w.resize(1400, 900);
+        QVERIFY(w.showPageByKey(QStringLiteral("compress")));
+        w.show();
+        QVERIFY(QTest::qWaitForWindowExposed(&w));
+        auto* page = w.findChild<CompressPage*>();
+        QVERIFY(page);
+        QVERIFY(page->selectExpert(expertId));
+        QCOMPARE(page->expertCombo()->currentText(), QStringLiteral("tiny-math"));
+        QCOMPARE(page->methodCombo()->currentText(), QStringLiteral("ME-Switch"));
+        page->bitsSpin()->setValue(2);
+        page->salientSpin()->setValue(2.0);
+        page->baselineCheck()->setChecked(true);
+        const auto options = page->compressOptions();
+        QCOMPARE(options.salient, std::string("2%"));
+        QVERIFY(options.baseline);
+        QCOMPARE(page->charts()->methodErrorSeries()->count(), 0);
+
+        QStringList steps;
+        connect(page->engine(), &EngineHost::progress, this,
+                [&](quint64, double, const QString& m) { steps << m; });
+        QString stopped;
+        connect(page, &CompressPage::compressionStopped, this,
+                [&](const QString& m, bool) { stopped = m; });
+        Watchdog watchdog;
+        watchdog.m_onLongGap = [page](qint64 gap) {
+            qInfo("watchdog: %lld ms gap, step: %s", gap, qPrintable(page->stepLabel()->text()));
+        };
+        watchdog.start();
+        QTest::mouseClick(page->compressButton(), Qt::LeftButton);
+        QVERIFY(page->running());
+        QVERIFY(page->cancelButton()->isEnabled());
+        QVERIFY(!page->compressButton()->isEnabled());
+        QTRY_VERIFY_WITH_TIMEOUT(!page->running(), 300000);
+        watchdog.stop();
+        QVERIFY2(stopped.isEmpty(), qPrintable(stopped));
+        QVERIFY(page->shownRun().has_value());
+
+        // The run is in the catalog, and every chart has one point per layer.
+        const auto run = cat.compression_run(*page->shownRun());
+        QVERIFY(run.has_value());
+        QCOMPARE(run->status, meswitch::RunStatus::finished);
+        const int layers = static_cast<int>(run->layers.size());
+        QVERIFY(layers >= 3 * 7);
+        QCOMPARE(page->charts()->methodErrorSeries()->count(), layers);
+        QCOMPARE(page->charts()->baselineErrorSeries()->count(), layers);
+        QCOMPARE(page->charts()->bitsSeries()->count(), layers);
+        QCOMPARE(page->charts()->sizeSet()->count(), 2);
+        QVERIFY(page->charts()->sizeSet()->at(1) < page->charts()->sizeSet()->at(0));
+        // ME-Switch beats RTN on average, as the charts show.
+        double me = 0, rtn = 0;
+        for (int i = 0; i < layers; ++i) {
+            me += page->charts()->methodErrorSeries()->at(i).y();
+            rtn += page->charts()->baselineErrorSeries()->at(i).y();
+        }
+        QVERIFY2(me < rtn, qPrintable(QStringLiteral("%1 vs %2").arg(me).arg(rtn)));
+        QVERIFY(page->stepLabel()->text().startsWith(QStringLiteral("Done")));
+        QVERIFY2(steps.filter(QStringLiteral(".weight")).size() >= 3 * 7,
+                 qPrintable(steps.join(QLatin1Char('\n'))));
+        QCOMPARE(page->progressBar()->value(), 1000);
+        QCOMPARE(page->runsView()->topLevelItemCount(), 1);
+        const auto artifacts = cat.delta_artifacts(expertId);
+        QCOMPARE(artifacts.size(), std::size_t(1));
+        QVERIFY(fs::is_regular_file(artifacts[0].path));
+        saveScreenshot(&w, "compress_charts.png");
+
+        // The UI thread was never blocked for long while the engine thread worked.
+        qInfo("watchdog: %d ticks, longest gap %lld ms", watchdog.ticks(), watchdog.longestGapMs());
+        QVERIFY(watchdog.ticks() > 0);
+        QVERIFY2(
+            watchdog.longestGapMs() < 100,
+            qPrintable(
+                QStringLiteral("the GUI thread stalled for %1 ms").arg(watchdog.longestGapMs())));
+
+        // Saliency: the first layer, every input channel, the salient ones highlighted.
+        SaliencyView* sal = page->saliency();
+        page->tabs()->setCurrentWidget(sal);
+        QTRY_VERIFY_WITH_TIMEOUT(sal->inspection().has_value(), 30000);
+        const auto& li = *sal->inspection();
+        QVERIFY(li.has_artifact);
+        QCOMPARE(sal->maxSeries()->count(), static_cast<int>(li.cols));
+        QCOMPARE(sal->minSeries()->count(), static_cast<int>(li.cols));
+        QVERIFY(!li.salient.empty());
+        QCOMPARE(sal->salientSeries()->count(), static_cast<int>(li.salient.size()));
+        QCOMPARE(static_cast<std::int64_t>(li.salient.size()), run->layers[0].salient);
+        QVERIFY(!sal->heatMap()->image().isNull());
+        const QImage deltaMap = sal->heatMap()->image();
+        sal->mapCombo()->setCurrentIndex(1);
+        QVERIFY(!sal->heatMap()->image().isNull());
+        QVERIFY(sal->heatMap()->image() != deltaMap);
+        sal->heatMap()->zoomIn();
+        QVERIFY(sal->heatMap()->zoom() > 1.0);
+        saveScreenshot(&w, "compress_saliency.png");
+        // Another layer.
+        sal->layerCombo()->setCurrentIndex(sal->layerCombo()->count() - 1);
+        QTRY_VERIFY_WITH_TIMEOUT(
+            !sal->busy() && sal->inspection().has_value() &&
+                sal->inspection()->layer == sal->layerCombo()->currentText().toStdString(),
+            30000);
+
+        // A finished run reopens from the catalog at once (no engine work for the charts).
+        CompressPage again(cat);
+        QVERIFY(again.selectExpert(expertId));
+        QCOMPARE(again.runsView()->topLevelItemCount(), 1);
+        QVERIFY(again.openRun(*page->shownRun()));
+        QCOMPARE(again.charts()->methodErrorSeries()->count(), layers);
+        QCOMPARE(again.charts()->baselineErrorSeries()->count(), layers);
+        QCOMPARE(again.charts()->bitsSeries()->count(), layers);
+        QCOMPARE(again.charts()->methodErrorSeries()->at(layers - 1).y(),
+                 run->layers.back().rel_output_error);
+    }
+
+    void cancelLeavesNoFileAndTheCatalogAsItWas() {
+        std::int64_t expertId = 0;
+        const fs::path home = newHome(&expertId);
+        Catalog cat(meswitch::catalog_path(home));
+        const QString before = snapshot(cat);
+        MainWindow w(cat, home);
+        QVERIFY(w.showPageByKey(QStringLiteral("compress")));
+        w.show();
+        QVERIFY(QTest::qWaitForWindowExposed(&w));
+        auto* page = w.findChild<CompressPage*>();
+        QVERIFY(page->selectExpert(expertId));
+
+        // Cancel as soon as the engine reports that it has started.
+        bool cancelled = false;
+        QString message;
+        connect(page->engine(), &EngineHost::progress, page, [&] {
+            if (page->cancelButton()->isEnabled())
+                QTest::mouseClick(page->cancelButton(), Qt::LeftButton);
+        });
+        connect(page, &CompressPage::compressionStopped, this, [&](const QString& m, bool c) {
+            message = m;
+            cancelled = c;
+        });
+        QTest::mouseClick(page->compressButton(), Qt::LeftButton);
+        QTRY_VERIFY_WITH_TIMEOUT(!page->running(), 120000);
+        QVERIFY2(cancelled, qPrintable(message));
+        QVERIFY(page->messageLabel()->isVisible());
+        QVERIFY2(page->messageLabel()->text().contains(QStringLiteral("cancelled")),
+                 qPrintable(page->messageLabel()->text()));
+        QVERIFY(page->messageLabel()->text().contains(QStringLiteral("catalog is unchanged")));
+        QCOMPARE(page->stepLabel()->text(), QStringLiteral("Cancelled."));
+        QVERIFY(page->compressButton()->isEnabled());
+        QCOMPARE(page->charts()->methodErrorSeries()->count(), 0);
+        saveScreenshot(&w, "compress_cancelled.png");
+        QCOMPARE(msdFiles(home), 0);
+        QCOMPARE(snapshot(cat), before);
+    }
+
+    void inspectLayerWithoutArtifact() {
+        // The engine side of the saliency view: Δ only, and a zoomed region.
+        meswitch::LayerInspectOptions o;
+        o.max_map_rows = 16;
+        o.max_map_cols = 8;
+        o.row0 = 10;
+        o.row1 = 42;
+        const auto li = meswitch::inspect_layer(m_models / "tiny-base", m_models / "tiny-math", {},
+                                                "model.layers.0.mlp.down_proj.weight", o);
+        QCOMPARE(li.rows, std::int64_t(128));
+        QCOMPARE(li.cols, std::int64_t(256));
+        QVERIFY(!li.has_artifact);
+        QVERIFY(li.error_abs.values.empty());
+        QCOMPARE(li.delta_abs.rows, std::int64_t(16));
+        QCOMPARE(li.delta_abs.cols, std::int64_t(8));
+        QCOMPARE(li.delta_abs.row0, std::int64_t(10));
+        QCOMPARE(li.delta_abs.row1, std::int64_t(42));
+        QCOMPARE(li.channel_max.size(), std::size_t(256));
+        for (std::size_t i = 0; i < li.channel_max.size(); ++i)
+            QVERIFY(li.channel_min[i] <= li.channel_max[i]);
+        QVERIFY(li.delta_abs.max_value > 0);
+        QVERIFY_THROWS_EXCEPTION(
+            meswitch::Error, meswitch::inspect_layer(m_models / "tiny-base", m_models / "tiny-math",
+                                                     {}, "model.norm.weight"));
+    }
+};
+
+QTEST_MAIN(TestGuiCompress)
+#include "test_gui_compress.moc"
