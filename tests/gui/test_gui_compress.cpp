@@ -10,6 +10,7 @@
 #include <QComboBox>
 #include <QDoubleSpinBox>
 #include <QElapsedTimer>
+#include <QHash>
 #include <QLabel>
 #include <QLineSeries>
 #include <QProgressBar>
@@ -21,9 +22,11 @@
 #include <QTabWidget>
 #include <QTemporaryDir>
 #include <QTest>
+#include <QThread>
 #include <QTimer>
 #include <QTreeWidget>
 
+#include <atomic>
 #include <filesystem>
 #include <functional>
 
@@ -310,6 +313,52 @@ private slots:
         saveScreenshot(&w, "compress_cancelled.png");
         QCOMPARE(msdFiles(home), 0);
         QCOMPARE(snapshot(cat), before);
+    }
+
+    void engineHostRunsPostedJobsInOrderAndCancelsQueuedOnes() {
+        // Any page can post its own jobs: they run one at a time, in order, off the GUI thread.
+        const fs::path home = fs::path(m_tmp.path().toStdString()) / "engine-host";
+        fs::create_directories(home);
+        EngineHost host(meswitch::catalog_path(home), home);
+        QStringList order;
+        QHash<quint64, QString> failures;
+        QHash<quint64, QVariant> results;
+        QList<QString> events;
+        connect(&host, &EngineHost::finished, this,
+                [&](quint64 id, const QString&, const QVariant& r) { results.insert(id, r); });
+        connect(&host, &EngineHost::failed, this,
+                [&](quint64 id, const QString&, const QString& m, bool c) {
+                    failures.insert(id, (c ? QStringLiteral("cancelled: ") : QString()) + m);
+                });
+        connect(&host, &EngineHost::event, this,
+                [&](quint64, const QString& name, const QVariant&) { events << name; });
+        QThread* gui = QThread::currentThread();
+        std::atomic<bool> release{false};
+        const quint64 first = host.post(QStringLiteral("test"), [&](JobContext& ctx) {
+            ctx.event(QStringLiteral("started"), {});
+            while (!release.load()) QThread::msleep(1);  // holds the engine thread
+            return QVariant(QThread::currentThread() != gui);
+        });
+        const quint64 second = host.post(QStringLiteral("test"), [&](JobContext&) {
+            return QVariant(QStringLiteral("never runs"));
+        });
+        const quint64 third = host.post(QStringLiteral("test"), [&](JobContext& ctx) {
+            ctx.catalog();  // the worker's own connection opens on its thread
+            throw meswitch::Error(meswitch::ErrorKind::io, "cannot read /nowhere/file: gone");
+            return QVariant();
+        });
+        QVERIFY(first < second && second < third);
+        QVERIFY(host.busy());
+        host.cancel(second);  // queued: fails as cancelled without running
+        QTRY_COMPARE(events.size(), 1);
+        release = true;
+        QTRY_VERIFY(!host.busy());
+        QCOMPARE(results.value(first).toBool(), true);  // ran on the engine thread
+        QVERIFY(!results.contains(second));
+        QVERIFY2(failures.value(second).startsWith(QStringLiteral("cancelled: ")),
+                 qPrintable(failures.value(second)));
+        QCOMPARE(failures.value(third), QStringLiteral("cannot read /nowhere/file: gone"));
+        QVERIFY(fs::exists(meswitch::catalog_path(home)));
     }
 
     void inspectLayerWithoutArtifact() {
