@@ -10,6 +10,7 @@ PACKAGES=(
   libspdlog-dev libfmt-dev libsqlite3-dev nlohmann-json3-dev libcli11-dev libxxhash-dev
   libopenblas-dev libhwy-dev libpcre2-dev libbenchmark-dev
   xvfb xauth
+  lintian appstream desktop-file-utils dpkg-dev file rpm
 )
 
 missing=()
