@@ -98,13 +98,21 @@ static void register_bench_compress(CLI::App* bench) {
     });
 }
 
+// cmd_bench_decode_cuda.cpp: the decode benchmark on the GPU (Error(device) without one).
+BenchDecodeResult bench_decode_on_cuda(const ModelConfig* synthetic, DType dtype,
+                                       const std::filesystem::path& folder, int prefill,
+                                       int decode, int threads);
+
+void register_bench_switch(CLI::App* bench);  // cmd_bench_switch.cpp
+
 void register_bench(CLI::App& app, Context& ctx) {
     auto* bench = app.add_subcommand("bench", "benchmarks");
     bench->require_subcommand(1);
     register_bench_compress(bench);
+    register_bench_switch(bench);
     auto* cmd = bench->add_subcommand("decode",
                                       "prefill and decode tokens/s vs the memory-bandwidth bound");
-    static std::string model_arg = "synthetic:1b", dtype_arg = "bf16";
+    static std::string model_arg = "synthetic:1b", dtype_arg = "bf16", device_arg = "cpu";
     static int prefill = 64, decode = 32, threads = 0;
     static bool json = false;
     cmd->add_option("--model", model_arg,
@@ -115,6 +123,9 @@ void register_bench(CLI::App& app, Context& ctx) {
     cmd->add_option("--prefill", prefill, "prompt tokens")->capture_default_str();
     cmd->add_option("--decode", decode, "generated tokens")->capture_default_str();
     cmd->add_option("--threads", threads, "CPU threads (default: all cores)");
+    cmd->add_option("--device", device_arg, "cpu or cuda (batch-1 decode on the GPU)")
+        ->check(CLI::IsMember({"cpu", "cuda"}))
+        ->capture_default_str();
     cmd->add_flag("--json", json, "print one JSON object");
     cmd->callback([&ctx] {
         BenchDecodeResult r;
@@ -126,13 +137,19 @@ void register_bench(CLI::App& app, Context& ctx) {
                                                                  : dtype_arg);
             if (!dtype || (*dtype != DType::f32 && *dtype != DType::f16 && *dtype != DType::bf16))
                 throw Error(ErrorKind::invalid_argument, "--dtype must be f32, f16 or bf16");
-            r = bench_decode(synthetic_shape(model_arg.substr(10)), *dtype, prefill, decode,
-                             threads);
+            const ModelConfig shape = synthetic_shape(model_arg.substr(10));
+            r = device_arg == "cuda"
+                    ? bench_decode_on_cuda(&shape, *dtype, {}, prefill, decode, threads)
+                    : bench_decode(shape, *dtype, prefill, decode, threads);
             label += " " + dtype_arg;
+        } else if (device_arg == "cuda") {
+            r = bench_decode_on_cuda(nullptr, DType::f32, ctx.resolve_model(model_arg), prefill,
+                                     decode, threads);
         } else {
             Model model = Model::load(ctx.resolve_model(model_arg), ModelOptions{threads});
             r = bench_decode(model, prefill, decode);
         }
+        if (device_arg == "cuda") label += " on cuda";
         if (json) {
             print_json({{"model", label},
                         {"threads", r.threads},

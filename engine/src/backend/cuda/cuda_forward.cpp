@@ -69,7 +69,7 @@ void CudaModel::Impl::linear(const LinearSlot& l, const float* in, std::int64_t 
 std::int64_t CudaModel::Impl::run_layers(std::int64_t rows, const ForwardOptions& opt) {
     const ModelConfig& c = config;
     const std::int64_t h = c.hidden_size, kvd = c.kv_dim(), inter = c.intermediate_size;
-    const std::int64_t pos0 = cache_size;
+    const std::int64_t pos0 = kv->size;
     const float eps = static_cast<float>(c.rms_norm_eps);
     float* xp = x.as<float>();
     float* xnp = xn.as<float>();
@@ -92,9 +92,9 @@ std::int64_t CudaModel::Impl::run_layers(std::int64_t rows, const ForwardOptions
                                            ids.as<std::int32_t>(), r, xp, stream));
     for (std::int64_t l = 0; l < c.num_hidden_layers; ++l) {
         const LayerSlots& ls = layers[static_cast<std::size_t>(l)];
-        const std::size_t layer_off = static_cast<std::size_t>(l * cache_capacity * kvd);
-        float* kl = keys.as<float>() + layer_off;
-        float* vl = values.as<float>() + layer_off;
+        const std::size_t layer_off = static_cast<std::size_t>(l * kv->capacity * kvd);
+        float* kl = kv->keys.as<float>() + layer_off;
+        float* vl = kv->values.as<float>() + layer_off;
         float* kp = kl + pos0 * kvd;
         float* vp = vl + pos0 * kvd;
         MESWITCH_CUDA_CHECK(kernels::rmsnorm_f32(xp, ls.input_norm->f32.as<float>(), xnp, r,
@@ -133,7 +133,7 @@ std::int64_t CudaModel::Impl::run_layers(std::int64_t rows, const ForwardOptions
         MESWITCH_CUDA_CHECK(kernels::add_f32(xp, tmpp, rows * h, stream));
         if (opt.on_hidden) report(l, xp, rows);
     }
-    cache_size = pos0 + rows;
+    kv->size = pos0 + rows;
 
     const bool all_rows = opt.all_positions || static_cast<bool>(opt.on_hidden);
     const std::int64_t first = all_rows ? 0 : rows - 1;
@@ -150,19 +150,22 @@ void CudaModel::Impl::head_logits(const float* in, std::int64_t rows, float* out
     linear(s, in, rows, out);
 }
 
-std::vector<float> CudaModel::forward(std::span<const std::int32_t> tokens,
-                                      const ForwardOptions& options) {
-    Impl& m = *impl_;
+std::vector<float> CudaModel::Impl::forward(std::span<const std::int32_t> tokens,
+                                            const ForwardOptions& options) {
+    Impl& m = *this;
     const ModelConfig& c = m.config;
     const std::int64_t rows = static_cast<std::int64_t>(tokens.size());
     if (rows == 0) throw Error(ErrorKind::invalid_argument, "forward: no tokens to run");
     if (rows > 65535)
         throw Error(ErrorKind::invalid_argument, "forward: at most 65535 tokens per call on CUDA");
-    if (m.cache_size + rows > m.cache_capacity)
+    if (m.kv->layers != c.num_hidden_layers || m.kv->kv_dim != c.kv_dim())
         throw Error(ErrorKind::invalid_argument,
-                    "forward: the context is full (" + std::to_string(m.cache_size) + " + " +
+                    "forward: the KV cache was made for another model shape");
+    if (m.kv->size + rows > m.kv->capacity)
+        throw Error(ErrorKind::invalid_argument,
+                    "forward: the context is full (" + std::to_string(m.kv->size) + " + " +
                         std::to_string(rows) + " tokens exceed the KV cache capacity of " +
-                        std::to_string(m.cache_capacity) + ")");
+                        std::to_string(m.kv->capacity) + ")");
     for (std::size_t t = 0; t < tokens.size(); ++t)
         if (tokens[t] < 0 || tokens[t] >= c.vocab_size)
             throw Error(ErrorKind::invalid_argument, "token id " + std::to_string(tokens[t]) +
@@ -188,10 +191,29 @@ std::vector<float> CudaModel::forward(std::span<const std::int32_t> tokens,
     return out;
 }
 
+std::vector<float> CudaModel::forward(std::span<const std::int32_t> tokens,
+                                      const ForwardOptions& options) {
+    impl_->kv = &impl_->own_cache;
+    return impl_->forward(tokens, options);
+}
+
+std::vector<float> CudaModel::forward(std::span<const std::int32_t> tokens, CudaKvCache& cache,
+                                      const ForwardOptions& options) {
+    impl_->kv = &cache;
+    try {
+        auto out = impl_->forward(tokens, options);
+        impl_->kv = &impl_->own_cache;
+        return out;
+    } catch (...) {
+        impl_->kv = &impl_->own_cache;
+        throw;
+    }
+}
+
 std::vector<std::int32_t> CudaModel::generate_greedy(std::span<const std::int32_t> prompt, int n) {
     Impl& m = *impl_;
     if (n < 1) return {};
-    if (m.cache_size + static_cast<std::int64_t>(prompt.size()) + n - 1 > m.cache_capacity)
+    if (m.own_cache.size + static_cast<std::int64_t>(prompt.size()) + n - 1 > m.own_cache.capacity)
         throw Error(ErrorKind::invalid_argument, "generate_greedy: the KV cache is too small");
     std::vector<std::int32_t> out(static_cast<std::size_t>(n));
     ForwardOptions none;

@@ -75,14 +75,25 @@ CudaModel::Impl::Impl(const Model& model, const CudaModelOptions& o)
     const std::vector<float> inv = cpu::rope_inv_freq(c.head_dim, c.rope_theta, c.rope_scaling);
     inv_freq = upload_bytes(*alloc, inv.data(), inv.size() * 4, "RoPE frequencies");
 
-    cache_capacity = o.cache_capacity > 0
-                         ? o.cache_capacity
-                         : std::min(c.max_position_embeddings, default_cache_positions);
-    const std::size_t cache_floats =
-        static_cast<std::size_t>(c.num_hidden_layers * cache_capacity * c.kv_dim());
-    keys = alloc->allocate(cache_floats * 4, "KV cache keys");
-    values = alloc->allocate(cache_floats * 4, "KV cache values");
+    own_cache = make_cache(o.cache_capacity > 0
+                               ? o.cache_capacity
+                               : std::min(c.max_position_embeddings, default_cache_positions));
     sync();
+}
+
+CudaKvCache CudaModel::Impl::make_cache(std::int64_t capacity) {
+    if (capacity <= 0)
+        throw Error(ErrorKind::invalid_argument,
+                    "KV cache capacity must be positive, not " + std::to_string(capacity));
+    CudaKvCache cache;
+    cache.layers = config.num_hidden_layers;
+    cache.kv_dim = config.kv_dim();
+    cache.capacity = capacity;
+    const std::size_t floats = static_cast<std::size_t>(cache.layers * capacity * cache.kv_dim);
+    const std::string what = "a KV cache of " + std::to_string(capacity) + " positions";
+    cache.keys = alloc->allocate(floats * 4, what);
+    cache.values = alloc->allocate(floats * 4, what);
+    return cache;
 }
 
 CudaModel::Impl::~Impl() {
@@ -90,7 +101,7 @@ CudaModel::Impl::~Impl() {
     // Buffers go back to the allocator before it is destroyed.
     x.reset(), xn.reset(), q.reset(), att.reset(), tmp.reset(), gate.reset(), up.reset();
     xh.reset(), logits.reset(), ids.reset(), delta_scratch.reset();
-    keys.reset(), values.reset(), inv_freq.reset();
+    own_cache.keys.reset(), own_cache.values.reset(), inv_freq.reset();
     weights.clear();
     blas.reset();
     alloc.reset();
@@ -182,24 +193,27 @@ DeviceAllocator& CudaModel::allocator() {
     return *impl_->alloc;
 }
 
+CudaKvCache CudaModel::make_cache(std::int64_t capacity) {
+    return impl_->make_cache(capacity);
+}
 std::int64_t CudaModel::cache_size() const {
-    return impl_->cache_size;
+    return impl_->own_cache.size;
 }
 std::int64_t CudaModel::cache_capacity() const {
-    return impl_->cache_capacity;
+    return impl_->own_cache.capacity;
 }
 void CudaModel::clear_cache() {
-    impl_->cache_size = 0;
+    impl_->own_cache.size = 0;
 }
 void CudaModel::truncate_cache(std::int64_t size) {
-    if (size < 0 || size > impl_->cache_size)
+    if (size < 0 || size > impl_->own_cache.size)
         throw Error(ErrorKind::invalid_argument, "truncate_cache: " + std::to_string(size) +
                                                      " is outside [0, " +
-                                                     std::to_string(impl_->cache_size) + "]");
-    impl_->cache_size = size;
+                                                     std::to_string(impl_->own_cache.size) + "]");
+    impl_->own_cache.size = size;
 }
 std::uint64_t CudaModel::cache_bytes() const {
-    return impl_->keys.size() + impl_->values.size();
+    return impl_->own_cache.bytes();
 }
 
 std::vector<std::string> CudaModel::weight_names() const {
@@ -214,6 +228,10 @@ std::vector<std::byte> CudaModel::read_weight(std::string_view name) const {
     impl_->sync();
     MESWITCH_CUDA_CHECK(cudaMemcpy(out.data(), w.data.get(), w.nbytes, cudaMemcpyDeviceToHost));
     return out;
+}
+
+std::vector<std::int64_t> CudaModel::weight_shape(std::string_view name) const {
+    return impl_->weight(name).shape;
 }
 
 std::uint64_t CudaModel::weight_bytes() const {

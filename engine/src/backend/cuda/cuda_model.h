@@ -23,12 +23,12 @@
 #include <string_view>
 #include <vector>
 
+#include "backend/cuda/allocator.h"
 #include "backend/cuda/device.h"
 #include "meswitch/model.h"
 
 namespace meswitch::cuda {
 
-class DeviceAllocator;
 class LinearDelta;
 class DenseDeltaBuffer;
 
@@ -38,6 +38,14 @@ struct CudaModelOptions {
     int device = -1;                  // −1: the device with the most free memory
     std::int64_t cache_capacity = 0;  // <= 0: min(max_position_embeddings, 4096)
     RestoreMode restore = RestoreMode::device_copy;
+};
+
+// A KV cache on the device (float32 keys and values of every layer), e.g. one per
+// conversation; made by CudaModel::make_cache and used with that model only.
+struct CudaKvCache {
+    DeviceBuffer keys, values;  // [layer][capacity][kv_dim]
+    std::int64_t layers = 0, kv_dim = 0, capacity = 0, size = 0;
+    std::uint64_t bytes() const { return keys.size() + values.size(); }
 };
 
 class CudaModel {
@@ -56,6 +64,9 @@ public:
     DeviceAllocator& allocator();
 
     // ------------------------------------------------------------------------ KV cache
+    // A separate cache of `capacity` positions (Error(out_of_memory) when it does not fit).
+    CudaKvCache make_cache(std::int64_t capacity);
+    // The model's own cache, used by the forward calls without a cache argument:
     std::int64_t cache_size() const;
     std::int64_t cache_capacity() const;
     void clear_cache();
@@ -67,6 +78,9 @@ public:
     // options.all_positions; options.on_hidden gets host copies of the residual stream.
     std::vector<float> forward(std::span<const std::int32_t> tokens,
                                const ForwardOptions& options = {});
+    // Same on a cache from make_cache.
+    std::vector<float> forward(std::span<const std::int32_t> tokens, CudaKvCache& cache,
+                               const ForwardOptions& options = {});
     // Greedy decoding on the device: runs `prompt`, then n − 1 more steps feeding each
     // argmax back without a host round trip for the token; returns the n tokens chosen.
     std::vector<std::int32_t> generate_greedy(std::span<const std::int32_t> prompt, int n);
@@ -75,6 +89,7 @@ public:
     std::vector<std::string> weight_names() const;
     // The stored bytes of a weight as they are on the device now. Error(not_found).
     std::vector<std::byte> read_weight(std::string_view name) const;
+    std::vector<std::int64_t> weight_shape(std::string_view name) const;  // Error(not_found)
     std::uint64_t weight_bytes() const;            // device bytes of all weights
     std::uint64_t weight_bytes_per_token() const;  // as Model::weight_bytes_per_token
 

@@ -74,9 +74,8 @@ struct CudaModel::Impl {
     DeviceWeight* final_norm = nullptr;
     DeviceWeight* head = nullptr;
     DeviceBuffer inv_freq;
-    // KV cache: [layer][capacity][kv_dim] float32
-    DeviceBuffer keys, values;
-    std::int64_t cache_capacity = 0, cache_size = 0;
+    CudaKvCache own_cache;
+    CudaKvCache* kv = &own_cache;  // the cache the current forward call uses
     // workspace, grown on demand
     std::int64_t ws_rows = 0;
     DeviceBuffer x, xn, q, att, tmp, gate, up, xh, logits, ids, delta_scratch;
@@ -91,8 +90,10 @@ struct CudaModel::Impl {
     void save_base(DeviceWeight& w);
     void restore(DeviceWeight& w);
     void sync();
+    CudaKvCache make_cache(std::int64_t capacity);
 
-    // forward (cuda_forward.cpp)
+    // forward (cuda_forward.cpp); the cache is *kv
+    std::vector<float> forward(std::span<const std::int32_t> tokens, const ForwardOptions& opt);
     void reserve_workspace(std::int64_t rows);
     void linear(const LinearSlot& l, const float* in, std::int64_t rows, float* out);
     // Runs rows tokens whose ids are already in `ids`; the final-norm rows [first, rows) end up
