@@ -100,8 +100,8 @@ static void register_bench_compress(CLI::App* bench) {
 
 // cmd_bench_decode_cuda.cpp: the decode benchmark on the GPU (Error(device) without one).
 BenchDecodeResult bench_decode_on_cuda(const ModelConfig* synthetic, DType dtype,
-                                       const std::filesystem::path& folder, int prefill,
-                                       int decode, int threads);
+                                       const std::filesystem::path& folder, int prefill, int decode,
+                                       int threads);
 
 void register_bench_switch(CLI::App* bench);  // cmd_bench_switch.cpp
 
