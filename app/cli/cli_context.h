@@ -53,5 +53,6 @@ void register_eval(CLI::App& app, Context& ctx);
 void register_bench(CLI::App& app, Context& ctx);
 void register_route(CLI::App& app, Context& ctx);
 void register_chat(CLI::App& app, Context& ctx);
+void register_moe(CLI::App& app, Context& ctx);
 
 }  // namespace meswitch::cli

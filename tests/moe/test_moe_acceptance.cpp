@@ -5,6 +5,7 @@
 // parameter averaging of the variants. Writes test-output/moe/acceptance.json.
 #include <QtTest>
 
+#include <cmath>
 #include <fstream>
 #include <nlohmann/json.hpp>
 
@@ -12,6 +13,7 @@
 #include "meswitch/model.h"
 #include "meswitch/moe.h"
 #include "meswitch/tokenizer.h"
+#include "moe/delta_variants.h"
 #include "test_support.h"
 
 using namespace meswitch;
@@ -79,6 +81,45 @@ private slots:
                                     .arg(nll["parameter averaging"][v])));
             QVERIFY(nll["share 10: mean"][v] < nll["share 20: mean (expert averaging)"][v]);
         }
+    }
+
+    // The same variants kept as ME-Switch deltas against the base (no calibration data:
+    // weight-space metric), at 2 and 4 bits: NLL on the own domain and stored bytes.
+    void deltas_on_the_same_variants() {
+        MESWITCH_REQUIRE_FIXTURE(dir, "tiny-mixtral");
+        MESWITCH_REQUIRE_FIXTURE(eval_dir, "stories260K-experts/eval");
+        const std::vector<std::string> domains{"math", "code", "qa"};
+        const Tokenizer tok = Tokenizer::from_folder(dir / "base");
+        nlohmann::json report;
+        for (int bits : {2, 4}) {
+            std::vector<double> nll;
+            std::uint64_t delta_bytes = 0, dense_bytes = 0;
+            for (const auto& d : domains) {
+                DeltaVariantOptions o;
+                o.bits = bits;
+                o.threads = 1;
+                DeltaVariant dv = delta_variant(dir / "base", dir / d, o);
+                nll.push_back(
+                    evaluate(dv.model, tok, read_text_lines(eval_dir / (d + ".txt"))).mean_nll);
+                delta_bytes += dv.delta_bytes;
+                dense_bytes = dv.dense_bytes;
+            }
+            const std::string label = "deltas " + std::to_string(bits) + " bit";
+            report[label] = {{"nll", nll},
+                             {"delta_bytes_all_variants", delta_bytes},
+                             {"base_bytes", dense_bytes},
+                             {"total_bytes", delta_bytes + dense_bytes}};
+            qInfo("%-14s math %.3f  code %.3f  qa %.3f   base %.2f MiB + deltas %.2f MiB",
+                  label.c_str(), nll[0], nll[1], nll[2], dense_bytes / 1048576.0,
+                  delta_bytes / 1048576.0);
+            QVERIFY(delta_bytes < 3 * dense_bytes);  // smaller than three full variants
+            for (double x : nll) QVERIFY(std::isfinite(x) && x > 0);
+        }
+        // 4 bits is closer to the fine-tuned models than 2 bits on every domain.
+        for (std::size_t v = 0; v < 3; ++v)
+            QVERIFY(report["deltas 4 bit"]["nll"][v].get<double>() <
+                    report["deltas 2 bit"]["nll"][v].get<double>());
+        std::ofstream(test::output_dir("moe") / "deltas.json") << report.dump(2) << '\n';
     }
 };
 

@@ -173,7 +173,8 @@ private:
 //   reload          one variant resident, a switch reloads the whole variant from its folder;
 //   static          every variant resident in its own fixed slice of the machine (MIG-like,
 //                   simulated: each slice runs at 1/V of the measured speed, own queue).
-// Service times are measured (switch + prefill + decode); queueing follows the arrivals.
+// Service times are measured (switch + prefill + decode, after a warm-up); queueing follows
+// the arrivals (the replay does not sleep through idle gaps).
 struct WorkloadOptions {
     int requests = 60;
     double rate_per_second = 0;  // 0: 70 % of the consolidated server's capacity
@@ -182,6 +183,7 @@ struct WorkloadOptions {
     SharedExpert shared_expert = SharedExpert::mean;
     std::uint64_t seed = 1;
     int threads = 0;
+    int repeats = 3;  // each generation is timed this many times, the fastest counts
 };
 
 struct StrategyResult {
