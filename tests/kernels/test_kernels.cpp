@@ -314,14 +314,24 @@ private slots:
         QTest::addColumn<delta::ZeroFormat>("zero");
         QTest::addColumn<bool>("bf16_salient");
         QTest::addColumn<bool>("per_matrix");
+        QTest::addColumn<int>("cols");
         using Z = delta::ZeroFormat;
-        QTest::newRow("bf16 2-bit u8 zeros") << DType::bf16 << 2 << 5 << Z::u8 << false << false;
-        QTest::newRow("f16 2-bit no salient") << DType::f16 << 2 << 0 << Z::u8 << false << false;
+        QTest::newRow("bf16 2-bit u8 zeros")
+            << DType::bf16 << 2 << 5 << Z::u8 << false << false << 531;
+        QTest::newRow("f16 2-bit no salient")
+            << DType::f16 << 2 << 0 << Z::u8 << false << false << 531;
         QTest::newRow("f32 3-bit f16 zeros bf16 salient")
-            << DType::f32 << 3 << 7 << Z::f16 << true << false;
+            << DType::f32 << 3 << 7 << Z::f16 << true << false << 531;
         QTest::newRow("bf16 1-bit midpoint per-matrix")
-            << DType::bf16 << 1 << 0 << Z::midpoint << false << true;
-        QTest::newRow("f16 4-bit u8") << DType::f16 << 4 << 2 << Z::u8 << true << false;
+            << DType::bf16 << 1 << 0 << Z::midpoint << false << true << 531;
+        QTest::newRow("f16 4-bit u8") << DType::f16 << 4 << 2 << Z::u8 << true << false << 531;
+        // 16-byte vector path: rows of 8 bf16/f16 or 4 f32 columns per thread step
+        QTest::newRow("bf16 2-bit 512 cols (vector path)")
+            << DType::bf16 << 2 << 5 << Z::u8 << false << false << 512;
+        QTest::newRow("f32 2-bit 260 cols (vector path)")
+            << DType::f32 << 2 << 4 << Z::u8 << false << false << 260;
+        QTest::newRow("f16 3-bit 1024 cols no salient (vector path)")
+            << DType::f16 << 3 << 0 << Z::f16 << true << false << 1024;
     }
     void delta_apply() {  // bit-identical to cpu::apply_delta, in place and out of place
         QFETCH(DType, dtype);
@@ -330,9 +340,10 @@ private slots:
         QFETCH(delta::ZeroFormat, zero);
         QFETCH(bool, bf16_salient);
         QFETCH(bool, per_matrix);
+        QFETCH(int, cols);
         DeltaSpec s;
         s.rows = 37;
-        s.cols = 531;
+        s.cols = cols;
         s.bits = bits;
         s.salient = salient;
         s.zero_format = zero;

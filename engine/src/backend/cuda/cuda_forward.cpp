@@ -36,7 +36,7 @@ void CudaModel::Impl::reserve_workspace(std::int64_t rows) {
     gate = floats(rows * inter, "MLP activations");
     up = floats(rows * inter, "MLP activations");
     xh = alloc->allocate(static_cast<std::size_t>(rows * widest) * 2, "half activations");
-    logits = floats(rows * c.vocab_size, "logits");
+    if (!logits) logits = floats(c.vocab_size, "logits");  // more rows only on demand
     ids = alloc->allocate(static_cast<std::size_t>(rows) * 4, "token ids");
     ws_rows = rows;
 }
@@ -183,6 +183,9 @@ std::vector<float> CudaModel::Impl::forward(std::span<const std::int32_t> tokens
     const std::int64_t h = c.hidden_size;
     const std::int64_t out_rows = options.all_positions ? rows : 1;
     const float* head_in = m.xn.as<float>() + (options.all_positions ? first : rows - 1) * h;
+    if (m.logits.size() < static_cast<std::size_t>(out_rows * c.vocab_size) * 4)
+        m.logits = m.alloc->allocate(static_cast<std::size_t>(out_rows * c.vocab_size) * 4,
+                                     "logits of every position");
     m.head_logits(head_in, out_rows, m.logits.as<float>());
     std::vector<float> out(static_cast<std::size_t>(out_rows * c.vocab_size));
     MESWITCH_CUDA_CHECK(cudaMemcpyAsync(out.data(), m.logits.get(), out.size() * 4,
