@@ -25,6 +25,7 @@
 #include "formatting.h"
 #include "library_page.h"
 #include "log_viewer_dialog.h"
+#include "moe_page.h"
 #include "meswitch/log.h"
 #include "meswitch/paths.h"
 #include "settings_page.h"
@@ -67,6 +68,7 @@ MainWindow::MainWindow(meswitch::Catalog& catalog, const std::filesystem::path& 
     addPage(m_library = new LibraryPage(m_catalog, this));
     addPage(new CompressPage(m_catalog, this));
     addPage(m_chat = new ChatPage(m_catalog, {}, this));
+    addPage(new MoePage(m_catalog, this));
     addPage(m_settings = new SettingsPage(m_home, this));
     connect(m_settings, &SettingsPage::deviceChanged, this, &MainWindow::updateDeviceStatus);
 
