@@ -160,7 +160,7 @@ CREATE TABLE moe_plan_variants (
     name TEXT NOT NULL,
     path TEXT NOT NULL,
     PRIMARY KEY (plan_id, position)
-);
+) WITHOUT ROWID;
 
 CREATE TABLE moe_plan_positions (
     plan_id INTEGER NOT NULL REFERENCES moe_plans(id) ON DELETE CASCADE,
@@ -170,7 +170,7 @@ CREATE TABLE moe_plan_positions (
     distance REAL NOT NULL,
     base_distance REAL NOT NULL,
     PRIMARY KEY (plan_id, layer, expert)
-);
+) WITHOUT ROWID;
 )sql";
 
 #undef MESWITCH_NOW
