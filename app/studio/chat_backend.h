@@ -1,8 +1,7 @@
 // The seam between the Chat page's worker and the engine: one request (a conversation, the
 // expert to use or automatic routing, sampling) in, a streamed answer out. ChatWorker calls a
-// ChatBackend on its own thread; today that is LocalChatBackend (router + one resident model on
-// the CPU), and an ExpertPool-based backend can replace it without touching the page.
-// Qt-free on purpose.
+// ChatBackend on its own thread; the app's is EngineChatBackend (the serving engine's thread and
+// its ExpertPool). Qt-free on purpose.
 #pragma once
 
 #include <cstdint>
@@ -23,6 +22,8 @@ struct ChatRequest {
     std::vector<meswitch::ChatMessage> conversation;  // system (optional), then user/assistant
     std::optional<std::int64_t> expertId;  // a catalog model id (base or expert); empty: route
     double routingThreshold = 0.5;         // automatic routing: below it the base answers
+    std::string device = "auto";           // "auto", "cpu" or "cuda" (meswitch::EngineOptions)
+    std::uint64_t expertBudgetBytes = 0;   // device memory for resident experts (0: automatic)
     meswitch::GenerateOptions options;     // cancel is set by the worker
 };
 
@@ -48,8 +49,10 @@ class ChatBackend {
 public:
     virtual ~ChatBackend() = default;
     // Routes (when asked), makes the answering model resident and generates. `onRouted` is called
-    // once before generation starts, `onText` for every streamed piece. Throws meswitch::Error
-    // (ErrorKind::cancelled when `cancel` is set before generation starts).
+    // once before generation starts, `onText` for every streamed piece (possibly on another
+    // thread, one piece at a time, in order, before answer() returns). Throws meswitch::Error
+    // (ErrorKind::cancelled when `cancel` is set before generation starts); a generation stopped
+    // by `cancel` returns what it made with stop_reason "cancelled".
     virtual ChatAnswer answer(const ChatRequest& request, const meswitch::CancelToken& cancel,
                               const std::function<void(const ChatRouting&)>& onRouted,
                               const meswitch::TokenCallback& onText) = 0;

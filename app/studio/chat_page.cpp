@@ -26,8 +26,8 @@
 #include <algorithm>
 #include <limits>
 
+#include "chat_engine_backend.h"
 #include "chat_list_model.h"
-#include "chat_local_backend.h"
 #include "chat_message_widget.h"
 #include "chat_worker.h"
 #include "formatting.h"
@@ -49,12 +49,20 @@ int modelThreads() {
     return std::max(1, QThread::idealThreadCount() - 1);
 }
 
+// The Settings' device ("auto", "cpu", "gpu:NAME") as the engine names it. The engine serves on
+// the first CUDA device.
+std::string engineDevice(const QString& setting) {
+    if (setting == QLatin1String("cpu")) return "cpu";
+    if (setting.startsWith(QLatin1String("gpu:"))) return "cuda";
+    return "auto";
+}
+
 }  // namespace
 
 ChatPage::ChatPage(meswitch::Catalog& catalog, std::unique_ptr<ChatBackend> backend,
                    QWidget* parent)
     : StudioPage(QStringLiteral("chat"), chatIcon(), parent), m_catalog(catalog) {
-    if (!backend) backend = std::make_unique<LocalChatBackend>(catalog.path(), modelThreads());
+    if (!backend) backend = std::make_unique<EngineChatBackend>(catalog.path(), modelThreads());
     m_thread = new QThread(this);
     m_thread->setObjectName(QStringLiteral("chatWorker"));
     m_worker = new ChatWorker(std::move(backend));
@@ -455,6 +463,7 @@ ChatMessageWidget* ChatPage::addMessageView(const meswitch::MessageRecord& m) {
             });
     connect(w, &ChatMessageWidget::regenerateRequested, this, &ChatPage::regenerate);
     m_messagesLayout->insertWidget(m_messagesLayout->count() - 1, w);  // before the stretch
+    w->show();  // now, not at the layout's next event: its buttons are usable at once
     return w;
 }
 
@@ -676,6 +685,9 @@ void ChatPage::startGeneration() {
     const qint64 expert = m_expert->currentData().toLongLong();
     if (expert >= 0) request.expertId = expert;
     request.routingThreshold = StudioSettings::routingThreshold();
+    request.device = engineDevice(StudioSettings::device());
+    request.expertBudgetBytes =
+        static_cast<std::uint64_t>(std::max(0, StudioSettings::expertMemoryBudgetMiB())) << 20;
     request.options.max_tokens = m_maxTokens->value();
     request.options.sampling.temperature = static_cast<float>(m_temperature->value());
     request.options.sampling.top_p = static_cast<float>(m_topP->value());

@@ -41,7 +41,7 @@ class ChatPage : public StudioPage {
 public:
     using ConfirmFn = std::function<bool(const QString& question)>;
 
-    // `backend`: what answers (default: a LocalChatBackend over the catalog's file).
+    // `backend`: what answers (default: an EngineChatBackend over the catalog's file).
     ChatPage(meswitch::Catalog& catalog, std::unique_ptr<ChatBackend> backend = {},
              QWidget* parent = nullptr);
     ~ChatPage() override;

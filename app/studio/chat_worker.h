@@ -2,7 +2,7 @@
 // request at a time. It talks to the page only through queued signals (routed, text,
 // finished, failed) and is cancelled through an atomic flag; it never touches item models.
 //
-//   auto* worker = new ChatWorker(std::make_unique<LocalChatBackend>(file, threads));
+//   auto* worker = new ChatWorker(std::make_unique<EngineChatBackend>(file, threads));
 //   worker->moveToThread(thread);
 //   quint64 id = worker->submit(request);   // from the GUI thread
 //   worker->cancel(id);                     // Esc
