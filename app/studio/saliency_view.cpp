@@ -12,7 +12,9 @@
 #include <QLineSeries>
 #include <QPushButton>
 #include <QScatterSeries>
+#include <QScrollBar>
 #include <QSplitter>
+#include <QTimer>
 #include <QVBoxLayout>
 #include <QValueAxis>
 #include <QWheelEvent>
@@ -42,6 +44,17 @@ QRgb heatColor(float t) {
                 static_cast<int>(a.blue() + f * (b.blue() - a.blue())));
 }
 
+QImage toImage(const meswitch::HeatMap& map, float maxValue) {
+    QImage image(static_cast<int>(map.cols), static_cast<int>(map.rows), QImage::Format_RGB32);
+    const float scale = maxValue > 0 ? 1.0f / maxValue : 0.0f;
+    for (std::int64_t r = 0; r < map.rows; ++r) {
+        auto* line = reinterpret_cast<QRgb*>(image.scanLine(static_cast<int>(r)));
+        for (std::int64_t c = 0; c < map.cols; ++c)
+            line[c] = heatColor(map.values[static_cast<std::size_t>(r * map.cols + c)] * scale);
+    }
+    return image;
+}
+
 }  // namespace
 
 // ----------------------------------------------------------------------------- HeatMapView
@@ -55,25 +68,81 @@ HeatMapView::HeatMapView(QWidget* parent) : QGraphicsView(parent) {
     setTransformationAnchor(QGraphicsView::AnchorUnderMouse);
     setFocusPolicy(Qt::StrongFocus);
     setBackgroundBrush(palette().window());
+    m_detailItem = scene()->addPixmap(QPixmap());
+    m_detailItem->setTransformationMode(Qt::FastTransformation);
+    m_detailItem->setZValue(1);
+    m_detailTimer = new QTimer(this);
+    m_detailTimer->setSingleShot(true);
+    m_detailTimer->setInterval(250);  // once the user stops zooming or scrolling
+    connect(m_detailTimer, &QTimer::timeout, this, &HeatMapView::requestDetail);
+    for (QScrollBar* bar : {horizontalScrollBar(), verticalScrollBar()})
+        connect(bar, &QScrollBar::valueChanged, this, [this] {
+            if (m_zoom >= 2.0) m_detailTimer->start();
+        });
 }
 
 void HeatMapView::setMap(const meswitch::HeatMap& map) {
+    const bool sameGeometry = map.rows == m_map.rows && map.cols == m_map.cols &&
+                              map.row0 == m_map.row0 && map.row1 == m_map.row1 &&
+                              map.col0 == m_map.col0 && map.col1 == m_map.col1;
+    clearDetail();
+    m_map = map;
+    m_map.values.clear();
     if (map.rows <= 0 || map.cols <= 0) {
         m_image = QImage();
         m_item->setPixmap(QPixmap());
         return;
     }
-    m_image = QImage(static_cast<int>(map.cols), static_cast<int>(map.rows), QImage::Format_RGB32);
-    const float scale = map.max_value > 0 ? 1.0f / map.max_value : 0.0f;
-    for (std::int64_t r = 0; r < map.rows; ++r) {
-        auto* line = reinterpret_cast<QRgb*>(m_image.scanLine(static_cast<int>(r)));
-        for (std::int64_t c = 0; c < map.cols; ++c)
-            line[c] = heatColor(map.values[static_cast<std::size_t>(r * map.cols + c)] * scale);
-    }
+    m_image = toImage(map, map.max_value);
     m_item->setPixmap(QPixmap::fromImage(m_image));
     scene()->setSceneRect(m_item->boundingRect());
-    m_zoom = 1.0;
+    if (!sameGeometry) m_zoom = 1.0;  // the other map of the same layer keeps the view
     applyZoom();
+}
+
+void HeatMapView::clearDetail() {
+    m_detailTimer->stop();
+    m_detail = {};
+    m_detailImage = QImage();
+    m_detailItem->setPixmap(QPixmap());
+}
+
+void HeatMapView::setDetail(const meswitch::HeatMap& d) {
+    const std::int64_t layerRows = m_map.row1 - m_map.row0, layerCols = m_map.col1 - m_map.col0;
+    if (m_image.isNull() || d.rows <= 0 || d.cols <= 0 || layerRows <= 0 || layerCols <= 0 ||
+        d.row0 < m_map.row0 || d.row1 > m_map.row1 || d.col0 < m_map.col0 || d.col1 > m_map.col1)
+        return;
+    // The same colour scale as the whole-layer map (a block maximum bounds every cell in it).
+    m_detailImage = toImage(d, m_map.max_value);
+    m_detail = d;
+    m_detail.values.clear();
+    const qreal sx = static_cast<qreal>(m_map.cols) / static_cast<qreal>(layerCols);
+    const qreal sy = static_cast<qreal>(m_map.rows) / static_cast<qreal>(layerRows);
+    m_detailItem->setPixmap(QPixmap::fromImage(m_detailImage));
+    m_detailItem->setPos(static_cast<qreal>(d.col0 - m_map.col0) * sx,
+                         static_cast<qreal>(d.row0 - m_map.row0) * sy);
+    m_detailItem->setTransform(QTransform::fromScale(
+        static_cast<qreal>(d.col1 - d.col0) * sx / static_cast<qreal>(d.cols),
+        static_cast<qreal>(d.row1 - d.row0) * sy / static_cast<qreal>(d.rows)));
+}
+
+void HeatMapView::requestDetail() {
+    const std::int64_t layerRows = m_map.row1 - m_map.row0, layerCols = m_map.col1 - m_map.col0;
+    const bool shrunk = m_map.rows < layerRows || m_map.cols < layerCols;
+    if (m_image.isNull() || m_zoom < 2.0 || !shrunk) return;
+    const QRectF visible =
+        mapToScene(viewport()->rect()).boundingRect().intersected(scene()->sceneRect());
+    if (visible.isEmpty()) return;
+    const double fx = static_cast<double>(layerCols) / static_cast<double>(m_map.cols);
+    const double fy = static_cast<double>(layerRows) / static_cast<double>(m_map.rows);
+    const auto clampTo = [](double v, std::int64_t lo, std::int64_t hi) {
+        return std::clamp(static_cast<std::int64_t>(v), lo, hi);
+    };
+    const std::int64_t c0 = clampTo(std::floor(visible.left() * fx), 0, layerCols - 1);
+    const std::int64_t c1 = clampTo(std::ceil(visible.right() * fx), c0 + 1, layerCols);
+    const std::int64_t r0 = clampTo(std::floor(visible.top() * fy), 0, layerRows - 1);
+    const std::int64_t r1 = clampTo(std::ceil(visible.bottom() * fy), r0 + 1, layerRows);
+    emit detailRequested(m_map.row0 + r0, m_map.row0 + r1, m_map.col0 + c0, m_map.col0 + c1);
 }
 
 void HeatMapView::zoomIn() {
@@ -99,6 +168,10 @@ void HeatMapView::applyZoom() {
     const qreal sx = view.width() / m_image.width() * m_zoom;
     const qreal sy = view.height() / m_image.height() * m_zoom;
     setTransform(QTransform::fromScale(sx * 0.98, sy * 0.98));
+    if (m_zoom >= 2.0)
+        m_detailTimer->start();
+    else
+        clearDetail();
 }
 
 void HeatMapView::wheelEvent(QWheelEvent* event) {
@@ -219,6 +292,7 @@ SaliencyView::SaliencyView(QWidget* parent) : QWidget(parent) {
 
     connect(m_layerCombo, &QComboBox::currentIndexChanged, this, &SaliencyView::inspectCurrent);
     connect(m_mapCombo, &QComboBox::currentIndexChanged, this, &SaliencyView::showMap);
+    connect(m_heatMap, &HeatMapView::detailRequested, this, &SaliencyView::requestDetail);
     connect(m_zoomIn, &QPushButton::clicked, m_heatMap, &HeatMapView::zoomIn);
     connect(m_zoomOut, &QPushButton::clicked, m_heatMap, &HeatMapView::zoomOut);
     connect(m_fit, &QPushButton::clicked, this, [this] {
@@ -234,7 +308,9 @@ void SaliencyView::retranslateUi() {
     m_mapCombo->setItemText(0, tr("|Δ| (delta magnitude)"));
     m_mapCombo->setItemText(1, tr("Quantization error |Δ − Δ̂|"));
     m_zoomIn->setText(tr("Zoom &in"));
-    m_zoomIn->setToolTip(tr("Zoom into the heat map (mouse wheel or +)"));
+    m_zoomIn->setToolTip(
+        tr("Zoom into the heat map (mouse wheel or +); from 2× on, the "
+           "visible part is read again in finer detail"));
     m_zoomOut->setText(tr("Zoom &out"));
     m_zoomOut->setToolTip(tr("Zoom out of the heat map (mouse wheel or −)"));
     m_fit->setText(tr("&Fit"));
@@ -255,10 +331,18 @@ void SaliencyView::changeEvent(QEvent* event) {
     QWidget::changeEvent(event);
 }
 
+void SaliencyView::setMapCells(std::int64_t rows, std::int64_t cols) {
+    m_mapRows = std::max<std::int64_t>(1, rows);
+    m_mapCols = std::max<std::int64_t>(1, cols);
+}
+
 void SaliencyView::clear() {
     if (m_job && m_engine) m_engine->cancel(m_job);
+    if (m_detailJob && m_engine) m_engine->cancel(m_detailJob);
     m_job = 0;
+    m_detailJob = 0;
     m_inspection.reset();
+    m_detailInspection.reset();
     m_error.clear();
     {
         const QSignalBlocker block(m_layerCombo);
@@ -290,11 +374,14 @@ void SaliencyView::setSource(const std::filesystem::path& baseFolder,
 void SaliencyView::inspectCurrent() {
     if (!m_engine || m_layerCombo->currentIndex() < 0) return;
     if (m_job) m_engine->cancel(m_job);
+    if (m_detailJob) m_engine->cancel(m_detailJob);
+    m_detailJob = 0;
     m_inspection.reset();
+    m_detailInspection.reset();
     m_error.clear();
     meswitch::LayerInspectOptions options;
-    options.max_map_rows = 256;
-    options.max_map_cols = 512;
+    options.max_map_rows = m_mapRows;
+    options.max_map_cols = m_mapCols;
     m_job = m_engine->postInspectLayer(m_base, m_expert, m_msd,
                                        m_layerCombo->currentText().toStdString(), options);
     const quint64 job = m_job;
@@ -374,6 +461,43 @@ void SaliencyView::showInspection() {
     m_status->setText(text);
 }
 
+void SaliencyView::requestDetail(qint64 row0, qint64 row1, qint64 col0, qint64 col1) {
+    if (!m_engine || !m_inspection || m_job) return;
+    if (m_detailJob) m_engine->cancel(m_detailJob);
+    meswitch::LayerInspectOptions options;
+    options.max_map_rows = m_mapRows;
+    options.max_map_cols = m_mapCols;
+    options.row0 = row0;
+    options.row1 = row1;
+    options.col0 = col0;
+    options.col1 = col1;
+    m_detailJob = m_engine->postInspectLayer(m_base, m_expert, m_msd, m_inspection->layer, options);
+    const quint64 job = m_detailJob;
+    auto* context = new QObject(this);
+    connect(m_engine, &EngineHost::finished, context,
+            [this, job, context](quint64 id, const QString&, const QVariant& result) {
+                if (id != job) return;
+                context->deleteLater();
+                if (m_detailJob != job) return;
+                m_detailJob = 0;
+                auto detail = result.value<meswitch::LayerInspection>();
+                if (!m_inspection || detail.layer != m_inspection->layer) return;
+                m_detailInspection = std::move(detail);
+                const bool error = m_mapCombo->currentIndex() == 1;
+                m_heatMap->setDetail(error ? m_detailInspection->error_abs
+                                           : m_detailInspection->delta_abs);
+            });
+    connect(
+        m_engine, &EngineHost::failed, context,
+        [this, job, context](quint64 id, const QString&, const QString& message, bool cancelled) {
+            if (id != job) return;
+            context->deleteLater();
+            if (m_detailJob != job) return;
+            m_detailJob = 0;
+            if (!cancelled) m_status->setText(tr("The detail could not be read:\n%1").arg(message));
+        });
+}
+
 void SaliencyView::showMap() {
     if (!m_inspection) {
         m_heatMap->setMap({});
@@ -382,6 +506,8 @@ void SaliencyView::showMap() {
     const bool error = m_mapCombo->currentIndex() == 1;
     const auto& map = error ? m_inspection->error_abs : m_inspection->delta_abs;
     m_heatMap->setMap(map);
+    if (m_detailInspection && m_detailInspection->layer == m_inspection->layer)
+        m_heatMap->setDetail(error ? m_detailInspection->error_abs : m_detailInspection->delta_abs);
     if (map.rows == 0) {
         m_mapLegend->setText(
             tr("No quantization error to show: the artifact does not store "

@@ -25,21 +25,33 @@ class QLabel;
 class QLineSeries;
 class QPushButton;
 class QScatterSeries;
+class QTimer;
 class QValueAxis;
 
-// A QGraphicsView showing one HeatMap; the mouse wheel and +/- zoom, 0 fits.
+// A QGraphicsView showing one HeatMap of a whole layer; the mouse wheel and +/- zoom, 0 fits.
+// When the map is a shrunk view of the layer and the user zooms in (2× or more), the view asks
+// for the visible region in finer detail (detailRequested) and overlays the answer (setDetail),
+// down to one cell per weight.
 class HeatMapView : public QGraphicsView {
     Q_OBJECT
 
 public:
     explicit HeatMapView(QWidget* parent = nullptr);
     void setMap(const meswitch::HeatMap& map);
+    // A finer map of a region of the same layer (from detailRequested), drawn over the map.
+    void setDetail(const meswitch::HeatMap& detail);
     void zoomIn();
     void zoomOut();
     void fit();
     double zoom() const { return m_zoom; }
-    // The image shown (one pixel per cell), for tests.
+    // The images shown (one pixel per cell), for tests.
     QImage image() const { return m_image; }
+    QImage detailImage() const { return m_detailImage; }
+    const meswitch::HeatMap& detail() const { return m_detail; }
+
+signals:
+    // Layer rows [row0, row1) and input channels [col0, col1) now visible.
+    void detailRequested(qint64 row0, qint64 row1, qint64 col0, qint64 col1);
 
 protected:
     void wheelEvent(QWheelEvent* event) override;
@@ -48,8 +60,15 @@ protected:
 
 private:
     void applyZoom();
+    void clearDetail();
+    void requestDetail();
     QGraphicsPixmapItem* m_item = nullptr;
+    QGraphicsPixmapItem* m_detailItem = nullptr;
+    QTimer* m_detailTimer = nullptr;
+    meswitch::HeatMap m_map;     // values dropped; geometry and max kept
+    meswitch::HeatMap m_detail;  // likewise
     QImage m_image;
+    QImage m_detailImage;
     double m_zoom = 1.0;  // relative to "fit"
 };
 
@@ -61,6 +80,8 @@ public:
 
     void setEngine(EngineHost* engine) { m_engine = engine; }
     // The layers of one run and where its models and artifact are; inspects the first layer.
+    // Cells per side of the maps of a whole layer (default 256 rows × 512 columns).
+    void setMapCells(std::int64_t rows, std::int64_t cols);
     void setSource(const std::filesystem::path& baseFolder,
                    const std::filesystem::path& expertFolder, const std::filesystem::path& msdFile,
                    const std::vector<std::string>& layers);
@@ -75,6 +96,7 @@ public:
     QLabel* statusLabel() const { return m_status; }
     const std::optional<meswitch::LayerInspection>& inspection() const { return m_inspection; }
     bool busy() const { return m_job != 0; }
+    bool detailBusy() const { return m_detailJob != 0; }
 
 signals:
     void inspected();
@@ -87,11 +109,15 @@ private:
     void inspectCurrent();
     void showInspection();
     void showMap();
+    void requestDetail(qint64 row0, qint64 row1, qint64 col0, qint64 col1);
 
     QPointer<EngineHost> m_engine;
     std::filesystem::path m_base, m_expert, m_msd;
     quint64 m_job = 0;
     std::optional<meswitch::LayerInspection> m_inspection;
+    quint64 m_detailJob = 0;
+    std::optional<meswitch::LayerInspection> m_detailInspection;
+    std::int64_t m_mapRows = 256, m_mapCols = 512;
     QString m_error;
 
     QLabel* m_layerCaption = nullptr;

@@ -258,12 +258,32 @@ private slots:
         sal->heatMap()->zoomIn();
         QVERIFY(sal->heatMap()->zoom() > 1.0);
         saveScreenshot(&w, "compress_saliency.png");
-        // Another layer.
+        // Another layer (the head, 300 × 128), shrunk to 16 × 32 cells: zooming in reads the
+        // visible part again in finer detail.
+        sal->setMapCells(16, 32);
+        sal->mapCombo()->setCurrentIndex(0);
         sal->layerCombo()->setCurrentIndex(sal->layerCombo()->count() - 1);
         QTRY_VERIFY_WITH_TIMEOUT(
             !sal->busy() && sal->inspection().has_value() &&
                 sal->inspection()->layer == sal->layerCombo()->currentText().toStdString(),
             30000);
+        QCOMPARE(sal->heatMap()->image().size(), QSize(32, 16));
+        QVERIFY(sal->heatMap()->detailImage().isNull());
+        for (int i = 0; i < 4; ++i) sal->heatMap()->zoomIn();
+        QVERIFY(sal->heatMap()->zoom() >= 2.0);
+        QTRY_VERIFY_WITH_TIMEOUT(!sal->heatMap()->detailImage().isNull(), 30000);
+        const meswitch::HeatMap& detail = sal->heatMap()->detail();
+        const auto& whole = sal->inspection()->delta_abs;
+        QVERIFY(detail.row0 >= 0 && detail.row1 <= whole.row1 && detail.col1 <= whole.col1);
+        QVERIFY2(
+            (detail.row1 - detail.row0) < whole.row1 || (detail.col1 - detail.col0) < whole.col1,
+            "the detail covers only the visible part");
+        // Finer than the whole-layer map over the same part.
+        QVERIFY(static_cast<double>(detail.col1 - detail.col0) / detail.cols <
+                static_cast<double>(whole.col1 - whole.col0) / whole.cols);
+        saveScreenshot(sal, "compress_saliency_zoomed.png");
+        sal->heatMap()->fit();
+        QVERIFY(sal->heatMap()->detailImage().isNull());
 
         // A finished run reopens from the catalog at once (no engine work for the charts).
         CompressPage again(cat);
