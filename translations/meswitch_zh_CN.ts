@@ -1310,6 +1310,69 @@ Import one with Import… (Ctrl+I), by dropping a model folder here, or with:
     </message>
 </context>
 <context>
+    <name>MoePage</name>
+    <message>
+        <source>MoE families</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Consolidation plan:</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Colour by:</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>shared / own</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>distance</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Refresh</source>
+        <translation type="unfinished">刷新</translation>
+    </message>
+    <message>
+        <source>Cannot read the plans: %1</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source> (#%1, %2 of %3 shared)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>No consolidation plan yet. Make one with: meswitch moe plan --base BASE --variant A --variant B …</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Variants: %1. %2 of %3 positions shared by all variants; expert memory %4 instead of %5 (saves %6). Metric %7, shared block = %8.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>layer %1</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>expert %1</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>shared</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>own</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>layer %1, expert %2: mean distance between variants %3, to the base %4</source>
+        <translation type="unfinished"></translation>
+    </message>
+</context>
+<context>
     <name>SaliencyView</name>
     <message>
         <source>&amp;Layer:</source>
@@ -1330,10 +1393,6 @@ Import one with Import… (Ctrl+I), by dropping a model folder here, or with:
     <message>
         <source>Zoom &amp;in</source>
         <translation>放大(&amp;I)</translation>
-    </message>
-    <message>
-        <source>Zoom into the heat map (mouse wheel or +)</source>
-        <translation>放大热图（鼠标滚轮或 +）</translation>
     </message>
     <message>
         <source>Zoom &amp;out</source>
@@ -1408,6 +1467,16 @@ Import one with Import… (Ctrl+I), by dropping a model folder here, or with:
     <message>
         <source>Rows: output channels %1–%2; columns: input channels %3–%4; each cell shows the largest value of its block. Black 0 → yellow %5.</source>
         <translation>行：输出通道 %1–%2；列：输入通道 %3–%4；每个单元格显示其块中的最大值。黑色 0 → 黄色 %5。</translation>
+    </message>
+    <message>
+        <source>Zoom into the heat map (mouse wheel or +); from 2× on, the visible part is read again in finer detail</source>
+        <translation>放大热力图（鼠标滚轮或 +）；放大到 2 倍及以上时，会以更精细的分辨率重新读取可见部分</translation>
+    </message>
+    <message>
+        <source>The detail could not be read:
+%1</source>
+        <translation>无法读取细节：
+%1</translation>
     </message>
 </context>
 <context>
