@@ -1,5 +1,6 @@
 #include "chat_page.h"
 
+#include <QAbstractItemView>
 #include <QComboBox>
 #include <QDoubleSpinBox>
 #include <QFormLayout>
@@ -7,6 +8,8 @@
 #include <QLabel>
 #include <QLineEdit>
 #include <QListView>
+#include <QPainter>
+#include <QPainterPath>
 #include <QPlainTextEdit>
 #include <QPushButton>
 #include <QRandomGenerator>
@@ -38,9 +41,37 @@ using Formatting::qs;
 
 namespace {
 
+// A speech bubble in the colours of the other navigation icons (blue outline, orange dots).
+QIcon drawnChatIcon() {
+    QIcon icon;
+    for (int size : {32, 64}) {
+        QPixmap pixmap(size, size);
+        pixmap.fill(Qt::transparent);
+        QPainter p(&pixmap);
+        p.setRenderHint(QPainter::Antialiasing);
+        p.scale(size / 32.0, size / 32.0);
+        QPainterPath bubble;
+        bubble.addRoundedRect(QRectF(3, 5, 26, 18), 5, 5);
+        QPainterPath tail;
+        tail.moveTo(8, 21);
+        tail.lineTo(7, 28);
+        tail.lineTo(15, 22);
+        bubble = bubble.united(tail);
+        p.setPen(QPen(QColor(0x2b, 0x6c, 0xb0), 2.2));
+        p.setBrush(QColor(0xe8, 0xf1, 0xfa));
+        p.drawPath(bubble);
+        p.setPen(Qt::NoPen);
+        p.setBrush(QColor(0xf0, 0x9a, 0x1a));
+        for (double x : {10.0, 16.0, 22.0}) p.drawEllipse(QPointF(x, 14), 2.2, 2.2);
+        icon.addPixmap(pixmap);
+    }
+    return icon;
+}
+
 QIcon chatIcon() {
     QIcon icon = StudioPage::navigationIcon(QStringLiteral("chat"));
     if (icon.availableSizes().isEmpty()) icon = QIcon::fromTheme(QStringLiteral("internet-chat"));
+    if (icon.isNull() || icon.availableSizes().isEmpty()) icon = drawnChatIcon();
     return icon;
 }
 
@@ -130,7 +161,9 @@ void ChatPage::buildUi() {
     m_expertCaption = new QLabel(this);
     m_expert = new QComboBox(this);
     m_expert->setObjectName(QStringLiteral("expertCombo"));
-    m_expert->setSizeAdjustPolicy(QComboBox::AdjustToContents);
+    // Narrow enough for the row in any language; the list opens as wide as its longest entry.
+    m_expert->setSizeAdjustPolicy(QComboBox::AdjustToMinimumContentsLengthWithIcon);
+    m_expert->setMinimumContentsLength(16);
     m_expertCaption->setBuddy(m_expert);
     m_systemCaption = new QLabel(this);
     m_systemPrompt = new QLineEdit(this);
@@ -380,6 +413,8 @@ void ChatPage::refreshModels() {
     }
     const int index = m_expert->findData(selected);
     m_expert->setCurrentIndex(index >= 0 ? index : 0);
+    m_expert->view()->setMinimumWidth(m_expert->view()->sizeHintForColumn(0) +
+                                      m_expert->style()->pixelMetric(QStyle::PM_ScrollBarExtent));
 }
 
 void ChatPage::reloadChats() {
