@@ -420,7 +420,8 @@ private slots:
     void allocator_out_of_memory() {
         // A failed allocation is a clear Error(out_of_memory) and the allocator stays usable.
         meswitch::cuda::select_device(0);
-        meswitch::cuda::DeviceAllocator alloc;
+        auto alloc_ptr = meswitch::cuda::DeviceAllocator::create();
+        auto& alloc = *alloc_ptr;
         auto small = alloc.allocate(1000, "probe");
         QVERIFY(small);
         const auto mem = meswitch::cuda::memory_info();

@@ -12,8 +12,7 @@ DeviceBuffer::~DeviceBuffer() {
 }
 
 DeviceBuffer::DeviceBuffer(DeviceBuffer&& o) noexcept
-    : owner_(o.owner_), ptr_(o.ptr_), size_(o.size_), block_(o.block_) {
-    o.owner_ = nullptr;
+    : owner_(std::move(o.owner_)), ptr_(o.ptr_), size_(o.size_), block_(o.block_) {
     o.ptr_ = nullptr;
     o.size_ = o.block_ = 0;
 }
@@ -21,11 +20,10 @@ DeviceBuffer::DeviceBuffer(DeviceBuffer&& o) noexcept
 DeviceBuffer& DeviceBuffer::operator=(DeviceBuffer&& o) noexcept {
     if (this != &o) {
         reset();
-        owner_ = o.owner_;
+        owner_ = std::move(o.owner_);
         ptr_ = o.ptr_;
         size_ = o.size_;
         block_ = o.block_;
-        o.owner_ = nullptr;
         o.ptr_ = nullptr;
         o.size_ = o.block_ = 0;
     }
@@ -34,7 +32,7 @@ DeviceBuffer& DeviceBuffer::operator=(DeviceBuffer&& o) noexcept {
 
 void DeviceBuffer::reset() {
     if (ptr_ && owner_) owner_->give_back(ptr_, block_);
-    owner_ = nullptr;
+    owner_.reset();
     ptr_ = nullptr;
     size_ = block_ = 0;
 }
@@ -44,6 +42,10 @@ std::size_t DeviceAllocator::block_size(std::size_t bytes) {
     constexpr std::size_t small = 512, large = 2u << 20;
     if (bytes <= (1u << 20)) return (bytes + small - 1) / small * small;
     return (bytes + large - 1) / large * large;
+}
+
+std::shared_ptr<DeviceAllocator> DeviceAllocator::create() {
+    return std::shared_ptr<DeviceAllocator>(new DeviceAllocator());
 }
 
 DeviceAllocator::~DeviceAllocator() {
@@ -61,7 +63,7 @@ DeviceBuffer DeviceAllocator::allocate(std::size_t bytes, const std::string& wha
         free_.erase(it);
         cached_ -= got;
         in_use_ += got;
-        return DeviceBuffer(this, p, bytes, got);
+        return DeviceBuffer(shared_from_this(), p, bytes, got);
     }
     void* p = nullptr;
     cudaError_t err = cudaMalloc(&p, block);
@@ -87,7 +89,7 @@ DeviceBuffer DeviceAllocator::allocate(std::size_t bytes, const std::string& wha
                                            " failed: " + cudaGetErrorString(err));
     }
     in_use_ += block;
-    return DeviceBuffer(this, p, bytes, block);
+    return DeviceBuffer(shared_from_this(), p, bytes, block);
 }
 
 void DeviceAllocator::give_back(void* ptr, std::size_t block) noexcept {

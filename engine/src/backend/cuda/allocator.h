@@ -9,6 +9,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <map>
+#include <memory>
 #include <mutex>
 #include <string>
 
@@ -16,7 +17,8 @@ namespace meswitch::cuda {
 
 class DeviceAllocator;
 
-// An owned device allocation; returns its block to the allocator when destroyed.
+// An owned device allocation; returns its block to the allocator when destroyed. It keeps
+// the allocator alive, so buffers may outlive the model that made them.
 class DeviceBuffer {
 public:
     DeviceBuffer() = default;
@@ -37,18 +39,20 @@ public:
 
 private:
     friend class DeviceAllocator;
-    DeviceBuffer(DeviceAllocator* owner, void* ptr, std::size_t size, std::size_t block)
-        : owner_(owner), ptr_(ptr), size_(size), block_(block) {}
-    DeviceAllocator* owner_ = nullptr;
+    DeviceBuffer(std::shared_ptr<DeviceAllocator> owner, void* ptr, std::size_t size,
+                 std::size_t block)
+        : owner_(std::move(owner)), ptr_(ptr), size_(size), block_(block) {}
+    std::shared_ptr<DeviceAllocator> owner_;
     void* ptr_ = nullptr;
     std::size_t size_ = 0;
     std::size_t block_ = 0;  // bytes of the underlying block
 };
 
-class DeviceAllocator {
+// Always held by a shared_ptr (create()): every live buffer shares ownership of it.
+class DeviceAllocator : public std::enable_shared_from_this<DeviceAllocator> {
 public:
-    DeviceAllocator() = default;
-    ~DeviceAllocator();  // frees the cached blocks (live buffers must be gone)
+    static std::shared_ptr<DeviceAllocator> create();
+    ~DeviceAllocator();  // frees the cached blocks (runs after the last buffer is gone)
     DeviceAllocator(const DeviceAllocator&) = delete;
     DeviceAllocator& operator=(const DeviceAllocator&) = delete;
 
@@ -63,6 +67,7 @@ public:
     static std::size_t block_size(std::size_t bytes);
 
 private:
+    DeviceAllocator() = default;
     friend class DeviceBuffer;
     void give_back(void* ptr, std::size_t block) noexcept;
 

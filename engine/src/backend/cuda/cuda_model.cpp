@@ -23,8 +23,9 @@ CudaModel::Impl::Impl(const Model& model, const CudaModelOptions& o)
     if (c.head_dim > 256 || c.head_dim % 2 != 0)
         throw Error(ErrorKind::unsupported, "CUDA backend: head_dim " + std::to_string(c.head_dim) +
                                                 " is not supported (even, at most 256)");
-    MESWITCH_CUDA_CHECK(cudaStreamCreateWithFlags(&stream, cudaStreamNonBlocking));
-    alloc = std::make_unique<DeviceAllocator>();
+    MESWITCH_CUDA_CHECK(cudaStreamCreateWithFlags(&owned_stream.stream, cudaStreamNonBlocking));
+    stream = owned_stream.stream;
+    alloc = DeviceAllocator::create();
     blas = std::make_unique<CublasHandle>(stream);
 
     for (const std::string& name : model.weight_names()) {
@@ -98,14 +99,14 @@ CudaKvCache CudaModel::Impl::make_cache(std::int64_t capacity) {
 
 CudaModel::Impl::~Impl() {
     if (stream) cudaStreamSynchronize(stream);
-    // Buffers go back to the allocator before it is destroyed.
+    // Buffers go back to the allocator's cache (it lives on while caches or deltas made by
+    // this model still hold buffers).
     x.reset(), xn.reset(), q.reset(), att.reset(), tmp.reset(), gate.reset(), up.reset();
     xh.reset(), logits.reset(), ids.reset(), delta_scratch.reset();
     own_cache.keys.reset(), own_cache.values.reset(), inv_freq.reset();
     weights.clear();
     blas.reset();
     alloc.reset();
-    if (stream) cudaStreamDestroy(stream);
 }
 
 void CudaModel::Impl::sync() {

@@ -25,6 +25,20 @@ struct PinnedHost {
     }
 };
 
+// The CUDA stream of one model, destroyed even when construction fails half way.
+struct OwnedStream {
+    cudaStream_t stream = nullptr;
+    OwnedStream() = default;
+    OwnedStream(const OwnedStream&) = delete;
+    OwnedStream& operator=(const OwnedStream&) = delete;
+    ~OwnedStream() {
+        if (stream) {
+            cudaStreamSynchronize(stream);
+            cudaStreamDestroy(stream);
+        }
+    }
+};
+
 struct DeviceWeight {
     std::string name;
     DType dtype = DType::f32;
@@ -64,9 +78,9 @@ struct CudaModel::Impl {
     ModelConfig config;
     CudaModelOptions options;
     int device = 0;
+    OwnedStream owned_stream;  // destroyed after every member below
     cudaStream_t stream = nullptr;
-    // Declared before everything that holds DeviceBuffers so that it is destroyed last.
-    std::unique_ptr<DeviceAllocator> alloc;
+    std::shared_ptr<DeviceAllocator> alloc;  // outlives every buffer (shared with them)
     std::unique_ptr<CublasHandle> blas;
     std::map<std::string, DeviceWeight, std::less<>> weights;
     std::vector<LayerSlots> layers;
