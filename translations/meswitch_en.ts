@@ -817,10 +817,6 @@ It adds a small base model and three experts fine-tuned from it (arithmetic, Pyt
         <translation>Role and domain</translation>
     </message>
     <message>
-        <source>&amp;Name:</source>
-        <translation>&amp;Name:</translation>
-    </message>
-    <message>
         <source>B&amp;ase model</source>
         <translation>B&amp;ase model</translation>
     </message>
@@ -965,6 +961,10 @@ It adds a small base model and three experts fine-tuned from it (arithmetic, Pyt
     <message>
         <source>The import failed; the catalog is unchanged. Go back to change the choices.</source>
         <translation>The import failed; the catalog is unchanged. Go back to change the choices.</translation>
+    </message>
+    <message>
+        <source>Na&amp;me:</source>
+        <translation>Na&amp;me:</translation>
     </message>
 </context>
 <context>

@@ -814,10 +814,6 @@ It adds a small base model and three experts fine-tuned from it (arithmetic, Pyt
         <translation>角色与领域</translation>
     </message>
     <message>
-        <source>&amp;Name:</source>
-        <translation>名称(&amp;N)：</translation>
-    </message>
-    <message>
         <source>B&amp;ase model</source>
         <translation>基础模型(&amp;A)</translation>
     </message>
@@ -962,6 +958,10 @@ It adds a small base model and three experts fine-tuned from it (arithmetic, Pyt
     <message>
         <source>The import failed; the catalog is unchanged. Go back to change the choices.</source>
         <translation>导入失败；模型目录未改变。请返回修改选项。</translation>
+    </message>
+    <message>
+        <source>Na&amp;me:</source>
+        <translation>名称(&amp;M)：</translation>
     </message>
 </context>
 <context>

@@ -218,7 +218,7 @@ void ImportWizard::retranslateUi() {
     m_browseButton->setText(tr("&Browse…"));
     page(ReportPage)->setTitle(tr("Validation report"));
     page(RolePage)->setTitle(tr("Role and domain"));
-    m_nameCaption->setText(tr("&Name:"));
+    m_nameCaption->setText(tr("Na&me:"));
     m_baseRadio->setText(tr("B&ase model"));
     m_expertRadio->setText(tr("&Expert of:"));
     m_domainCaption->setText(tr("&Domain:"));
