@@ -33,7 +33,9 @@
 #include "compress_charts.h"
 #include "compress_page.h"
 #include "engine_worker.h"
+#include "import_wizard.h"
 #include "language_manager.h"
+#include "library_page.h"
 #include "main_window.h"
 #include "meswitch/catalog.h"
 #include "meswitch/import.h"
@@ -333,6 +335,31 @@ private slots:
         saveScreenshot(&w, "compress_cancelled.png");
         QCOMPARE(msdFiles(home), 0);
         QCOMPARE(snapshot(cat), before);
+    }
+
+    void pagesFollowTheLanguage() {
+        std::int64_t expertId = 0;
+        const fs::path home = newHome(&expertId);
+        Catalog cat(meswitch::catalog_path(home));
+        MainWindow w(cat, home);
+        QVERIFY(w.showPageByKey(QStringLiteral("compress")));
+        w.show();
+        QVERIFY(QTest::qWaitForWindowExposed(&w));
+        auto* page = w.findChild<CompressPage*>();
+        QCOMPARE(page->windowTitle(), QStringLiteral("Compress"));
+        LanguageManager::apply(QStringLiteral("zh_CN"));
+        QCoreApplication::processEvents();
+        QCOMPARE(page->windowTitle(), QStringLiteral("压缩"));
+        QCOMPARE(page->compressButton()->text(), QStringLiteral("压缩(&C)"));
+        QCOMPARE(page->charts()->findChild<QTabWidget*>()->tabText(0),
+                 QStringLiteral("逐层输出误差"));
+        ImportWizard* wizard = w.libraryPage()->importModel();
+        QCOMPARE(wizard->windowTitle(), QStringLiteral("导入模型"));
+        saveScreenshot(&w, "compress_zh_CN.png");
+        wizard->reject();
+        LanguageManager::apply(QStringLiteral("en"));
+        QCoreApplication::processEvents();
+        QCOMPARE(page->compressButton()->text(), QStringLiteral("&Compress"));
     }
 
     void engineHostRunsPostedJobsInOrderAndCancelsQueuedOnes() {
