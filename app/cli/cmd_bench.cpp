@@ -105,10 +105,13 @@ BenchDecodeResult bench_decode_on_cuda(const ModelConfig* synthetic, DType dtype
 
 void register_bench_switch(CLI::App* bench);  // cmd_bench_switch.cpp
 
+void register_bench_switch(CLI::App* bench);  // cmd_bench_switch.cpp
+
 void register_bench(CLI::App& app, Context& ctx) {
     auto* bench = app.add_subcommand("bench", "benchmarks");
     bench->require_subcommand(1);
     register_bench_compress(bench);
+    register_bench_switch(bench);
     register_bench_switch(bench);
     auto* cmd = bench->add_subcommand("decode",
                                       "prefill and decode tokens/s vs the memory-bandwidth bound");

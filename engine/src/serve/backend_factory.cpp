@@ -36,6 +36,15 @@ std::string cuda_unavailable(const BackendOptions& options) {
 
 }  // namespace
 
+void require_device(std::string_view device, const BackendOptions& options) {
+    if (device == "cpu" || device == "auto") return;
+    if (device != "cuda")
+        throw Error(ErrorKind::invalid_argument,
+                    "unknown device '" + std::string(device) + "' (use cpu, cuda or auto)");
+    const std::string why = cuda_unavailable(options);
+    if (!why.empty()) throw Error(ErrorKind::device, "--device cuda: " + why);
+}
+
 std::unique_ptr<DeviceBackend> open_backend(std::string_view device, Model host_model,
                                             const BackendOptions& options) {
     if (device == "cpu") return make_cpu_backend(std::move(host_model));

@@ -110,6 +110,10 @@ public:
 // The CPU backend over a loaded model (it takes ownership).
 std::unique_ptr<DeviceBackend> make_cpu_backend(Model model);
 
+// Throws Error(device) saying why `device` ("cpu", "cuda", "auto") cannot be used here,
+// before anything is loaded (e.g. "this build has no CUDA support ...").
+void require_device(std::string_view device, const BackendOptions& options = {});
+
 // "cpu", "cuda", or "auto" (cuda when this build has the CUDA backend and a GPU is
 // present, else cpu). Error(device) says why "cuda" is not available (not compiled in, no
 // device, no driver).
