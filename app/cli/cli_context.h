@@ -54,5 +54,6 @@ void register_bench(CLI::App& app, Context& ctx);
 void register_route(CLI::App& app, Context& ctx);
 void register_chat(CLI::App& app, Context& ctx);
 void register_moe(CLI::App& app, Context& ctx);
+void register_demo(CLI::App& app, Context& ctx);
 
 }  // namespace meswitch::cli

@@ -22,6 +22,7 @@
 #include "about_dialog.h"
 #include "chat_page.h"
 #include "compress_page.h"
+#include "first_run.h"
 #include "formatting.h"
 #include "library_page.h"
 #include "log_viewer_dialog.h"
@@ -100,6 +101,7 @@ MainWindow::MainWindow(meswitch::Catalog& catalog, const std::filesystem::path& 
     if (!restoreGeometry(StudioSettings::windowGeometry())) resize(1200, 760);
     if (!showPageByKey(StudioSettings::lastPage())) showPage(0);
     startDeviceScan();
+    FirstRun::attach(this, m_catalog, m_home);  // offers the demo pack to an empty catalog
 }
 
 MainWindow::~MainWindow() {

@@ -1,0 +1,205 @@
+#include "first_run.h"
+
+#include <QMessageBox>
+#include <QProgressDialog>
+#include <QPushButton>
+#include <QThread>
+#include <QTimer>
+
+#include <spdlog/spdlog.h>
+
+#include "library_page.h"
+#include "main_window.h"
+#include "message_boxes.h"
+#include "meswitch/catalog.h"
+#include "meswitch/demo.h"
+#include "meswitch/error.h"
+#include "meswitch/paths.h"
+#include "meswitch/progress.h"
+
+namespace {
+
+std::atomic<bool> g_enabled{false};
+
+QString qs(const std::string& s) {
+    return QString::fromStdString(s);
+}
+
+bool askWithMessageBox(QWidget* parent, const QString& text) {
+    QMessageBox box(parent);
+    box.setIcon(QMessageBox::Question);
+    box.setWindowTitle(FirstRun::tr("Welcome to ME-Switch Studio"));
+    box.setText(text);
+    auto* install = box.addButton(FirstRun::tr("Install demo pack"), QMessageBox::AcceptRole);
+    auto* later = box.addButton(FirstRun::tr("Not now"), QMessageBox::RejectRole);
+    box.setDefaultButton(install);
+    box.setEscapeButton(later);
+    box.exec();
+    return box.clickedButton() == install;
+}
+
+}  // namespace
+
+void FirstRun::setEnabled(bool enabled) {
+    g_enabled = enabled;
+}
+
+bool FirstRun::isEnabled() {
+    return g_enabled;
+}
+
+void FirstRun::attach(MainWindow* window, meswitch::Catalog& catalog,
+                      const std::filesystem::path& dataHome) {
+    if (!isEnabled()) return;
+    try {
+        if (!meswitch::catalog_is_empty(catalog)) return;
+    } catch (const std::exception& e) {
+        spdlog::warn("first run: cannot read the catalog: {}", e.what());
+        return;
+    }
+    auto* firstRun = new FirstRun(window, catalog, dataHome);
+    // After the window is on screen: the question is asked over it.
+    QTimer::singleShot(0, firstRun, [firstRun] { firstRun->offer(); });
+}
+
+FirstRun::FirstRun(MainWindow* window, meswitch::Catalog& catalog, std::filesystem::path dataHome)
+    : QObject(window), m_window(window), m_catalog(catalog), m_home(std::move(dataHome)) {
+    setObjectName(QStringLiteral("firstRun"));
+    m_ask = [this](const QString& text) { return askWithMessageBox(m_window, text); };
+}
+
+FirstRun::~FirstRun() {
+    if (m_thread) {
+        m_cancel->cancel();
+        m_thread->wait();
+    }
+}
+
+bool FirstRun::offer() {
+    if (m_thread) return false;
+    try {
+        if (!meswitch::catalog_is_empty(m_catalog)) return false;
+        if (m_packDir.empty()) {
+            const auto found = meswitch::find_demo_pack();
+            if (!found) {
+                spdlog::info("first run: no demo pack found; nothing offered");
+                return false;
+            }
+            m_packDir = *found;
+        }
+    } catch (const std::exception& e) {
+        spdlog::warn("first run: {}", e.what());
+        return false;
+    }
+    const QString text =
+        tr("Your catalog is empty. Install the demo expert pack?\n\nIt adds a small base model "
+           "and three experts fine-tuned from it (arithmetic, Python functions, facts), with "
+           "their domains and example prompts, compresses the experts and trains the router, "
+           "so that you can chat with automatically routed experts at once. It takes about a "
+           "minute and needs no download.");
+    if (!m_ask(text)) {
+        spdlog::info("first run: demo pack declined");
+        return false;
+    }
+    install();
+    return true;
+}
+
+void FirstRun::install() {
+    if (m_thread) return;
+    if (m_packDir.empty()) {
+        if (auto found = meswitch::find_demo_pack()) m_packDir = *found;
+    }
+    m_cancel = std::make_shared<meswitch::CancelToken>();
+
+    m_progress = new QProgressDialog(m_window);
+    m_progress->setObjectName(QStringLiteral("demoInstallProgress"));
+    m_progress->setWindowTitle(tr("Installing the demo pack"));
+    m_progress->setLabelText(tr("Preparing…"));
+    m_progress->setCancelButtonText(tr("Cancel"));
+    m_progress->setRange(0, 1000);
+    m_progress->setAutoClose(false);
+    m_progress->setAutoReset(false);
+    m_progress->setMinimumDuration(0);
+    m_progress->setWindowModality(Qt::WindowModal);
+    m_progress->setMinimumWidth(520);
+    connect(m_progress, &QProgressDialog::canceled, this, &FirstRun::cancel);
+    m_progress->show();
+
+    const std::filesystem::path home = m_home;
+    const std::filesystem::path packDir = m_packDir;
+    const auto cancelToken = m_cancel;
+    m_thread = QThread::create([this, home, packDir, cancelToken] {
+        bool ok = false, cancelled = false;
+        QString message;
+        try {
+            if (packDir.empty())
+                throw meswitch::Error(meswitch::ErrorKind::not_found,
+                                      "no demo pack found (set MESWITCH_DEMO_DIR to the folder "
+                                      "holding pack.json)");
+            // The worker's own catalog connection: the GUI's belongs to the GUI thread.
+            meswitch::Catalog catalog(meswitch::catalog_path(home));
+            const meswitch::DemoPack pack = meswitch::read_demo_pack(packDir);
+            meswitch::install_demo_pack(
+                catalog, pack, home, {},
+                [this](double f, std::string_view what) {
+                    const QString m = qs(std::string(what));
+                    QMetaObject::invokeMethod(
+                        this, [this, f, m] { onProgress(f, m); }, Qt::QueuedConnection);
+                },
+                cancelToken.get());
+            ok = true;
+        } catch (const meswitch::Error& e) {
+            cancelled = e.kind() == meswitch::ErrorKind::cancelled;
+            message = QString::fromUtf8(e.what());
+        } catch (const std::exception& e) {
+            message = QString::fromUtf8(e.what());
+        }
+        QMetaObject::invokeMethod(
+            this, [this, ok, message, cancelled] { onDone(ok, message, cancelled); },
+            Qt::QueuedConnection);
+    });
+    m_thread->setObjectName(QStringLiteral("demoInstall"));
+    m_thread->start();
+    spdlog::info("first run: installing the demo pack from {}", packDir.string());
+}
+
+void FirstRun::cancel() {
+    if (!m_thread) return;
+    m_cancel->cancel();
+    if (m_progress) m_progress->setLabelText(tr("Cancelling…"));
+}
+
+void FirstRun::onProgress(double fraction, const QString& message) {
+    if (m_progress && !m_cancel->cancelled()) {
+        m_progress->setValue(static_cast<int>(fraction * 1000));
+        m_progress->setLabelText(message);
+    }
+    emit progressChanged(fraction, message);
+}
+
+void FirstRun::onDone(bool ok, const QString& message, bool cancelled) {
+    if (m_thread) {
+        m_thread->wait();
+        delete m_thread;
+        m_thread = nullptr;
+    }
+    if (m_progress) {
+        m_progress->hide();
+        m_progress->deleteLater();
+    }
+    if (m_window->libraryPage()) m_window->libraryPage()->refresh();
+    if (ok) {
+        spdlog::info("first run: demo pack installed");
+        if (!m_window->showPageByKey(QStringLiteral("chat")))
+            m_window->showPageByKey(QStringLiteral("library"));
+    } else if (cancelled) {
+        spdlog::info("first run: demo pack installation cancelled");
+    } else {
+        spdlog::error("first run: demo pack installation failed: {}", message.toStdString());
+        if (m_showErrors)
+            MessageBoxes::error(m_window, tr("Installing the demo pack"),
+                                tr("The demo pack could not be installed:\n\n%1").arg(message));
+    }
+    emit finished(ok, message, cancelled);
+}
