@@ -24,6 +24,7 @@
 #include <QToolButton>
 
 #include <chrono>
+#include <ctime>
 #include <filesystem>
 #include <fstream>
 #include <thread>
@@ -81,6 +82,13 @@ qint64 runQueueWaitNs() {
     long long onCpu = 0, waiting = -1;
     if (!(in >> onCpu >> waiting)) return -1;
     return waiting;
+}
+
+// CPU time this thread has used.
+qint64 threadCpuNs() {
+    timespec t{};
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t);
+    return qint64(t.tv_sec) * 1000000000 + t.tv_nsec;
 }
 
 // Longest gap between ticks of a 10 ms timer on the GUI thread: the time the thread was running
@@ -235,6 +243,28 @@ private slots:
         // A fence still open while streaming shows as code.
         QCOMPARE(ChatMarkdown::codeBlocks(QStringLiteral("a\n```\nx = 1")),
                  QStringList{QStringLiteral("x = 1")});
+    }
+
+    // The watchdog itself: the GUI thread blocked (asleep) or busy computing for 150 ms of its own
+    // CPU time shows as a gap of at least that; only waiting for a CPU is left out.
+    void watchdogSeesTheGuiThreadBlocked() {
+        for (const bool busy : {false, true}) {
+            Watchdog watchdog;
+            watchdog.start();
+            QTimer::singleShot(20, [busy] {
+                if (!busy) {
+                    std::this_thread::sleep_for(std::chrono::milliseconds(150));
+                    return;
+                }
+                const qint64 until = threadCpuNs() + 150'000'000;
+                volatile std::uint64_t x = 0;
+                while (threadCpuNs() < until) x = x + 1;
+            });
+            QTest::qWait(300);
+            QTRY_VERIFY_WITH_TIMEOUT(watchdog.longestWallGap() >= 150, 5000);
+            const qint64 gap = watchdog.stop();
+            QVERIFY2(gap >= 140, qPrintable(QStringLiteral("busy %1: %2 ms").arg(busy).arg(gap)));
+        }
     }
 
     void sendStreamsTheRoutedExpertsAnswer() {
