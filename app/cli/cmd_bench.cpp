@@ -46,7 +46,8 @@ static void register_bench_compress(CLI::App* bench) {
         "ME-Switch compression time on Mistral-7B-shaped layers, extrapolated to a 7B expert");
     static delta::BenchCompressOptions o;
     static bool json = false;
-    cmd->add_option("--scale-down", o.scale_down, "divide every layer shape by this (1: full size)")
+    cmd->add_option("--scale-down", o.scale_down,
+                    "divide every layer shape by this, columns kept >= 2048 (1: full size)")
         ->capture_default_str();
     cmd->add_option("--samples", o.samples, "calibration activation vectors per layer")
         ->capture_default_str();
@@ -105,13 +106,10 @@ BenchDecodeResult bench_decode_on_cuda(const ModelConfig* synthetic, DType dtype
 
 void register_bench_switch(CLI::App* bench);  // cmd_bench_switch.cpp
 
-void register_bench_switch(CLI::App* bench);  // cmd_bench_switch.cpp
-
 void register_bench(CLI::App& app, Context& ctx) {
     auto* bench = app.add_subcommand("bench", "benchmarks");
     bench->require_subcommand(1);
     register_bench_compress(bench);
-    register_bench_switch(bench);
     register_bench_switch(bench);
     auto* cmd = bench->add_subcommand("decode",
                                       "prefill and decode tokens/s vs the memory-bandwidth bound");

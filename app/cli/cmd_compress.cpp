@@ -118,7 +118,7 @@ void register_compress(CLI::App& app, Context& ctx) {
                     "embedding/head delta storage: quantized or dense16")
         ->capture_default_str();
     cmd->add_option("--embedding-bits", embedding_bits,
-                    "bits for quantized embeddings (default: --bits)");
+                    "bits for quantized embeddings (default: --bits + 2, at most 4)");
     cmd->add_option("--out", out, "output .msd file");
     cmd->add_option("--threads", threads, "CPU threads (default: all cores)");
     cmd->add_flag("--json", json, "print the result as one JSON object");

@@ -129,10 +129,6 @@ private slots:
             100 * nll_change, r.bits_per_param);
 
         QVERIFY2(ratio <= 0.6, qPrintable(QString("error ratio %1 > 0.6").arg(ratio)));
-        // Known regression, issue #4 still open: after the quantizer's 0.5% salient default and
-        // fused row path, the math expert's NLL rose from +1.06% to about +1.5-2%.
-        if (d == "math" && nll_change > 0.015)
-            QEXPECT_FAIL("math", "known regression of the math expert's NLL (issue #4 open)", Continue);
         QVERIFY2(nll_change <= 0.015, qPrintable(QString("NLL +%1%").arg(100 * nll_change)));
         QVERIFY2(r.bits_per_param <= 2.7,
                  qPrintable(QString("%1 bits/param").arg(r.bits_per_param)));

@@ -189,8 +189,9 @@ CompressResult compress_expert(const std::filesystem::path& base_folder,
     plan.rtn.salient = delta::SalientSpec{false, 0};
     plan.rtn.threads = options.threads;
     plan.measure_baseline = options.baseline;
+    // Default: two bits more than the linears, at most 4 (see compress.h for the figures).
     const int embedding_bits =
-        options.embedding_bits > 0 ? options.embedding_bits : plan.quant.bits;
+        options.embedding_bits > 0 ? options.embedding_bits : std::min(4, plan.quant.bits + 2);
     if (embedding_bits > 4)
         throw Error(ErrorKind::invalid_argument, "compress: embedding bits must be 1 to 4, got " +
                                                      std::to_string(embedding_bits));

@@ -8,6 +8,7 @@
 #include <iterator>
 #include <string>
 
+#include "delta/quant/meswitch_quant.h"
 #include "delta/quant/synthetic_layer.h"
 #include "meswitch/error.h"
 
@@ -32,10 +33,14 @@ struct Prepared {
     CalibrationStats calib, eval;
 };
 
+// Divides rows and cols by `scale`, but cols never drop to where a layer would take the
+// narrow-layer (exact Gram) path that 4096-input layers do not take: times and errors are
+// the 7B path's, and times scale back up by full / measured parameters.
 Prepared prepare(const ShapeSpec& s, int scale, std::int64_t samples, std::uint64_t seed) {
     SyntheticLayerOptions o;
     o.rows = std::max<std::int64_t>(1, s.rows / scale);
     o.cols = std::max<std::int64_t>(2, s.cols / scale);
+    o.cols = std::max(o.cols, std::min(s.cols, 2 * detail::exact_metric_max_cols));
     o.samples = 2 * samples;
     o.outliers = std::max<std::int64_t>(1, o.cols / 512);  // ~8 per 4096 channels
     o.seed = seed;
@@ -87,9 +92,9 @@ BenchCompressResult bench_compress(const BenchCompressOptions& options, const Pr
         b.rtn_rel_output_error =
             measure_error(p.layer.delta.data(), rtn, p.eval, 256).rel_output_error;
         out.shapes.push_back(b);
-        // Time grows with rows × cols: scale back up by scale_down².
-        out.seconds_per_7b_layer +=
-            s.per_layer * sec * double(options.scale_down) * options.scale_down;
+        // Time grows with rows × cols on this path: scale back up by the parameter ratio.
+        out.seconds_per_7b_layer += s.per_layer * sec * double(s.rows) * double(s.cols) /
+                                    (double(p.layer.rows) * double(p.layer.cols));
     }
     out.extrapolated_7b_minutes = 32.0 * out.seconds_per_7b_layer / 60.0;
     if (options.table) {

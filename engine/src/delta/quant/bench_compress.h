@@ -13,9 +13,9 @@
 namespace meswitch::delta {
 
 struct BenchCompressOptions {
-    int scale_down = 1;          // divide every shape's rows and cols by this (1: full size)
+    int scale_down = 1;          // divide shapes by this (cols kept >= 2048, the 7B path); 1: full
     std::int64_t samples = 512;  // calibration activation vectors per shape
-    bool table = false;          // also compute the error table (on shapes / table_scale_down)
+    bool table = false;          // also compute the error table (shapes / table_scale_down)
     int table_scale_down = 8;
     std::vector<int> table_bits = {1, 2, 3, 4};
     std::vector<double> table_salient = {0.0, 0.005, 0.01, 0.02, 0.05};
@@ -43,7 +43,7 @@ struct BenchTableRow {
 
 struct BenchCompressResult {
     std::vector<BenchShape> shapes;
-    double seconds_per_7b_layer = 0;  // Σ per_7b_layer · seconds × scale_down² (extrapolated)
+    double seconds_per_7b_layer = 0;     // Σ per_7b_layer · seconds × full/measured params
     double extrapolated_7b_minutes = 0;  // 32 layers
     double peak_rss_mib = 0;             // getrusage ru_maxrss
     std::vector<BenchTableRow> table;

@@ -37,6 +37,23 @@ float gaussian_step(int bits) {
     }
 }
 
+// Sets OpenBLAS's thread count for a scope and restores it (process-wide setting: BLAS
+// calls made inside our own thread pool must not start threads of their own).
+class BlasThreads {
+public:
+    explicit BlasThreads(int threads) : previous_(openblas_get_num_threads()) {
+        if (threads != previous_) openblas_set_num_threads(threads);
+    }
+    ~BlasThreads() {
+        if (openblas_get_num_threads() != previous_) openblas_set_num_threads(previous_);
+    }
+    BlasThreads(const BlasThreads&) = delete;
+    BlasThreads& operator=(const BlasThreads&) = delete;
+
+private:
+    int previous_;
+};
+
 struct RowParams {
     float s = 1, z = 0;
     double err = INFINITY;
@@ -111,25 +128,38 @@ void refit(const Metric& m, const float* w, const std::uint8_t* q, std::int64_t 
     }
 }
 
+// Σ d_i (w_i − s(q_i − z))² with q_i = round(w_i / s + z) clamped to [0, L]. Eight
+// independent partial sums (flushed to double every 1024 elements) so the compiler
+// vectorises the loop without reassociating a single float accumulator.
+double row_error(const float* w, const float* d, std::int64_t n, float s, float z, float l) {
+    constexpr int lanes = 8;
+    const float inv = 1.0f / s;
+    double total = 0;
+    std::int64_t i = 0;
+    while (i < n) {
+        const std::int64_t end = std::min<std::int64_t>(n, i + 1024);
+        float acc[lanes] = {};
+        for (; i + lanes <= end; i += lanes)
+            for (int j = 0; j < lanes; ++j) {
+                const float q = std::clamp(w[i + j] * inv + z, 0.0f, l);
+                const float e = w[i + j] - s * (static_cast<float>(static_cast<int>(q + 0.5f)) - z);
+                acc[j] += d[i + j] * e * e;
+            }
+        for (; i < end; ++i) {
+            const float q = std::clamp(w[i] * inv + z, 0.0f, l);
+            const float e = w[i] - s * (static_cast<float>(static_cast<int>(q + 0.5f)) - z);
+            acc[0] += d[i] * e * e;
+        }
+        for (float a : acc) total += a;
+    }
+    return total;
+}
+
 // Diagonal metric, one row, fused: clip grid then LS refit + re-round, codes always the
 // rounding of w with the chosen (s, z). No residual buffers: this is the 7B hot path.
 void diagonal_row(const float* w, const float* d, double dsum, std::int64_t n, int grid, int iters,
                   ZeroFormat zf, int levels, RowParams& best, std::uint8_t* q) {
     const float l = static_cast<float>(levels);
-    auto error_of = [&](float s, float z) {
-        const float inv = 1.0f / s;
-        float acc = 0.0f;
-        double total = 0;
-        for (std::int64_t i = 0; i < n; ++i) {
-            const float e = w[i] - s * (static_cast<float>(quant_code(w[i], inv, z, l)) - z);
-            acc += d[i] * e * e;
-            if ((i & 1023) == 1023) {
-                total += acc;
-                acc = 0.0f;
-            }
-        }
-        return total + acc;
-    };
     const auto [lo, hi] = std::minmax_element(w, w + n);
     best = RowParams{};
     for (int g = 0; g < grid; ++g) {
@@ -137,18 +167,37 @@ void diagonal_row(const float* w, const float* d, double dsum, std::int64_t n, i
             grid == 1 ? 1.0f : 1.0f - 0.7f * static_cast<float>(g) / static_cast<float>(grid - 1);
         RowParams c;
         range_params(ratio * *lo, ratio * *hi, zf, levels, c.s, c.z);
-        c.err = error_of(c.s, c.z);
+        c.err = row_error(w, d, n, c.s, c.z, l);
         if (c.err < best.err) best = c;
     }
     for (int it = 0; it < iters; ++it) {
-        double a = 0, b = 0, p = 0, t = 0;
+        // Σ d q², Σ d q, Σ d q w, Σ d w in four lanes each (vectorisable).
+        constexpr int lanes = 4;
+        double la[lanes] = {}, lb[lanes] = {}, lp[lanes] = {}, lt[lanes] = {};
         const float inv = 1.0f / best.s;
-        for (std::int64_t i = 0; i < n; ++i) {
+        std::int64_t i = 0;
+        for (; i + lanes <= n; i += lanes)
+            for (int j = 0; j < lanes; ++j) {
+                const float qf = std::clamp(w[i + j] * inv + best.z, 0.0f, l);
+                const double qi = static_cast<int>(qf + 0.5f), di = d[i + j], wi = w[i + j];
+                la[j] += di * qi * qi;
+                lb[j] += di * qi;
+                lp[j] += di * qi * wi;
+                lt[j] += di * wi;
+            }
+        for (; i < n; ++i) {
             const double qi = quant_code(w[i], inv, best.z, l), di = d[i];
-            a += di * qi * qi;
-            b += di * qi;
-            p += di * qi * w[i];
-            t += di * w[i];
+            la[0] += di * qi * qi;
+            lb[0] += di * qi;
+            lp[0] += di * qi * w[i];
+            lt[0] += di * w[i];
+        }
+        double a = 0, b = 0, p = 0, t = 0;
+        for (int j = 0; j < lanes; ++j) {
+            a += la[j];
+            b += lb[j];
+            p += lp[j];
+            t += lt[j];
         }
         float z = l * 0.5f;
         if (zf != ZeroFormat::midpoint) {
@@ -163,7 +212,7 @@ void diagonal_row(const float* w, const float* d, double dsum, std::int64_t n, i
         RowParams c;
         c.s = stored_scale(static_cast<float>(num / den));
         c.z = z;
-        c.err = error_of(c.s, c.z);
+        c.err = row_error(w, d, n, c.s, c.z, l);
         if (!(c.err < best.err)) break;
         best = c;
     }
@@ -174,25 +223,42 @@ void diagonal_row(const float* w, const float* d, double dsum, std::int64_t n, i
 }  // namespace
 
 std::vector<std::int64_t> select_salient(const float* delta, std::int64_t rows, std::int64_t cols,
-                                         const std::vector<double>& diag, int bits,
-                                         std::int64_t k) {
+                                         const std::vector<double>& diag, int bits, std::int64_t k,
+                                         int threads) {
     std::vector<std::int64_t> out;
     if (k <= 0) return out;
     const int levels = (1 << bits) - 1;
-    std::vector<double> colerr(static_cast<std::size_t>(cols), 0.0);
-    for (std::int64_t r = 0; r < rows; ++r) {
-        const float* w = delta + r * cols;
-        double ss = 0;
-        for (std::int64_t i = 0; i < cols; ++i) ss += double(w[i]) * w[i];
-        const float rms = static_cast<float>(std::sqrt(ss / static_cast<double>(cols)));
-        if (!(rms > 0)) continue;
-        const float step = gaussian_step(bits) * rms, inv = 1.0f / step, z = levels * 0.5f;
-        for (std::int64_t i = 0; i < cols; ++i) {
-            const float e =
-                w[i] - step * (static_cast<float>(quant_code(w[i], inv, z, float(levels))) - z);
-            colerr[static_cast<std::size_t>(i)] += double(e) * e;
+    ThreadPool pool(threads);
+    // One column-error accumulator per part (rows split in pool.size() parts), summed after.
+    const std::size_t parts = static_cast<std::size_t>(pool.size());
+    std::vector<std::vector<double>> part_err(parts);
+    pool.parallel_for(parts, [&](std::size_t p0, std::size_t p1) {
+        for (std::size_t part = p0; part < p1; ++part) {
+            std::vector<double>& colerr = part_err[part];
+            colerr.assign(static_cast<std::size_t>(cols), 0.0);
+            const std::int64_t r0 = rows * static_cast<std::int64_t>(part) / std::int64_t(parts);
+            const std::int64_t r1 =
+                rows * static_cast<std::int64_t>(part + 1) / std::int64_t(parts);
+            for (std::int64_t r = r0; r < r1; ++r) {
+                const float* w = delta + r * cols;
+                double ss = 0;
+                for (std::int64_t i = 0; i < cols; ++i) ss += double(w[i]) * w[i];
+                const float rms = static_cast<float>(std::sqrt(ss / static_cast<double>(cols)));
+                if (!(rms > 0)) continue;
+                const float step = gaussian_step(bits) * rms, inv = 1.0f / step, z = levels * 0.5f;
+                for (std::int64_t i = 0; i < cols; ++i) {
+                    const float e =
+                        w[i] -
+                        step * (static_cast<float>(quant_code(w[i], inv, z, float(levels))) - z);
+                    colerr[static_cast<std::size_t>(i)] += double(e) * e;
+                }
+            }
         }
-    }
+    });
+    std::vector<double>& colerr = part_err[0];
+    for (std::size_t part = 1; part < parts; ++part)
+        for (std::int64_t i = 0; i < cols; ++i)
+            colerr[static_cast<std::size_t>(i)] += part_err[part][static_cast<std::size_t>(i)];
     std::vector<std::int64_t> order(static_cast<std::size_t>(cols));
     std::iota(order.begin(), order.end(), 0);
     for (std::int64_t i = 0; i < cols; ++i)
@@ -213,7 +279,7 @@ CompressedLinear compress_meswitch(const float* delta, std::int64_t rows, std::i
     const ZeroFormat zf = opt.zero_format;
     const std::int64_t k = opt.salient.count(cols);
     const std::vector<std::int64_t> salient =
-        select_salient(delta, rows, cols, stats.diag, bits, k);
+        select_salient(delta, rows, cols, stats.diag, bits, k, opt.threads);
     std::vector<std::int64_t> coded;
     {
         std::size_t s = 0;
@@ -231,10 +297,16 @@ CompressedLinear compress_meswitch(const float* delta, std::int64_t rows, std::i
     };
 
     // Coded channels of Δ, contiguous (rows × n).
+    ThreadPool pool(opt.threads);
     std::vector<float> w(static_cast<std::size_t>(rows * n));
-    for (std::int64_t r = 0; r < rows; ++r)
-        for (std::int64_t a = 0; a < n; ++a)
-            w[static_cast<std::size_t>(r * n + a)] = delta[r * cols + coded[a]];
+    pool.parallel_for(
+        static_cast<std::size_t>(rows),
+        [&](std::size_t begin, std::size_t end) {
+            for (std::size_t r = begin; r < end; ++r)
+                for (std::int64_t a = 0; a < n; ++a)
+                    w[r * n + a] = delta[std::int64_t(r) * cols + coded[a]];
+        },
+        64);
 
     const bool exact = stats.has_gram() && n <= exact_metric_max_cols;
     Metric metric = n == 0  ? Metric{}
@@ -252,7 +324,6 @@ CompressedLinear compress_meswitch(const float* delta, std::int64_t rows, std::i
     std::vector<double> err;
     std::vector<RowParams> cand;
     const int grid = std::max(1, opt.clip_grid);
-    ThreadPool pool(opt.threads);
     if (n > 0 && metric.m == 0) {
         pool.parallel_for(
             static_cast<std::size_t>(rows),
@@ -352,13 +423,17 @@ CompressedLinear compress_meswitch(const float* delta, std::int64_t rows, std::i
     c.codes.assign(static_cast<std::size_t>(rows * c.row_bytes), 0);
     c.scales.resize(static_cast<std::size_t>(rows));
     if (zf != ZeroFormat::midpoint) c.zeros.resize(static_cast<std::size_t>(rows));
-    for (std::int64_t r = 0; r < rows; ++r) {
-        if (n == 0) best[r] = {1.0f, levels * 0.5f, 0.0};
-        stored_scale(best[r].s, &c.scales[static_cast<std::size_t>(r)]);
-        if (zf != ZeroFormat::midpoint)
-            stored_zero(best[r].z, zf, levels, &c.zeros[static_cast<std::size_t>(r)]);
-        pack_codes(q.data() + r * n, n, bits, c.codes.data() + r * c.row_bytes);
-    }
+    pool.parallel_for(
+        static_cast<std::size_t>(rows),
+        [&](std::size_t begin, std::size_t end) {
+            for (std::size_t r = begin; r < end; ++r) {
+                if (n == 0) best[r] = {1.0f, levels * 0.5f, 0.0};
+                stored_scale(best[r].s, &c.scales[r]);
+                if (zf != ZeroFormat::midpoint) stored_zero(best[r].z, zf, levels, &c.zeros[r]);
+                pack_codes(q.data() + r * n, n, bits, c.codes.data() + r * c.row_bytes);
+            }
+        },
+        64);
 
     // Salient values: Δ_S, plus with a Gram matrix the compensation G_SS⁻¹ G_SN e_N.
     std::vector<float> sal(static_cast<std::size_t>(rows * k));
@@ -380,23 +455,35 @@ CompressedLinear compress_meswitch(const float* delta, std::int64_t rows, std::i
         mean = mean > 0 ? mean / k : 1.0;
         for (std::int64_t a = 0; a < k; ++a) gss[a * k + a] += opt.damp * mean;
         if (spd_inverse(gss, k)) {
-            std::vector<float> t(static_cast<std::size_t>(chunk * k));
-            std::vector<RowParams> prm(best);
-            for (std::int64_t r0 = 0; r0 < rows; r0 += chunk) {
-                const std::int64_t b = std::min(chunk, rows - r0);
-                e.resize(static_cast<std::size_t>(b * n));
-                residuals(w.data() + r0 * n, q.data() + r0 * n, prm.data() + r0, b, n, e.data());
-                // t (b × k) = e_N · G_NS
-                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, int(b), int(k), int(n), 1.0f,
-                            e.data(), int(n), gsn.data(), int(n), 0.0f, t.data(), int(k));
-                for (std::int64_t r = 0; r < b; ++r)
-                    for (std::int64_t a = 0; a < k; ++a) {
-                        double v = 0;
-                        for (std::int64_t bb = 0; bb < k; ++bb)
-                            v += gss[a * k + bb] * t[r * k + bb];
-                        sal[static_cast<std::size_t>((r0 + r) * k + a)] += static_cast<float>(v);
+            // Row blocks on the pool, each with a single-threaded BLAS call (OpenBLAS threads
+            // would only compete with the pool's).
+            const std::int64_t blocks = (rows + chunk - 1) / chunk;
+            const BlasThreads one_blas_thread(1);
+            pool.parallel_for(
+                static_cast<std::size_t>(blocks), [&](std::size_t b0, std::size_t b1) {
+                    std::vector<float> eb, t(static_cast<std::size_t>(chunk * k));
+                    for (std::size_t blk = b0; blk < b1; ++blk) {
+                        if (cancel && cancel->cancelled()) return;
+                        const std::int64_t r0 = static_cast<std::int64_t>(blk) * chunk;
+                        const std::int64_t b = std::min(chunk, rows - r0);
+                        eb.resize(static_cast<std::size_t>(b * n));
+                        residuals(w.data() + r0 * n, q.data() + r0 * n, best.data() + r0, b, n,
+                                  eb.data());
+                        // t (b × k) = e_N · G_NS
+                        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, int(b), int(k), int(n),
+                                    1.0f, eb.data(), int(n), gsn.data(), int(n), 0.0f, t.data(),
+                                    int(k));
+                        for (std::int64_t r = 0; r < b; ++r)
+                            for (std::int64_t a = 0; a < k; ++a) {
+                                double v = 0;
+                                for (std::int64_t bb = 0; bb < k; ++bb)
+                                    v += gss[a * k + bb] * t[r * k + bb];
+                                sal[static_cast<std::size_t>((r0 + r) * k + a)] +=
+                                    static_cast<float>(v);
+                            }
                     }
-            }
+                });
+            check_cancel();
         }
     }
     c.salient_values.resize(sal.size());

@@ -14,9 +14,11 @@ namespace meswitch::delta::detail {
 inline constexpr std::int64_t exact_metric_max_cols = 1024;
 
 // Top-k input channels by err_i = diag_i · ‖Δ[:, i] − Q0(Δ)[:, i]‖², Q0 a per-row
-// Gaussian-optimal uniform quantizer at `bits`; returned sorted ascending.
+// Gaussian-optimal uniform quantizer at `bits`; returned sorted ascending. Rows are scored
+// on `threads` threads (<= 0: all cores).
 std::vector<std::int64_t> select_salient(const float* delta, std::int64_t rows, std::int64_t cols,
-                                         const std::vector<double>& diag, int bits, std::int64_t k);
+                                         const std::vector<double>& diag, int bits, std::int64_t k,
+                                         int threads = 1);
 
 // GPTQ error feedback: codes (rows × n) for w (rows × n) with fixed per-row scale/zero,
 // quantizing column by column and pushing each column's error onto the later ones through
