@@ -202,7 +202,14 @@ void EngineChatBackend::prepareEngine(const Target& target, const ChatRequest& r
         options.delta_budget_bytes = request.expertBudgetBytes;
         options.base_hash = target.baseHash;
         auto engine = std::make_unique<meswitch::Engine>(options);
-        engine->wait_ready();  // throws the load error; the failed engine goes
+        try {
+            engine->wait_ready();  // throws the load error; the failed engine goes
+        } catch (const Error& e) {
+            if (e.kind() != ErrorKind::device) throw;
+            throw Error(ErrorKind::device, std::string("the compute device chosen in Settings "
+                                                       "cannot be used (") +
+                                               e.what() + "); choose Automatic or CPU there");
+        }
         m_tokenizer.emplace(meswitch::Tokenizer::from_folder(target.folder));
         m_config = meswitch::parse_model_config(target.folder / "config.json");
         m_engine = std::move(engine);

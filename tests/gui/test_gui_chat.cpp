@@ -41,6 +41,7 @@
 #include "meswitch/import.h"
 #include "meswitch/log.h"
 #include "meswitch/paths.h"
+#include "meswitch/system.h"
 #include "settings_page.h"
 #include "studio_app.h"
 #include "studio_settings.h"
@@ -392,6 +393,33 @@ private slots:
             QCOMPARE(e.kind(), meswitch::ErrorKind::cancelled);
         }
         QVERIFY(text.empty());
+    }
+
+    // A GPU chosen in Settings where none can be used: a clear error, and the next answer on the
+    // CPU works.
+    void engineBackendSaysWhenTheGpuCannotBeUsed() {
+        if (!meswitch::scan_devices().devices.empty())
+            QSKIP("this machine has a CUDA device; the error for a missing one cannot be shown");
+        EngineChatBackend backend(m_catalog->path(), 1);
+        ChatRequest request;
+        request.conversation = {{"user", "Add 23 and 58."}};
+        request.expertId = m_mathId;
+        request.device = "cuda";
+        request.expertBudgetBytes = 64ull << 20;
+        request.options.max_tokens = 4;
+        meswitch::CancelToken cancel;
+        try {
+            backend.answer(request, cancel, {}, {});
+            QFAIL("an answer ran on a GPU that is not there");
+        } catch (const meswitch::Error& e) {
+            QCOMPARE(e.kind(), meswitch::ErrorKind::device);
+            QVERIFY2(std::string(e.what()).find("CUDA") != std::string::npos, e.what());
+            QVERIFY2(std::string(e.what()).find("Settings") != std::string::npos, e.what());
+        }
+        request.device = "cpu";
+        const ChatAnswer a = backend.answer(request, cancel, {}, {});
+        QVERIFY(!a.result.tokens.empty());
+        QVERIFY2(a.routing.weights.find("CPU") != std::string::npos, a.routing.weights.c_str());
     }
 
     void escapeStopsTheAnswer() {
