@@ -123,7 +123,8 @@ double reload(const std::filesystem::path& folder) {
         for (std::size_t i = 0; i < v.nbytes; i += 512) sum += static_cast<std::uint8_t>(v.data[i]);
     }
     const double ms = ms_since(t);
-    if (sum == 1) std::fputs("", stderr);  // keep the reads
+    static volatile std::uint64_t sink;  // keeps the reads
+    sink = sum;
     return ms;
 }
 

@@ -27,10 +27,22 @@ struct F32 {
         return b;
     }
 };
+// Inline copies of bf16_to_f32 / f32_to_bf16 (core/tensor.cpp), bit for bit: this loop runs
+// over every weight of the model at each switch.
 struct BF16 {
     using bits_t = std::uint16_t;
-    static float load(bits_t b) { return bf16_to_f32(b); }
-    static bits_t store(float f) { return f32_to_bf16(f); }
+    static float load(bits_t b) {
+        const std::uint32_t u = static_cast<std::uint32_t>(b) << 16;
+        float f;
+        std::memcpy(&f, &u, 4);
+        return f;
+    }
+    static bits_t store(float f) {
+        std::uint32_t u;
+        std::memcpy(&u, &f, 4);
+        if ((u & 0x7FFFFFFFu) > 0x7F800000u) return static_cast<bits_t>((u >> 16) | 0x0040u);
+        return static_cast<bits_t>((u + 0x7FFFu + ((u >> 16) & 1u)) >> 16);
+    }
 };
 struct F16 {
     using bits_t = std::uint16_t;
