@@ -23,11 +23,11 @@ namespace meswitch {
 std::uint64_t model_weight_bytes(const ModelConfig& config, DType dtype);
 
 // Bytes a compressed delta of this shape stores (what the pool keeps per expert): every
-// decoder linear and the embeddings/head quantized to `bits` with `salient_fraction` of
-// the input channels kept in 16 bits, u8 zero points and f16 step sizes per row (the
-// compressor's defaults), norms as dense f16.
+// decoder linear quantized to `bits` and the embeddings/head to `embedding_bits` (0: the
+// compressor's default, min(4, bits + 2)), with `salient_fraction` of the input channels
+// kept in 16 bits, u8 zero points and f16 step sizes per row, norms as dense f16.
 std::uint64_t compressed_delta_bytes(const ModelConfig& config, int bits,
-                                     double salient_fraction = 0.005);
+                                     double salient_fraction = 0.005, int embedding_bits = 0);
 
 // Memory the serving loop needs beside the weights: a KV cache of `context` positions
 // (f16 on a GPU, f32 on the CPU), activations for a prefill of 512 tokens, the logits, and

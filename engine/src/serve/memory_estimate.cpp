@@ -32,13 +32,19 @@ std::uint64_t model_weight_bytes(const ModelConfig& config, DType dtype) {
     return n * dtype_size(dtype);
 }
 
-std::uint64_t compressed_delta_bytes(const ModelConfig& config, int bits, double salient_fraction) {
+std::uint64_t compressed_delta_bytes(const ModelConfig& config, int bits, double salient_fraction,
+                                     int embedding_bits) {
     if (bits < 1 || bits > 4)
         throw Error(ErrorKind::invalid_argument,
                     "compressed_delta_bytes: bits must be 1 to 4, got " + std::to_string(bits));
     if (!(salient_fraction >= 0 && salient_fraction <= 1))
         throw Error(ErrorKind::invalid_argument,
                     "compressed_delta_bytes: the salient fraction must be in [0, 1]");
+    if (embedding_bits == 0) embedding_bits = std::min(4, bits + 2);
+    if (embedding_bits < 1 || embedding_bits > 4)
+        throw Error(ErrorKind::invalid_argument,
+                    "compressed_delta_bytes: embedding bits must be 1 to 4, got " +
+                        std::to_string(embedding_bits));
     std::uint64_t bytes = 0;
     for (const ExpectedTensor& t : expected_tensors(config)) {
         if (t.shape.size() != 2) {
@@ -46,10 +52,12 @@ std::uint64_t compressed_delta_bytes(const ModelConfig& config, int bits, double
             continue;
         }
         const std::int64_t rows = t.shape[0], cols = t.shape[1];
+        const bool embedding = t.name == "model.embed_tokens.weight" || t.name == "lm_head.weight";
+        const int b = embedding ? embedding_bits : bits;
         const auto k = static_cast<std::int64_t>(std::llround(salient_fraction * cols));
         // codes + f16 scale + u8 zero per row, salient f16 values per row, i32 indices
-        bytes += static_cast<std::uint64_t>(
-            rows * (delta::packed_bytes(cols - k, bits) + 3 + 2 * k) + 4 * k);
+        bytes += static_cast<std::uint64_t>(rows * (delta::packed_bytes(cols - k, b) + 3 + 2 * k) +
+                                            4 * k);
     }
     return bytes;
 }
