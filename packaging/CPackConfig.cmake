@@ -105,15 +105,14 @@ set(_pkg_paragraphs
 # (No ';' in the texts: they are list elements.)
 string(JOIN "\n\n" CPACK_PACKAGE_DESCRIPTION ${_pkg_paragraphs})
 
-# Debian: line-wrapped extended description (lintian wants lines under 80 columns).
-# CPackDeb puts CPACK_PACKAGE_DESCRIPTION_SUMMARY in front as the synopsis line.
-set(_pkg_deb_desc "")
-set(_pkg_first TRUE)
+# The same text wrapped at 78 columns (lintian wants lines under 80), paragraphs separated by an
+# empty line: CPackDeb indents it and turns empty lines into " ." itself, and puts
+# CPACK_PACKAGE_DESCRIPTION_SUMMARY in front as the synopsis line.
+set(_pkg_plain_desc "")
 foreach(_par IN LISTS _pkg_paragraphs)
-  if(NOT _pkg_first)
-    string(APPEND _pkg_deb_desc "\n .")
+  if(NOT _pkg_plain_desc STREQUAL "")
+    string(APPEND _pkg_plain_desc "\n\n")
   endif()
-  set(_pkg_first FALSE)
   string(REPLACE " " ";" _words "${_par}")
   set(_line "")
   foreach(_w IN LISTS _words)
@@ -121,19 +120,18 @@ foreach(_par IN LISTS _pkg_paragraphs)
     if(_line STREQUAL "")
       set(_line "${_w}")
     elseif(_len GREATER 78)
-      string(APPEND _pkg_deb_desc "\n ${_line}")
+      string(APPEND _pkg_plain_desc "${_line}\n")
       set(_line "${_w}")
     else()
       string(APPEND _line " ${_w}")
     endif()
   endforeach()
-  string(APPEND _pkg_deb_desc "\n ${_line}")
+  string(APPEND _pkg_plain_desc "${_line}")
 endforeach()
-string(SUBSTRING "${_pkg_deb_desc}" 1 -1 _pkg_deb_desc)  # the first "\n"
 
 set(CPACK_DEBIAN_FILE_NAME DEB-DEFAULT)
 set(CPACK_DEBIAN_PACKAGE_RELEASE ${MESWITCH_PACKAGE_RELEASE})
-set(CPACK_DEBIAN_PACKAGE_DESCRIPTION "${_pkg_deb_desc}")
+set(CPACK_DEBIAN_PACKAGE_DESCRIPTION "${_pkg_plain_desc}")
 set(CPACK_DEBIAN_PACKAGE_SECTION science)
 set(CPACK_DEBIAN_PACKAGE_PRIORITY optional)
 set(CPACK_DEBIAN_PACKAGE_SHLIBDEPS ON)
@@ -151,16 +149,16 @@ set(CPACK_RPM_PACKAGE_RELEASE ${MESWITCH_PACKAGE_RELEASE})
 set(CPACK_RPM_PACKAGE_LICENSE MIT)
 set(CPACK_RPM_PACKAGE_GROUP "Applications/Engineering")
 set(CPACK_RPM_PACKAGE_URL ${CPACK_PACKAGE_HOMEPAGE_URL})
-string(REPLACE "\n .\n" "\n\n" _pkg_rpm_desc "${_pkg_deb_desc}")
-string(REPLACE "\n " "\n" _pkg_rpm_desc "${_pkg_rpm_desc}")
-string(STRIP "${_pkg_rpm_desc}" _pkg_rpm_desc)
-set(CPACK_RPM_PACKAGE_DESCRIPTION "${_pkg_rpm_desc}")
+set(CPACK_RPM_PACKAGE_DESCRIPTION "${_pkg_plain_desc}")
 # Shared-library requirements (libQt6*.so.6, libspdlog, libopenblas, ...) come from rpmbuild's
 # automatic ELF scan; the CJK fonts are only suggested (names as in Fedora).
-set(CPACK_RPM_PACKAGE_AUTOREQ ON)
-set(CPACK_RPM_PACKAGE_AUTOPROV OFF)
+set(CPACK_RPM_PACKAGE_AUTOREQ yes)
+set(CPACK_RPM_PACKAGE_AUTOPROV no)
 if(MESWITCH_BUILD_APP)
-  set(CPACK_RPM_PACKAGE_SUGGESTS "google-noto-sans-cjk-fonts, qt6-qttranslations")
+  # Written into the spec's preamble: CMake 3.25 drops CPACK_RPM_PACKAGE_SUGGESTS because its
+  # probe for weak-dependency support (`rpm --suggests` without a package) always fails.
+  set(CPACK_RPM_SPEC_MORE_DEFINE
+    "Suggests: google-noto-sans-cjk-fonts\nSuggests: qt6-qttranslations")
 endif()
 # Folders owned by the distribution's filesystem package, not by us.
 set(CPACK_RPM_EXCLUDE_FROM_AUTO_FILELIST_ADDITION
