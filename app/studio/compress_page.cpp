@@ -215,6 +215,11 @@ CompressPage::CompressPage(meswitch::Catalog& catalog, QWidget* parent)
     m_saliency->setEngine(engine());
     connect(engine(), &EngineHost::progress, this, &CompressPage::onProgress);
     connect(engine(), &EngineHost::finished, this, &CompressPage::onFinished);
+    connect(engine(), &EngineHost::event, this,
+            [this](quint64 job, const QString& name, const QVariant& payload) {
+                if (job == m_job && name == QLatin1String("layer"))
+                    m_charts->addLayer(payload.value<meswitch::LayerStat>());
+            });
     connect(engine(), &EngineHost::failed, this, &CompressPage::onFailed);
 
     retranslateUi();

@@ -182,9 +182,23 @@ quint64 EngineHost::postImport(const std::filesystem::path& folder,
 quint64 EngineHost::postCompress(const std::string& expertName,
                                  const meswitch::CompressOptions& options) {
     return post(QStringLiteral("compress"), [expertName, options](JobContext& ctx) {
-        return QVariant::fromValue(
-            meswitch::compress_catalog_expert(ctx.catalog(), expertName, ctx.dataHome(), options,
-                                              ctx.progressFn(), &ctx.cancelToken()));
+        meswitch::CompressOptions o = options;
+        // Each finished layer goes to the GUI as a "layer" event (a LayerStat) for live charts.
+        o.on_layer = [&ctx](const meswitch::CompressLayerReport& l) {
+            meswitch::LayerStat s;
+            s.layer = l.name;
+            s.rows = l.rows;
+            s.cols = l.cols;
+            s.salient = l.salient;
+            s.bits_per_param = l.bits_per_param;
+            s.rel_output_error = l.rel_output_error;
+            s.rel_weight_error = l.rel_weight_error;
+            s.baseline_rel_output_error = l.baseline_rel_output_error;
+            s.seconds = l.seconds;
+            ctx.event(QStringLiteral("layer"), QVariant::fromValue(s));
+        };
+        return QVariant::fromValue(meswitch::compress_catalog_expert(
+            ctx.catalog(), expertName, ctx.dataHome(), o, ctx.progressFn(), &ctx.cancelToken()));
     });
 }
 

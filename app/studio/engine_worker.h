@@ -36,6 +36,7 @@ Q_DECLARE_METATYPE(meswitch::ModelRecord)
 Q_DECLARE_METATYPE(meswitch::ModelInspection)
 Q_DECLARE_METATYPE(meswitch::CompressResult)
 Q_DECLARE_METATYPE(meswitch::LayerInspection)
+Q_DECLARE_METATYPE(meswitch::LayerStat)
 
 class EngineWorker;
 
@@ -117,7 +118,8 @@ public:
     quint64 postInspectModel(const std::filesystem::path& folder);
     // import_model → ModelRecord.
     quint64 postImport(const std::filesystem::path& folder, const meswitch::ImportOptions& options);
-    // compress_catalog_expert → CompressResult (run_id and artifact_id set).
+    // compress_catalog_expert → CompressResult (run_id and artifact_id set); every finished
+    // layer is also sent as event("layer", LayerStat) while the run goes on.
     quint64 postCompress(const std::string& expertName, const meswitch::CompressOptions& options);
     // inspect_layer → LayerInspection.
     quint64 postInspectLayer(const std::filesystem::path& baseFolder,

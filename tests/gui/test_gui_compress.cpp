@@ -212,6 +212,16 @@ private slots:
         QStringList steps;
         connect(page->engine(), &EngineHost::progress, this,
                 [&](quint64, double, const QString& m) { steps << m; });
+        // Live charts: each finished layer arrives while the run goes on, and the chart has
+        // that layer's point when it arrives (before the run's result).
+        int liveLayers = 0, pointsWhenLive = 0;
+        connect(page->engine(), &EngineHost::event, this,
+                [&](quint64, const QString& name, const QVariant&) {
+                    if (name != QLatin1String("layer")) return;
+                    ++liveLayers;
+                    if (page->running())
+                        pointsWhenLive = page->charts()->methodErrorSeries()->count();
+                });
         QString stopped;
         connect(page, &CompressPage::compressionStopped, this,
                 [&](const QString& m, bool) { stopped = m; });
@@ -236,6 +246,8 @@ private slots:
         QCOMPARE(run->status, meswitch::RunStatus::finished);
         const int layers = static_cast<int>(run->layers.size());
         QVERIFY(layers >= 3 * 7);
+        QCOMPARE(liveLayers, layers);
+        QVERIFY2(pointsWhenLive > 0, "no chart point was drawn while the run was going on");
         QCOMPARE(page->charts()->methodErrorSeries()->count(), layers);
         QCOMPARE(page->charts()->baselineErrorSeries()->count(), layers);
         QCOMPARE(page->charts()->bitsSeries()->count(), layers);

@@ -16,6 +16,7 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -47,6 +48,8 @@ enum class EmbeddingStorage {
     dense16,    // dense f16 delta
 };
 
+struct CompressLayerReport;
+
 struct CompressOptions {
     std::string method = "meswitch";  // "meswitch", "rtn", "bitdelta"
     int bits = 2;                     // 1..4 (bitdelta: 1)
@@ -66,6 +69,9 @@ struct CompressOptions {
     std::filesystem::path out;  // required by compress_expert; default in the catalog variant
     int threads = 0;            // <= 0: all cores
     std::uint64_t gram_budget_bytes = 2ull << 30;  // calibration statistics in flight
+    // Called on the compressing thread after each layer (decoder linears, then embeddings and
+    // head) with its statistics, e.g. to draw charts while the run goes on.
+    std::function<void(const CompressLayerReport&)> on_layer;
 };
 
 struct CompressLayerReport {

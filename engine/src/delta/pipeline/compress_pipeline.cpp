@@ -325,6 +325,7 @@ CompressResult compress_expert(const std::filesystem::path& base_folder,
                 heldout_base_sum += r.heldout_baseline_rel_output_error;
                 base_sum += r.baseline_rel_output_error;
                 ++err_n;
+                if (options.on_layer) options.on_layer(r);
                 res.layers.push_back(std::move(r));
                 linears.push_back(std::move(nl));
                 unit_done(name);
@@ -375,6 +376,7 @@ CompressResult compress_expert(const std::filesystem::path& base_folder,
                 compress_one(name, d, shape[0], shape[1], head_use ? head_calib->head() : identity,
                              head_use && head_heldout ? &head_heldout->head() : nullptr, plan, q,
                              cancel, nl.linear);
+            if (options.on_layer) options.on_layer(r);
             res.layers.push_back(std::move(r));
             linears.push_back(std::move(nl));
         }
