@@ -9,7 +9,7 @@ PACKAGES=(
   libgl-dev
   libspdlog-dev libfmt-dev libsqlite3-dev nlohmann-json3-dev libcli11-dev libxxhash-dev
   libopenblas-dev libhwy-dev libpcre2-dev libbenchmark-dev
-  xvfb xauth
+  xvfb xauth fonts-wqy-microhei
   lintian appstream desktop-file-utils dpkg-dev file rpm
 )
 
