@@ -202,6 +202,15 @@ CompressResult compress_expert(const std::filesystem::path& base_folder,
     const io::Checkpoint expert(expert_folder);
     const ModelConfig cfg = parse_model_config(base_folder / "config.json");
     const ModelConfig ecfg = parse_model_config(expert_folder / "config.json");
+    if (cfg.arch == ModelArch::mixtral || ecfg.arch == ModelArch::mixtral)
+        throw Error(
+            ErrorKind::unsupported,
+            "cannot compress '" + expert_folder.string() + "' against '" + base_folder.string() +
+                "': " + (cfg.arch == ModelArch::mixtral ? base_folder : expert_folder).string() +
+                " is a MixtralForCausalLM (mixture of experts) and ME-Switch delta "
+                "compression handles dense Llama-family models only in this "
+                "version; serve Mixtral variants by expert consolidation (meswitch "
+                "moe plan) or with their full weights");
     if (ecfg.hidden_size != cfg.hidden_size || ecfg.num_hidden_layers != cfg.num_hidden_layers ||
         ecfg.intermediate_size != cfg.intermediate_size || ecfg.vocab_size != cfg.vocab_size ||
         ecfg.tie_word_embeddings != cfg.tie_word_embeddings)
