@@ -18,8 +18,16 @@ constexpr std::int64_t default_cache_positions = 4096;
 
 CudaModel::Impl::Impl(const Model& model, const CudaModelOptions& o)
     : config(model.config()), options(o) {
-    device = select_device(o.device);
     const ModelConfig& c = config;
+    // Checked before touching the device: the CUDA forward pass has no sparse MoE block.
+    if (c.arch == ModelArch::mixtral)
+        throw Error(ErrorKind::unsupported,
+                    std::string("CUDA backend: the model is a ") + arch_name(c.arch) + " (" +
+                        std::to_string(c.num_local_experts) + " experts, top-" +
+                        std::to_string(c.num_experts_per_tok) +
+                        "): Mixtral runs on the CPU backend only in this version (choose the "
+                        "CPU device)");
+    device = select_device(o.device);
     if (c.head_dim > 256 || c.head_dim % 2 != 0)
         throw Error(ErrorKind::unsupported, "CUDA backend: head_dim " + std::to_string(c.head_dim) +
                                                 " is not supported (even, at most 256)");
