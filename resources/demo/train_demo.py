@@ -5,6 +5,7 @@ Maintainer tool, not part of the build or of CI. Needs Debian's PyTorch and NumP
 
     apt-get install -y python3-torch python3-numpy
     python3 resources/demo/train_demo.py            # writes resources/demo/pack and eval/
+    python3 resources/demo/train_demo.py --reuse-base   # keeps pack/base, retrains the experts
 
 What it makes (all data is generated here from templates; nothing is downloaded):
   pack/base/       a small Llama (HF format) pre-trained on generic templated English and
@@ -492,6 +493,21 @@ def write_safetensors(path, tensors):
             f.write(b)
 
 
+def load_safetensors(model, path):
+    with open(path, "rb") as f:
+        n = struct.unpack("<Q", f.read(8))[0]
+        header = json.loads(f.read(n))
+        data = f.read()
+    targets = model.hf_tensors()
+    with torch.no_grad():
+        for name, info in header.items():
+            if name == "__metadata__":
+                continue
+            a, b = info["data_offsets"]
+            arr = np.frombuffer(data[a:b], dtype=np.float16).reshape(info["shape"])
+            targets[name].copy_(torch.from_numpy(arr.astype(np.float32)))
+
+
 def save_model(model, folder, vocab, merges):
     os.makedirs(folder, exist_ok=True)
     write_safetensors(os.path.join(folder, "model.safetensors"), model.hf_tensors())
@@ -608,11 +624,18 @@ def main():
     # --- tokenizer over everything the models will see
     corpus = generic + [chat_text(q, a) for q, a in small + arith_train + py_train + fact_train]
     corpus += [chat_text(q, a) for q, a in fact_eval]  # vocabulary coverage only
-    vocab, merges = train_bpe(corpus)
-    tok = Tok(vocab, merges)
-    print(f"tokenizer: {len(vocab)} pieces, {len(merges)} merges", flush=True)
-    while len(vocab) < VOCAB_SIZE:  # pad to the fixed size with unused pieces
-        vocab.append(f"<unused{len(vocab)}>")
+    base_dir = os.path.join(PACK, "base")
+    reuse = "--reuse-base" in sys.argv and os.path.exists(os.path.join(base_dir, "model.safetensors"))
+    if reuse:  # the tokenizer and base of an earlier run (same seeds, same data)
+        with open(os.path.join(base_dir, "tokenizer.json")) as f:
+            tj = json.load(f)["model"]
+        vocab = sorted(tj["vocab"], key=lambda p: tj["vocab"][p])
+        merges = [tuple(m.split(" ")) for m in tj["merges"]]
+    else:
+        vocab, merges = train_bpe(corpus)
+        print(f"tokenizer: {len(vocab)} pieces, {len(merges)} merges", flush=True)
+        while len(vocab) < VOCAB_SIZE:  # pad to the fixed size with unused pieces
+            vocab.append(f"<unused{len(vocab)}>")
     tok = Tok(vocab, merges)
 
     def qa_examples(items):
@@ -623,22 +646,30 @@ def main():
         return out
 
     # --- base: generic text + small talk in the chat format
-    torch.manual_seed(SEED)
+    if not reuse:
+        torch.manual_seed(SEED)
+        base = Llama(CFG, len(vocab))
+        base_ex = [encode_example(tok, s) for s in generic]
+        base_ex += [encode_example(tok, chat_text(q, a)) for q, a in small]
+        train(base, base_ex, int(os.environ.get("DEMO_BASE_STEPS", "600")), 3e-3, 24, SEED,
+              label="base")
+        save_model(base, base_dir, vocab, merges)
+    # Experts start from the base exactly as stored (float16), as the engine will see it.
     base = Llama(CFG, len(vocab))
-    base_ex = [encode_example(tok, s) for s in generic]
-    base_ex += [encode_example(tok, chat_text(q, a)) for q, a in small]
-    train(base, base_ex, int(os.environ.get("DEMO_BASE_STEPS", "600")), 3e-3, 24, SEED, label="base")
-    save_model(base, os.path.join(PACK, "base"), vocab, merges)
+    load_safetensors(base, os.path.join(base_dir, "model.safetensors"))
     base_state = {k: v.clone() for k, v in base.state_dict().items()}
 
     # --- experts: full fine-tunes of the decoder (embeddings frozen), with 10 % replay
     experts = {
-        "arithmetic": (arith_train, int(os.environ.get("DEMO_ARITH_STEPS", "2000"))),
+        "arithmetic": (arith_train, int(os.environ.get("DEMO_ARITH_STEPS", "5000"))),
         "python": (py_train, int(os.environ.get("DEMO_PY_STEPS", "400"))),
         "facts": (fact_train, int(os.environ.get("DEMO_FACT_STEPS", "400"))),
     }
     replay = [encode_example(tok, chat_text(q, a)) for q, a in small[:300]]
-    for i, (name, (items, steps)) in enumerate(experts.items()):
+
+    def train_expert(i, name):
+        items, steps = experts[name]
+        torch.set_num_threads(1)
         m = Llama(CFG, len(vocab))
         m.load_state_dict(base_state)
         params = [p for n, p in m.named_parameters() if not n.startswith("emb.")]
@@ -655,6 +686,19 @@ def main():
         if name == "facts":
             ok = sum(greedy(m, tok, vocab, q) == a for q, a in fact_eval)
             print(f"[facts] torch held-out exact match {ok}/{len(fact_eval)}", flush=True)
+        return name
+
+    # The experts are independent: one process each (fork; each is seeded on its own, so
+    # the result does not depend on the scheduling).
+    import multiprocessing as mp
+    procs = [mp.get_context("fork").Process(target=train_expert, args=(i, n))
+             for i, n in enumerate(experts)]
+    for pr in procs:
+        pr.start()
+    for pr in procs:
+        pr.join()
+        if pr.exitcode != 0:
+            sys.exit(f"an expert's training failed (exit code {pr.exitcode})")
 
     # --- domains (router training examples) and the manifest
     dom_dir = os.path.join(PACK, "domains")

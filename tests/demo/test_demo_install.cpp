@@ -178,7 +178,7 @@ private slots:
         const auto arith = catalog.find_domain("arithmetic");
         QVERIFY(arith && arith->examples.size() >= 20);
 
-        // routing of a few prompts none of which is among the examples
+        // routing of a few prompts (held-out phrasings and numbers)
         Router router = Router::open(catalog);
         QVERIFY(!router.info().trained);  // stored by the installation
         const std::pair<const char*, const char*> prompts[] = {
