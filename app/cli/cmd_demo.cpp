@@ -15,7 +15,8 @@ void register_demo(CLI::App& app, Context& ctx) {
     auto* install = demo->add_subcommand(
         "install",
         "install the demo pack into the catalog: import the base and the experts with their "
-        "domains, compress the experts (default settings) and train the router");
+        "domains, compress the experts (the pack's settings: 4 bits for these tiny models) and "
+        "train the router");
     static bool no_compress = false, json = false, in_place = false, if_empty = false;
     static std::string pack_arg;
     static int threads = 0;
@@ -70,6 +71,8 @@ void register_demo(CLI::App& app, Context& ctx) {
                 for (const auto& c : r.compressed)
                     if (c.expert_hash == e.content_hash)
                         x["compressed"] = {{"artifact", c.artifact.string()},
+                                           {"method", c.method},
+                                           {"bits", c.bits},
                                            {"bits_per_param", c.bits_per_param},
                                            {"file_bytes", c.file_bytes},
                                            {"seconds", c.seconds}};

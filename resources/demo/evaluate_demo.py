@@ -4,7 +4,7 @@
     python3 resources/demo/evaluate_demo.py [--meswitch build/app/cli/meswitch]
 
 Installs the pack into a temporary data folder (`meswitch demo install`, which compresses
-every expert with the default settings and trains the router), then:
+every expert with the pack's settings and trains the router), then:
   * mean NLL (`meswitch eval --json`) of the base, each expert and each compressed expert
     (`--model demo-base --delta <msd>`) on every domain's held-out set (eval/<domain>.txt);
   * exact-match accuracy on the held-out prompts (eval/<domain>.tsv, prompt TAB answer):
@@ -51,25 +51,32 @@ def main():
               f"{c.get('file_bytes', 0)} bytes, {c.get('seconds', 0):.1f} s")
     base = inst["base"]["path"]
     experts = {e["name"].removeprefix("demo-"): e for e in inst["experts"]}
+    bits = inst["experts"][0].get("compressed", {}).get("bits", 0)
+    installed = f"{bits}-bit, as installed"
 
-    # mean NLL
-    configs = [("base", ["--model", base])]
-    for d in DOMAINS:
-        configs.append((d, ["--model", experts[d]["path"]]))
-        configs.append((d + " (2-bit)", ["--model", base, "--delta",
-                                         experts[d]["compressed"]["artifact"]]))
-    print("\nmean NLL (nats/token) on the held-out sets")
-    print("| model | " + " | ".join(DOMAINS) + " |")
-    print("| --- |" + " --- |" * len(DOMAINS))
-    for name, args in configs:
-        row = []
+    r = json.loads(run(m + ["route", "--eval", os.path.join(EVAL, "routing.tsv"), "--json"]))
+    print(f"\nrouting: accuracy {r['accuracy']:.3f} ({r['correct']}/{r['total']}), "
+          f"mean confidence {r['mean_confidence']:.3f}, below threshold {r['below_threshold']}, "
+          f"mean latency {r['mean_latency_ms']:.2f} ms")
+    p = subprocess.run(m + ["chat", "--prompt", "What is 17+25?"], capture_output=True, text=True)
+    print(f"\nmeswitch chat --prompt \"What is 17+25?\" -> {p.stdout.strip()!r}")
+    print("  " + "\n  ".join(l for l in p.stderr.splitlines() if l.strip()))
+
+    # The same experts at the product's default (2 bits): compressed again, into new artifacts
+    # (chat --expert uses an expert's newest artifact, so these are measured last).
+    def nll_rows(label, delta_of):
+        rows = []
         for d in DOMAINS:
-            r = json.loads(run(m + ["eval"] + args + ["--text", os.path.join(EVAL, d + ".txt"),
-                                                     "--json", "--threads", "1"]))
-            row.append(f"{r['mean_nll']:.4f}")
-        print(f"| {name} | " + " | ".join(row) + " |")
+            row = []
+            for t in DOMAINS:
+                args = ["--model", base, "--delta", delta_of(d)] if delta_of else \
+                    ["--model", experts[d]["path"]]
+                q = json.loads(run(m + ["eval"] + args + ["--text", os.path.join(EVAL, t + ".txt"),
+                                                         "--json", "--threads", "1"]))
+                row.append(f"{q['mean_nll']:.4f}")
+            rows.append(f"| {d} ({label}) | " + " | ".join(row) + " |")
+        return rows
 
-    # exact match
     def answer(kind, target, prompt):
         if kind == "generate":
             cmd = m + ["generate", "--model", target, "--chat", "--prompt", prompt,
@@ -79,28 +86,46 @@ def main():
                        "--threads", "1"]
         return run(cmd).strip()
 
-    print("\nexact match on the held-out prompts")
-    print("| domain (prompts) | base | expert | expert, 2-bit compressed |")
-    print("| --- | --- | --- | --- |")
-    for d in DOMAINS:
+    def exact(kind, target, d):
         with open(os.path.join(EVAL, d + ".tsv")) as f:
             items = [line.rstrip("\n").split("\t") for line in f if line.strip()][:LIMIT[d]]
-        row = []
-        for kind, target in [("generate", base), ("generate", experts[d]["path"]),
-                             ("chat", "demo-" + d)]:
-            with cf.ThreadPoolExecutor(a.jobs) as ex:
-                got = list(ex.map(lambda it: answer(kind, target, it[0]), items))
-            ok = sum(g == want for g, (_, want) in zip(got, items))
-            row.append(f"{100.0 * ok / len(items):.1f} % ({ok}/{len(items)})")
-        print(f"| {d} ({len(items)}) | " + " | ".join(row) + " |")
+        with cf.ThreadPoolExecutor(a.jobs) as ex:
+            got = list(ex.map(lambda it: answer(kind, target, it[0]), items))
+        ok = sum(g == want for g, (_, want) in zip(got, items))
+        return f"{100.0 * ok / len(items):.1f} % ({ok}/{len(items)})", len(items)
 
-    r = json.loads(run(m + ["route", "--eval", os.path.join(EVAL, "routing.tsv"), "--json"]))
-    print(f"\nrouting: accuracy {r['accuracy']:.3f} ({r['correct']}/{r['total']}), "
-          f"mean confidence {r['mean_confidence']:.3f}, below threshold {r['below_threshold']}, "
-          f"mean latency {r['mean_latency_ms']:.2f} ms")
-    p = subprocess.run(m + ["chat", "--prompt", "What is 17+25?"], capture_output=True, text=True)
-    print(f"\nmeswitch chat --prompt \"What is 17+25?\" -> {p.stdout.strip()!r}")
-    print("  " + "\n  ".join(l for l in p.stderr.splitlines() if l.strip()))
+    base_nll = []
+    for t in DOMAINS:
+        q = json.loads(run(m + ["eval", "--model", base, "--text", os.path.join(EVAL, t + ".txt"),
+                                "--json", "--threads", "1"]))
+        base_nll.append(f"{q['mean_nll']:.4f}")
+    nll = ["| base | " + " | ".join(base_nll) + " |"]
+    nll += nll_rows("uncompressed", None)
+    nll += nll_rows(installed, lambda d: experts[d]["compressed"]["artifact"])
+    em = {d: [exact("generate", base, d), exact("generate", experts[d]["path"], d),
+              exact("chat", "demo-" + d, d)] for d in DOMAINS}
+
+    two = {}
+    for d in DOMAINS:
+        out = os.path.join(home, f"demo-{d}-2bit.msd")
+        c = json.loads(run(m + ["compress", "--expert", "demo-" + d, "--bits", "2", "--out", out,
+                                "--json", "--threads", "2"]))
+        two[d] = out
+        print(f"  demo-{d} at 2 bits: {c['bits_per_param']:.2f} bits/param")
+    nll += nll_rows("2-bit default", lambda d: two[d])
+    for d in DOMAINS:
+        em[d].append(exact("chat", "demo-" + d, d))
+
+    print("\nmean NLL (nats/token) on the held-out sets")
+    print("| model | " + " | ".join(DOMAINS) + " |")
+    print("| --- |" + " --- |" * len(DOMAINS))
+    print("\n".join(nll))
+    print("\nexact match on the held-out prompts")
+    print(f"| domain (prompts) | base | expert | compressed ({installed}) | compressed (2-bit default) |")
+    print("| --- | --- | --- | --- | --- |")
+    for d in DOMAINS:
+        n = em[d][0][1]
+        print(f"| {d} ({n}) | " + " | ".join(x[0] for x in em[d]) + " |")
 
 
 if __name__ == "__main__":

@@ -109,6 +109,24 @@ private slots:
         } catch (const Error& e) {
             QCOMPARE(e.kind(), ErrorKind::format);
         }
+        {
+            std::ofstream(d / "pack.json") << R"({"format": 1, "name": "x", "license": "MIT",
+                "compression": {"bits": 7}, "base": {"name": "b", "folder": "b"},
+                "experts": []})";
+        }
+        try {
+            read_demo_pack(d);
+            QFAIL("compression.bits 7 was accepted");
+        } catch (const Error& e) {
+            QCOMPARE(e.kind(), ErrorKind::format);
+            QVERIFY2(std::string(e.what()).find("compression.bits") != std::string::npos, e.what());
+        }
+    }
+
+    void packCompressionSettingsAreRead() {
+        const DemoPack pack = read_demo_pack(kPack);
+        QCOMPARE(pack.compression_bits, 4);
+        QVERIFY(pack.compression_salient.empty());
     }
 
     void cancelLeavesNothing() {
@@ -172,7 +190,7 @@ private slots:
             QCOMPARE(artifacts.size(), std::size_t(1));
             QVERIFY(fs::exists(artifacts[0].path));
             QCOMPARE(artifacts[0].method, std::string("meswitch"));
-            QCOMPARE(artifacts[0].bits, 2);
+            QCOMPARE(artifacts[0].bits, 4);  // pack.json's compression.bits
             QCOMPARE(catalog.compression_runs(e->id).size(), std::size_t(1));
         }
         const auto arith = catalog.find_domain("arithmetic");

@@ -7,8 +7,9 @@
 //   DemoInstallResult r = install_demo_pack(catalog, pack, home, {}, progress, &cancel);
 //
 // Installing imports the base and the experts (copied into <home>/models), creates their
-// domains with the pack's example prompts, compresses every expert with the default
-// settings (ME-Switch, 2 bits) and trains the feature router on the examples, so that the
+// domains with the pack's example prompts, compresses every expert with the pack's settings
+// (ME-Switch at 4 bits: pack.json's "compression") and trains the feature router on the
+// examples, so that the
 // first chat is routed at once. Models already in the catalog under the pack's names are
 // reused when their content matches, and experts already compressed are not compressed again:
 // running it twice changes nothing.
@@ -41,6 +42,11 @@ struct DemoPack {
     std::string base_name;  // "demo-base"
     std::filesystem::path base_folder;
     std::vector<DemoExpert> experts;
+    // How install compresses the experts: pack.json's optional "compression" object
+    // ({"bits": 1..4, "salient": "1%"}); absent fields keep CompressOptions' defaults.
+    // The demo models are tiny (hidden 96), where 2-bit deltas cost too much accuracy.
+    int compression_bits = 0;         // 0: the default
+    std::string compression_salient;  // empty: the default
 };
 
 // Where the pack is, first match: $MESWITCH_DEMO_DIR (must hold pack.json, else
@@ -56,7 +62,7 @@ DemoPack read_demo_pack(const std::filesystem::path& dir);
 bool catalog_is_empty(const Catalog& catalog);
 
 struct DemoInstallOptions {
-    bool compress = true;  // compress every expert (default settings)
+    bool compress = true;  // compress every expert (the pack's compression settings)
     bool copy = true;      // copy the model folders into <home>/models (else referenced in place)
     int threads = 0;       // <= 0: all cores
 };

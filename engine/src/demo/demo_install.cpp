@@ -138,7 +138,7 @@ DemoInstallResult install_demo_pack(Catalog& catalog, const DemoPack& pack,
         }
         report(kImportShare, "imported the demo models");
 
-        // ---- compression, with the default settings, of every expert without an artifact
+        // ---- compression, with the pack's settings, of every expert without an artifact
         if (options.compress) {
             const double per_expert = kCompressShare / static_cast<double>(result.experts.size());
             for (std::size_t i = 0; i < result.experts.size(); ++i) {
@@ -147,6 +147,8 @@ DemoInstallResult install_demo_pack(Catalog& catalog, const DemoPack& pack,
                 if (!catalog.delta_artifacts(e.id).empty()) continue;
                 CompressOptions co;
                 co.threads = options.threads;
+                if (pack.compression_bits > 0) co.bits = pack.compression_bits;
+                if (!pack.compression_salient.empty()) co.salient = pack.compression_salient;
                 CompressResult r = compress_catalog_expert(
                     catalog, e.name, data_home, co,
                     [&](double f, std::string_view what) {

@@ -91,6 +91,25 @@ DemoPack read_demo_pack(const fs::path& dir) {
     pack.dir = dir;
     pack.title = required_string(j, "name", file, "the pack");
     pack.license = required_string(j, "license", file, "the pack");
+    if (j.contains("compression")) {
+        const auto& c = j["compression"];
+        if (!c.is_object())
+            throw Error(ErrorKind::format, file.string() + ": 'compression' must be an object");
+        if (c.contains("bits")) {
+            if (!c["bits"].is_number_integer() || c["bits"].get<int>() < 1 ||
+                c["bits"].get<int>() > 4)
+                throw Error(ErrorKind::format,
+                            file.string() + ": compression.bits must be an integer from 1 to 4");
+            pack.compression_bits = c["bits"].get<int>();
+        }
+        if (c.contains("salient")) {
+            if (!c["salient"].is_string())
+                throw Error(ErrorKind::format,
+                            file.string() + ": compression.salient must be a string like \"1%\"");
+            pack.compression_salient = c["salient"].get<std::string>();
+        }
+    }
+
     if (!j.contains("base") || !j["base"].is_object())
         throw Error(ErrorKind::format, file.string() + " needs a 'base' object");
     pack.base_name = required_string(j["base"], "name", file, "'base'");
