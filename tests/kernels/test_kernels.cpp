@@ -15,6 +15,7 @@
 #include "argmax.cuh"
 #include "attention.cuh"
 #include "backend/cpu/ops.h"
+#include "backend/cpu/rows.h"
 #include "backend/cuda/allocator.h"
 #include "backend/cuda/cublas_handle.h"
 #include "convert.cuh"
@@ -22,9 +23,11 @@
 #include "delta_apply.cuh"
 #include "delta_matmul.cuh"
 #include "embedding.cuh"
+#include "gather_rows.cuh"
 #include "gpu_test_util.h"
 #include "rmsnorm.cuh"
 #include "rope.cuh"
+#include "scatter_add.cuh"
 #include "swiglu.cuh"
 
 using namespace gpu_test;
@@ -193,6 +196,36 @@ private slots:
         QCOMPARE(k::add_bias_f32(dy.as<float>(), db.as<float>(), 3, 1001, nullptr), cudaSuccess);
         sync_ok();
         QVERIFY(dy.download<float>(n) == y);
+    }
+
+    void gather_rows_and_scatter_add() {  // exact (the product is rounded before the add)
+        const std::int64_t src_rows = 37, cols = 131, n = 19;
+        const auto src = random_vector(static_cast<std::size_t>(src_rows * cols), 21);
+        std::vector<std::int32_t> rows(static_cast<std::size_t>(src_rows));
+        for (std::int32_t i = 0; i < src_rows; ++i) rows[static_cast<std::size_t>(i)] = i;
+        std::shuffle(rows.begin(), rows.end(), std::mt19937(22));
+        rows.resize(static_cast<std::size_t>(n));  // distinct, in no particular order
+        std::vector<float> gathered(static_cast<std::size_t>(n * cols));
+        meswitch::cpu::gather_rows(src.data(), cols, rows.data(), n, gathered.data());
+        DeviceBytes dsrc(src), drows(rows), dgathered(gathered.size() * 4);
+        QCOMPARE(k::gather_rows_f32(dsrc.as<float>(), cols, drows.as<std::int32_t>(), n,
+                                    dgathered.as<float>(), nullptr),
+                 cudaSuccess);
+        sync_ok();
+        QVERIFY(dgathered.download<float>(gathered.size()) == gathered);
+
+        const auto weights = random_vector(static_cast<std::size_t>(n), 23, 0.f, 1.f);
+        const auto y0 = random_vector(src.size(), 24);
+        auto y = y0;
+        meswitch::cpu::scatter_add_weighted(y.data(), cols, rows.data(), weights.data(),
+                                            gathered.data(), n);
+        QVERIFY(y != y0);
+        DeviceBytes dy(y0), dw(weights);
+        QCOMPARE(k::scatter_add_weighted_f32(dy.as<float>(), cols, drows.as<std::int32_t>(),
+                                             dw.as<float>(), dgathered.as<float>(), n, nullptr),
+                 cudaSuccess);
+        sync_ok();
+        QVERIFY(dy.download<float>(y.size()) == y);
     }
 
     void convert_and_argmax() {  // exact

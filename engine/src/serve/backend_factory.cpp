@@ -51,10 +51,6 @@ std::unique_ptr<DeviceBackend> open_backend(std::string_view device, Model host_
     if (device != "cuda" && device != "auto")
         throw Error(ErrorKind::invalid_argument,
                     "unknown device '" + std::string(device) + "' (use cpu, cuda or auto)");
-    // Mixtral runs on the CPU backend only in this version: "auto" takes the CPU for it, and
-    // "cuda" gets the CUDA backend's own refusal, which says so.
-    if (device == "auto" && host_model.config().arch == ModelArch::mixtral)
-        return make_cpu_backend(std::move(host_model));
     const std::string why = cuda_unavailable(options);
     if (!why.empty()) {
         if (device == "auto") return make_cpu_backend(std::move(host_model));

@@ -1,6 +1,10 @@
 // CudaModel's forward pass, the same graph as the CPU's (engine/src/model/model.cpp):
 // per layer x += o(attn(rope(q(n1(x))), rope(k(n1(x))), v(n1(x)))); x += down(silu(gate(n2(x)))
-// · up(n2(x))), with every op on the device and the linears through cuBLAS.
+// · up(n2(x))), with every op on the device and the linears through cuBLAS. Mixtral: x +=
+// the sparse MoE block of n2(x): the router logits (float32) come to the host, which picks
+// each token's top-k experts and weights exactly like the CPU (model/moe_block.h); each
+// expert then runs its tokens (gathered into one batch) through w2(silu(w1 h) ⊙ w3 h) and
+// its outputs are added back weighted, expert by expert in id order as on the CPU.
 #include <cuda_runtime_api.h>
 
 #include <algorithm>
@@ -13,9 +17,12 @@
 #include "convert.cuh"
 #include "delta_matmul.cuh"
 #include "embedding.cuh"
+#include "gather_rows.cuh"
 #include "meswitch/error.h"
+#include "model/moe_block.h"
 #include "rmsnorm.cuh"
 #include "rope.cuh"
+#include "scatter_add.cuh"
 #include "swiglu.cuh"
 
 namespace meswitch::cuda {
@@ -38,6 +45,14 @@ void CudaModel::Impl::reserve_workspace(std::int64_t rows) {
     xh = alloc->allocate(static_cast<std::size_t>(rows * widest) * 2, "half activations");
     if (!logits) logits = floats(c.vocab_size, "logits");  // more rows only on demand
     ids = alloc->allocate(static_cast<std::size_t>(rows) * 4, "token ids");
+    if (c.arch == ModelArch::mixtral) {
+        const std::int64_t routed = rows * c.num_experts_per_tok;
+        router_logits = floats(rows * c.num_local_experts, "router logits");
+        moe_in = floats(rows * h, "expert inputs");
+        moe_out = floats(rows * h, "MoE block output");
+        moe_tokens = alloc->allocate(static_cast<std::size_t>(routed) * 4, "routed token rows");
+        moe_weights = floats(routed, "routing weights");
+    }
     ws_rows = rows;
 }
 
@@ -126,11 +141,16 @@ std::int64_t CudaModel::Impl::run_layers(std::int64_t rows, const ForwardOptions
 
         MESWITCH_CUDA_CHECK(kernels::rmsnorm_f32(xp, ls.post_norm->f32.as<float>(), xnp, r,
                                                  static_cast<int>(h), eps, stream));
-        linear(ls.gate, xnp, rows, gatep);
-        linear(ls.up, xnp, rows, upp);
-        MESWITCH_CUDA_CHECK(kernels::swiglu_f32(gatep, upp, gatep, rows * inter, stream));
-        linear(ls.down, gatep, rows, tmpp);
-        MESWITCH_CUDA_CHECK(kernels::add_f32(xp, tmpp, rows * h, stream));
+        if (ls.router) {
+            moe_block(ls, xnp, rows, moe_out.as<float>());
+            MESWITCH_CUDA_CHECK(kernels::add_f32(xp, moe_out.as<float>(), rows * h, stream));
+        } else {
+            linear(ls.gate, xnp, rows, gatep);
+            linear(ls.up, xnp, rows, upp);
+            MESWITCH_CUDA_CHECK(kernels::swiglu_f32(gatep, upp, gatep, rows * inter, stream));
+            linear(ls.down, gatep, rows, tmpp);
+            MESWITCH_CUDA_CHECK(kernels::add_f32(xp, tmpp, rows * h, stream));
+        }
         if (opt.on_hidden) report(l, xp, rows);
     }
     kv->size = pos0 + rows;
@@ -142,6 +162,69 @@ std::int64_t CudaModel::Impl::run_layers(std::int64_t rows, const ForwardOptions
                                              static_cast<int>(h), eps, stream));
     if (opt.on_hidden) report(c.num_hidden_layers, xnp + first * h, rows - first);
     return first;
+}
+
+void CudaModel::Impl::moe_block(const LayerSlots& ls, const float* xn, std::int64_t rows,
+                                float* out) {
+    const ModelConfig& c = config;
+    const std::int64_t h = c.hidden_size, inter = c.intermediate_size;
+    const std::int64_t n_experts = static_cast<std::int64_t>(ls.experts.size());
+    const std::int64_t top_k = c.num_experts_per_tok;
+    const auto size = [](std::int64_t n) { return static_cast<std::size_t>(n); };
+    MoeRouting& r = routing;
+
+    // Router logits in float32 (the weight's widened copy), then to the host.
+    blas->linear(xn, rows, ls.router->f32.get(), kernels::WType::f32, n_experts, h,
+                 router_logits.as<float>());
+    r.logits.resize(size(rows * n_experts));
+    MESWITCH_CUDA_CHECK(cudaMemcpyAsync(r.logits.data(), router_logits.get(), r.logits.size() * 4,
+                                        cudaMemcpyDeviceToHost, stream));
+    sync();
+    r.chosen.resize(size(rows * top_k));
+    r.chosen_weight.resize(size(rows * top_k));
+    for (std::int64_t t = 0; t < rows; ++t)
+        model::route_top_k(r.logits.data() + t * n_experts, n_experts, top_k,
+                           r.chosen.data() + t * top_k, r.chosen_weight.data() + t * top_k);
+
+    // Token rows grouped by expert (each expert's in ascending token order, as on the CPU).
+    r.offsets.assign(size(n_experts + 1), 0);
+    for (const std::int32_t e : r.chosen) ++r.offsets[size(e) + 1];
+    for (std::int64_t e = 0; e < n_experts; ++e) r.offsets[size(e + 1)] += r.offsets[size(e)];
+    r.tokens.resize(size(rows * top_k));
+    r.weights.resize(size(rows * top_k));
+    std::vector<std::int64_t> fill(r.offsets.begin(), r.offsets.end() - 1);
+    for (std::int64_t t = 0; t < rows; ++t)
+        for (std::int64_t k = 0; k < top_k; ++k) {
+            const std::int32_t e = r.chosen[size(t * top_k + k)];
+            const std::int64_t at = fill[size(e)]++;
+            r.tokens[size(at)] = static_cast<std::int32_t>(t);
+            r.weights[size(at)] = r.chosen_weight[size(t * top_k + k)];
+        }
+    // Pageable host memory: the copies have taken the data when the calls return.
+    MESWITCH_CUDA_CHECK(cudaMemcpyAsync(moe_tokens.get(), r.tokens.data(), r.tokens.size() * 4,
+                                        cudaMemcpyHostToDevice, stream));
+    MESWITCH_CUDA_CHECK(cudaMemcpyAsync(moe_weights.get(), r.weights.data(), r.weights.size() * 4,
+                                        cudaMemcpyHostToDevice, stream));
+
+    MESWITCH_CUDA_CHECK(cudaMemsetAsync(out, 0, size(rows * h) * 4, stream));
+    float* inp = moe_in.as<float>();
+    float* gatep = gate.as<float>();
+    float* upp = up.as<float>();
+    float* downp = tmp.as<float>();
+    for (std::int64_t e = 0; e < n_experts; ++e) {
+        const std::int64_t off = r.offsets[size(e)];
+        const std::int64_t n = r.offsets[size(e + 1)] - off;
+        if (n == 0) continue;
+        const ExpertSlots& x = ls.experts[size(e)];
+        const std::int32_t* token_rows = moe_tokens.as<std::int32_t>() + off;
+        MESWITCH_CUDA_CHECK(kernels::gather_rows_f32(xn, h, token_rows, n, inp, stream));
+        linear(x.w1, inp, n, gatep);
+        linear(x.w3, inp, n, upp);
+        MESWITCH_CUDA_CHECK(kernels::swiglu_f32(gatep, upp, gatep, n * inter, stream));
+        linear(x.w2, gatep, n, downp);
+        MESWITCH_CUDA_CHECK(kernels::scatter_add_weighted_f32(
+            out, h, token_rows, moe_weights.as<float>() + off, downp, n, stream));
+    }
 }
 
 void CudaModel::Impl::head_logits(const float* in, std::int64_t rows, float* out) {

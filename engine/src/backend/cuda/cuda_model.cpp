@@ -19,14 +19,6 @@ constexpr std::int64_t default_cache_positions = 4096;
 CudaModel::Impl::Impl(const Model& model, const CudaModelOptions& o)
     : config(model.config()), options(o) {
     const ModelConfig& c = config;
-    // Checked before touching the device: the CUDA forward pass has no sparse MoE block.
-    if (c.arch == ModelArch::mixtral)
-        throw Error(ErrorKind::unsupported,
-                    std::string("CUDA backend: the model is a ") + arch_name(c.arch) + " (" +
-                        std::to_string(c.num_local_experts) + " experts, top-" +
-                        std::to_string(c.num_experts_per_tok) +
-                        "): Mixtral runs on the CPU backend only in this version (choose the "
-                        "CPU device)");
     device = select_device(o.device);
     if (c.head_dim > 256 || c.head_dim % 2 != 0)
         throw Error(ErrorKind::unsupported, "CUDA backend: head_dim " + std::to_string(c.head_dim) +
@@ -72,9 +64,34 @@ CudaModel::Impl::Impl(const Model& model, const CudaModelOptions& o)
         ls.k = lin(l, LinearKind::k_proj, c.attention_qkv_bias);
         ls.v = lin(l, LinearKind::v_proj, c.attention_qkv_bias);
         ls.o = lin(l, LinearKind::o_proj, c.attention_out_bias);
-        ls.gate = lin(l, LinearKind::gate_proj, c.mlp_bias);
-        ls.up = lin(l, LinearKind::up_proj, c.mlp_bias);
-        ls.down = lin(l, LinearKind::down_proj, c.mlp_bias);
+        if (c.arch == ModelArch::mixtral) {
+            const std::string m = p + "block_sparse_moe.";
+            DeviceWeight& router = weight(m + "gate.weight");
+            if (router.shape.size() != 2 || router.rows() != c.num_local_experts ||
+                router.cols() != c.hidden_size)
+                throw Error(ErrorKind::invalid_argument,
+                            "CUDA backend: " + router.name + " is not " +
+                                std::to_string(c.num_local_experts) + "×" +
+                                std::to_string(c.hidden_size) + " (experts × hidden)");
+            if (!router.f32) {  // the router runs in float32 whatever the stored dtype
+                router.f32 = alloc->allocate(static_cast<std::size_t>(router.numel()) * 4,
+                                             "weight " + router.name);
+                refresh_f32(router);
+            }
+            ls.router = &router;
+            for (std::int64_t e = 0; e < c.num_local_experts; ++e) {
+                const std::string x = m + "experts." + std::to_string(e) + ".";
+                ExpertSlots es;
+                es.w1.weight = &weight(x + "w1.weight");
+                es.w2.weight = &weight(x + "w2.weight");
+                es.w3.weight = &weight(x + "w3.weight");
+                ls.experts.push_back(es);
+            }
+        } else {
+            ls.gate = lin(l, LinearKind::gate_proj, c.mlp_bias);
+            ls.up = lin(l, LinearKind::up_proj, c.mlp_bias);
+            ls.down = lin(l, LinearKind::down_proj, c.mlp_bias);
+        }
         ls.window = c.window_for_layer(l).value_or(0);
         layers.push_back(ls);
     }
@@ -111,6 +128,8 @@ CudaModel::Impl::~Impl() {
     // this model still hold buffers).
     x.reset(), xn.reset(), q.reset(), att.reset(), tmp.reset(), gate.reset(), up.reset();
     xh.reset(), logits.reset(), ids.reset(), delta_scratch.reset();
+    router_logits.reset(), moe_in.reset(), moe_out.reset(), moe_tokens.reset();
+    moe_weights.reset();
     own_cache.keys.reset(), own_cache.values.reset(), inv_freq.reset();
     weights.clear();
     blas.reset();
@@ -251,9 +270,17 @@ std::uint64_t CudaModel::weight_bytes() const {
 
 std::uint64_t CudaModel::weight_bytes_per_token() const {
     std::uint64_t bytes = 0;
-    for (const LayerSlots& ls : impl_->layers)
+    for (const LayerSlots& ls : impl_->layers) {
         for (const LinearSlot* l : {&ls.q, &ls.k, &ls.v, &ls.o, &ls.gate, &ls.up, &ls.down})
-            bytes += l->weight->nbytes;
+            if (l->weight) bytes += l->weight->nbytes;
+        if (ls.router && !ls.experts.empty()) {
+            // The router plus top-k experts (all experts of a layer have the same size).
+            bytes += ls.router->nbytes;
+            const ExpertSlots& e = ls.experts.front();
+            bytes += static_cast<std::uint64_t>(impl_->config.num_experts_per_tok) *
+                     (e.w1.weight->nbytes + e.w2.weight->nbytes + e.w3.weight->nbytes);
+        }
+    }
     bytes += impl_->head->nbytes;
     bytes += static_cast<std::uint64_t>(impl_->embed->cols()) * dtype_size(impl_->embed->dtype);
     return bytes;
@@ -324,6 +351,10 @@ void CudaModel::set_separate_delta(LinearRef ref, const LinearDelta* delta) {
     LayerSlots& ls = impl_->layers[static_cast<std::size_t>(ref.layer)];
     LinearSlot* slots[] = {&ls.q, &ls.k, &ls.v, &ls.o, &ls.gate, &ls.up, &ls.down};
     LinearSlot& s = *slots[static_cast<int>(ref.kind)];
+    if (!s.weight)
+        throw Error(ErrorKind::unsupported,
+                    "separate delta: layer " + std::to_string(ref.layer) +
+                        " has no dense MLP linear of that kind (a Mixtral layer has experts)");
     if (delta && (delta->rows() != s.weight->rows() || delta->cols() != s.weight->cols()))
         throw Error(ErrorKind::invalid_argument,
                     "separate delta for " + s.weight->name + " is " +

@@ -67,11 +67,30 @@ struct LinearSlot {
     const LinearDelta* separate = nullptr;
 };
 
+// One Mixtral expert: w1 (gate_proj), w2 (down_proj), w3 (up_proj).
+struct ExpertSlots {
+    LinearSlot w1, w2, w3;
+};
+
 struct LayerSlots {
     DeviceWeight* input_norm = nullptr;
     DeviceWeight* post_norm = nullptr;
-    LinearSlot q, k, v, o, gate, up, down;
-    std::int64_t window = 0;  // 0: none
+    LinearSlot q, k, v, o, gate, up, down;  // gate/up/down: dense models only (else no weight)
+    std::int64_t window = 0;                // 0: none
+    // Mixtral: the router (its weight keeps a widened f32 copy: the router runs in float32)
+    // and every expert of the layer.
+    DeviceWeight* router = nullptr;
+    std::vector<ExpertSlots> experts;
+};
+
+// Host-side routing of one MoE layer, reused between layers and calls.
+struct MoeRouting {
+    std::vector<float> logits;          // rows × experts, copied from the device
+    std::vector<std::int32_t> chosen;   // rows × top_k expert ids
+    std::vector<float> chosen_weight;   // rows × top_k renormalised weights
+    std::vector<std::int32_t> tokens;   // token rows grouped by expert (ascending per expert)
+    std::vector<float> weights;         // their weights
+    std::vector<std::int64_t> offsets;  // experts + 1 offsets into tokens/weights
 };
 
 struct CudaModel::Impl {
@@ -94,6 +113,10 @@ struct CudaModel::Impl {
     std::int64_t ws_rows = 0;
     DeviceBuffer x, xn, q, att, tmp, gate, up, xh, logits, ids, delta_scratch;
     std::int64_t delta_scratch_floats = 0;
+    // Mixtral workspace: router logits, gathered expert inputs, the block's output, and the
+    // routed token rows and weights of every expert.
+    DeviceBuffer router_logits, moe_in, moe_out, moe_tokens, moe_weights;
+    MoeRouting routing;
 
     Impl(const Model& model, const CudaModelOptions& o);
     ~Impl();
@@ -114,6 +137,8 @@ struct CudaModel::Impl {
     // in xn; returns the index of the first normed row.
     std::int64_t run_layers(std::int64_t rows, const ForwardOptions& opt);
     void head_logits(const float* in, std::int64_t rows, float* out);
+    // out (rows × hidden) = layer ls's sparse MoE block of xn (rows × hidden).
+    void moe_block(const LayerSlots& ls, const float* xn, std::int64_t rows, float* out);
 };
 
 }  // namespace meswitch::cuda
