@@ -185,17 +185,7 @@ quint64 EngineHost::postCompress(const std::string& expertName,
         meswitch::CompressOptions o = options;
         // Each finished layer goes to the GUI as a "layer" event (a LayerStat) for live charts.
         o.on_layer = [&ctx](const meswitch::CompressLayerReport& l) {
-            meswitch::LayerStat s;
-            s.layer = l.name;
-            s.rows = l.rows;
-            s.cols = l.cols;
-            s.salient = l.salient;
-            s.bits_per_param = l.bits_per_param;
-            s.rel_output_error = l.rel_output_error;
-            s.rel_weight_error = l.rel_weight_error;
-            s.baseline_rel_output_error = l.baseline_rel_output_error;
-            s.seconds = l.seconds;
-            ctx.event(QStringLiteral("layer"), QVariant::fromValue(s));
+            ctx.event(QStringLiteral("layer"), QVariant::fromValue(meswitch::to_layer_stat(l)));
         };
         return QVariant::fromValue(meswitch::compress_catalog_expert(
             ctx.catalog(), expertName, ctx.dataHome(), o, ctx.progressFn(), &ctx.cancelToken()));

@@ -86,6 +86,9 @@ struct CompressLayerReport {
     double seconds = 0;
 };
 
+// The catalog's per-layer record of a report (compression_runs' layer statistics).
+LayerStat to_layer_stat(const CompressLayerReport& report);
+
 struct CompressResult {
     std::filesystem::path artifact;
     std::string method;

@@ -13,23 +13,25 @@ namespace {
 
 std::vector<LayerStat> layer_stats(const CompressResult& r) {
     std::vector<LayerStat> out;
-    for (const CompressLayerReport& l : r.layers) {
-        LayerStat s;
-        s.layer = l.name;
-        s.rows = l.rows;
-        s.cols = l.cols;
-        s.salient = l.salient;
-        s.bits_per_param = l.bits_per_param;
-        s.rel_output_error = l.rel_output_error;
-        s.rel_weight_error = l.rel_weight_error;
-        s.baseline_rel_output_error = l.baseline_rel_output_error;
-        s.seconds = l.seconds;
-        out.push_back(std::move(s));
-    }
+    for (const CompressLayerReport& l : r.layers) out.push_back(to_layer_stat(l));
     return out;
 }
 
 }  // namespace
+
+LayerStat to_layer_stat(const CompressLayerReport& l) {
+    LayerStat s;
+    s.layer = l.name;
+    s.rows = l.rows;
+    s.cols = l.cols;
+    s.salient = l.salient;
+    s.bits_per_param = l.bits_per_param;
+    s.rel_output_error = l.rel_output_error;
+    s.rel_weight_error = l.rel_weight_error;
+    s.baseline_rel_output_error = l.baseline_rel_output_error;
+    s.seconds = l.seconds;
+    return s;
+}
 
 std::string checkpoint_hash(const std::filesystem::path& folder) {
     return content_hash(io::Checkpoint(folder));
