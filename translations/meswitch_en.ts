@@ -1316,63 +1316,63 @@ Import one with Import… (Ctrl+I), by dropping a model folder here, or with:
     <name>MoePage</name>
     <message>
         <source>MoE families</source>
-        <translation type="unfinished"></translation>
+        <translation>MoE families</translation>
     </message>
     <message>
         <source>Consolidation plan:</source>
-        <translation type="unfinished"></translation>
+        <translation>Consolidation plan:</translation>
     </message>
     <message>
         <source>Colour by:</source>
-        <translation type="unfinished"></translation>
+        <translation>Colour by:</translation>
     </message>
     <message>
         <source>shared / own</source>
-        <translation type="unfinished"></translation>
+        <translation>shared / own</translation>
     </message>
     <message>
         <source>distance</source>
-        <translation type="unfinished"></translation>
+        <translation>distance</translation>
     </message>
     <message>
         <source>Refresh</source>
-        <translation type="unfinished">Refresh</translation>
+        <translation>Refresh</translation>
     </message>
     <message>
         <source>Cannot read the plans: %1</source>
-        <translation type="unfinished"></translation>
+        <translation>Cannot read the plans: %1</translation>
     </message>
     <message>
         <source> (#%1, %2 of %3 shared)</source>
-        <translation type="unfinished"></translation>
+        <translation> (#%1, %2 of %3 shared)</translation>
     </message>
     <message>
         <source>No consolidation plan yet. Make one with: meswitch moe plan --base BASE --variant A --variant B …</source>
-        <translation type="unfinished"></translation>
+        <translation>No consolidation plan yet. Make one with: meswitch moe plan --base BASE --variant A --variant B …</translation>
     </message>
     <message>
         <source>Variants: %1. %2 of %3 positions shared by all variants; expert memory %4 instead of %5 (saves %6). Metric %7, shared block = %8.</source>
-        <translation type="unfinished"></translation>
+        <translation>Variants: %1. %2 of %3 positions shared by all variants; expert memory %4 instead of %5 (saves %6). Metric %7, shared block = %8.</translation>
     </message>
     <message>
         <source>layer %1</source>
-        <translation type="unfinished"></translation>
+        <translation>layer %1</translation>
     </message>
     <message>
         <source>expert %1</source>
-        <translation type="unfinished"></translation>
+        <translation>expert %1</translation>
     </message>
     <message>
         <source>shared</source>
-        <translation type="unfinished"></translation>
+        <translation>shared</translation>
     </message>
     <message>
         <source>own</source>
-        <translation type="unfinished"></translation>
+        <translation>own</translation>
     </message>
     <message>
         <source>layer %1, expert %2: mean distance between variants %3, to the base %4</source>
-        <translation type="unfinished"></translation>
+        <translation>layer %1, expert %2: mean distance between variants %3, to the base %4</translation>
     </message>
 </context>
 <context>

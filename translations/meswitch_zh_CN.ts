@@ -1313,63 +1313,63 @@ Import one with Import… (Ctrl+I), by dropping a model folder here, or with:
     <name>MoePage</name>
     <message>
         <source>MoE families</source>
-        <translation type="unfinished"></translation>
+        <translation>MoE 模型族</translation>
     </message>
     <message>
         <source>Consolidation plan:</source>
-        <translation type="unfinished"></translation>
+        <translation>合并方案：</translation>
     </message>
     <message>
         <source>Colour by:</source>
-        <translation type="unfinished"></translation>
+        <translation>着色依据：</translation>
     </message>
     <message>
         <source>shared / own</source>
-        <translation type="unfinished"></translation>
+        <translation>共享 / 独有</translation>
     </message>
     <message>
         <source>distance</source>
-        <translation type="unfinished"></translation>
+        <translation>距离</translation>
     </message>
     <message>
         <source>Refresh</source>
-        <translation type="unfinished">刷新</translation>
+        <translation>刷新</translation>
     </message>
     <message>
         <source>Cannot read the plans: %1</source>
-        <translation type="unfinished"></translation>
+        <translation>无法读取方案：%1</translation>
     </message>
     <message>
         <source> (#%1, %2 of %3 shared)</source>
-        <translation type="unfinished"></translation>
+        <translation>（#%1，%3 个中共享 %2 个）</translation>
     </message>
     <message>
         <source>No consolidation plan yet. Make one with: meswitch moe plan --base BASE --variant A --variant B …</source>
-        <translation type="unfinished"></translation>
+        <translation>还没有合并方案。可用以下命令创建：meswitch moe plan --base BASE --variant A --variant B …</translation>
     </message>
     <message>
         <source>Variants: %1. %2 of %3 positions shared by all variants; expert memory %4 instead of %5 (saves %6). Metric %7, shared block = %8.</source>
-        <translation type="unfinished"></translation>
+        <translation>变体：%1。%3 个位置中有 %2 个由所有变体共享；专家内存 %4（原为 %5，节省 %6）。度量 %7，共享块 = %8。</translation>
     </message>
     <message>
         <source>layer %1</source>
-        <translation type="unfinished"></translation>
+        <translation>第 %1 层</translation>
     </message>
     <message>
         <source>expert %1</source>
-        <translation type="unfinished"></translation>
+        <translation>专家 %1</translation>
     </message>
     <message>
         <source>shared</source>
-        <translation type="unfinished"></translation>
+        <translation>共享</translation>
     </message>
     <message>
         <source>own</source>
-        <translation type="unfinished"></translation>
+        <translation>独有</translation>
     </message>
     <message>
         <source>layer %1, expert %2: mean distance between variants %3, to the base %4</source>
-        <translation type="unfinished"></translation>
+        <translation>第 %1 层，专家 %2：变体间平均距离 %3，与基础模型的距离 %4</translation>
     </message>
 </context>
 <context>
