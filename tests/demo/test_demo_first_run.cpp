@@ -14,6 +14,7 @@
 #include <filesystem>
 
 #include "first_run.h"
+#include "gui_support.h"
 #include "library_model.h"
 #include "library_page.h"
 #include "main_window.h"
@@ -50,10 +51,7 @@ private slots:
         if (!fs::exists(kPack / "pack.json"))
             QSKIP("the demo pack (resources/demo/pack) is missing");
         QVERIFY(m_tmp.isValid());
-        QStandardPaths::setTestModeEnabled(true);
-        const QString config = m_tmp.filePath(QStringLiteral("config"));
-        QSettings::setPath(QSettings::NativeFormat, QSettings::UserScope, config);
-        QSettings::setPath(QSettings::IniFormat, QSettings::UserScope, config);
+        meswitch::test::use_temporary_settings(m_tmp.filePath(QStringLiteral("config")));
         Studio::initApplication();
         meswitch::init_logging({{}, false, "info"});
     }

@@ -34,6 +34,7 @@
 #include "chat_markdown.h"
 #include "chat_message_widget.h"
 #include "chat_page.h"
+#include "gui_support.h"
 #include "language_manager.h"
 #include "main_window.h"
 #include "meswitch/catalog.h"
@@ -50,13 +51,9 @@
 
 namespace fs = std::filesystem;
 
-namespace {
+using meswitch::test::save_screenshot;
 
-void saveScreenshot(QWidget* w, const char* name) {
-    QCoreApplication::processEvents();
-    const fs::path file = meswitch::test::output_dir("screenshots") / name;
-    QVERIFY2(w->grab().save(QString::fromStdString(file.string())), name);
-}
+namespace {
 
 // Real generation on the engine thread whose tokens come a little slower than the tiny model makes
 // them (as a large model's would), so that streaming and stopping are observable.
@@ -184,10 +181,7 @@ private:
 private slots:
     void initTestCase() {
         QVERIFY(m_tmp.isValid());
-        QStandardPaths::setTestModeEnabled(true);
-        const QString config = m_tmp.filePath(QStringLiteral("config"));
-        QSettings::setPath(QSettings::NativeFormat, QSettings::UserScope, config);
-        QSettings::setPath(QSettings::IniFormat, QSettings::UserScope, config);
+        meswitch::test::use_temporary_settings(m_tmp.filePath(QStringLiteral("config")));
         Studio::initApplication();
         QVERIFY(QSettings().fileName().startsWith(m_tmp.path()));
         meswitch::init_logging({{}, false, "warn"});
@@ -322,7 +316,7 @@ private slots:
 
         views[1]->copyButton()->click();
         QCOMPARE(QApplication::clipboard()->text(), views[1]->text());
-        saveScreenshot(page.get(), "chat.png");
+        save_screenshot(page.get(), "chat.png");
 
         // The bound: the GUI thread never stalls for more than 100 ms while a generation
         // runs (routing, model loading and decoding all happen on the worker thread).
@@ -444,7 +438,7 @@ private slots:
         QVERIFY(messages.back().token_count < 150);  // far from the limit: it was stopped
         QVERIFY2(lastMessage(page.get())->footer().contains(QStringLiteral("stopped")),
                  qPrintable(lastMessage(page.get())->footer()));
-        saveScreenshot(page.get(), "chat_stopped.png");
+        save_screenshot(page.get(), "chat_stopped.png");
     }
 
     void editResendAndRegenerate() {
@@ -563,9 +557,9 @@ private slots:
         QCOMPARE(w.settingsPage()->windowTitle(), QStringLiteral("设置"));
         QCOMPARE(w.settingsPage()->deviceCombo()->itemText(0), QStringLiteral("自动"));
         w.showPageByKey(QStringLiteral("chat"));
-        saveScreenshot(&w, "chat_zh_CN.png");
+        save_screenshot(&w, "chat_zh_CN.png");
         w.showPageByKey(QStringLiteral("settings"));
-        saveScreenshot(&w, "settings_zh_CN.png");
+        save_screenshot(&w, "settings_zh_CN.png");
         language->setCurrentIndex(language->findData(QStringLiteral("en")));
         QTRY_COMPARE(chat->sendButton()->text(), QStringLiteral("Send"));
     }

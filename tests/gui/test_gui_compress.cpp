@@ -34,6 +34,7 @@
 #include "compress_charts.h"
 #include "compress_page.h"
 #include "engine_worker.h"
+#include "gui_support.h"
 #include "import_wizard.h"
 #include "language_manager.h"
 #include "library_page.h"
@@ -51,16 +52,12 @@
 namespace fs = std::filesystem;
 using meswitch::Catalog;
 
+using meswitch::test::save_screenshot;
+
 namespace {
 
 QString qs(const fs::path& p) {
     return QString::fromStdString(p.string());
-}
-
-void saveScreenshot(QWidget* w, const char* name) {
-    QCoreApplication::processEvents();
-    const fs::path file = meswitch::test::output_dir("screenshots") / name;
-    QVERIFY2(w->grab().save(qs(file)), qPrintable(QStringLiteral("cannot save %1").arg(qs(file))));
 }
 
 // Nanoseconds this thread has waited on a run queue (ready to run, but the CPU was given to
@@ -167,10 +164,7 @@ private:
 private slots:
     void initTestCase() {
         QVERIFY(m_tmp.isValid());
-        QStandardPaths::setTestModeEnabled(true);
-        const QString config = m_tmp.filePath(QStringLiteral("config"));
-        QSettings::setPath(QSettings::NativeFormat, QSettings::UserScope, config);
-        QSettings::setPath(QSettings::IniFormat, QSettings::UserScope, config);
+        meswitch::test::use_temporary_settings(m_tmp.filePath(QStringLiteral("config")));
         Studio::initApplication();
         meswitch::init_logging({{}, false, "warn"});
         LanguageManager::apply(QStringLiteral("en"));
@@ -268,7 +262,7 @@ private slots:
         const auto artifacts = cat.delta_artifacts(expertId);
         QCOMPARE(artifacts.size(), std::size_t(1));
         QVERIFY(fs::is_regular_file(artifacts[0].path));
-        saveScreenshot(&w, "compress_charts.png");
+        save_screenshot(&w, "compress_charts.png");
 
         // The UI thread was never blocked for long while the engine thread worked. Where the
         // kernel reports run-queue waits, the time the GUI thread was ready but another process
@@ -303,7 +297,7 @@ private slots:
         QVERIFY(sal->heatMap()->image() != deltaMap);
         sal->heatMap()->zoomIn();
         QVERIFY(sal->heatMap()->zoom() > 1.0);
-        saveScreenshot(&w, "compress_saliency.png");
+        save_screenshot(&w, "compress_saliency.png");
         // Another layer (the head, 300 × 128), shrunk to 16 × 32 cells: zooming in reads the
         // visible part again in finer detail.
         sal->setMapCells(16, 32);
@@ -327,7 +321,7 @@ private slots:
         // Finer than the whole-layer map over the same part.
         QVERIFY(static_cast<double>(detail.col1 - detail.col0) / detail.cols <
                 static_cast<double>(whole.col1 - whole.col0) / whole.cols);
-        saveScreenshot(sal, "compress_saliency_zoomed.png");
+        save_screenshot(sal, "compress_saliency_zoomed.png");
         sal->heatMap()->fit();
         QVERIFY(sal->heatMap()->detailImage().isNull());
 
@@ -376,7 +370,7 @@ private slots:
         QCOMPARE(page->stepLabel()->text(), QStringLiteral("Cancelled."));
         QVERIFY(page->compressButton()->isEnabled());
         QCOMPARE(page->charts()->methodErrorSeries()->count(), 0);
-        saveScreenshot(&w, "compress_cancelled.png");
+        save_screenshot(&w, "compress_cancelled.png");
         QCOMPARE(msdFiles(home), 0);
         QCOMPARE(snapshot(cat), before);
     }
@@ -399,7 +393,7 @@ private slots:
                  QStringLiteral("逐层输出误差"));
         ImportWizard* wizard = w.libraryPage()->importModel();
         QCOMPARE(wizard->windowTitle(), QStringLiteral("导入模型"));
-        saveScreenshot(&w, "compress_zh_CN.png");
+        save_screenshot(&w, "compress_zh_CN.png");
         wizard->reject();
         LanguageManager::apply(QStringLiteral("en"));
         QCoreApplication::processEvents();

@@ -25,6 +25,7 @@
 
 #include "compress_page.h"
 #include "engine_worker.h"
+#include "gui_support.h"
 #include "import_wizard.h"
 #include "language_manager.h"
 #include "library_model.h"
@@ -41,16 +42,12 @@
 namespace fs = std::filesystem;
 using meswitch::Catalog;
 
+using meswitch::test::save_screenshot;
+
 namespace {
 
 QString qs(const fs::path& p) {
     return QString::fromStdString(p.string());
-}
-
-void saveScreenshot(QWidget* w, const char* name) {
-    QCoreApplication::processEvents();
-    const fs::path file = meswitch::test::output_dir("screenshots") / name;
-    QVERIFY2(w->grab().save(qs(file)), qPrintable(QStringLiteral("cannot save %1").arg(qs(file))));
 }
 
 // Everything a refused import must leave alone, as text.
@@ -104,10 +101,7 @@ private:
 private slots:
     void initTestCase() {
         QVERIFY(m_tmp.isValid());
-        QStandardPaths::setTestModeEnabled(true);
-        const QString config = m_tmp.filePath(QStringLiteral("config"));
-        QSettings::setPath(QSettings::NativeFormat, QSettings::UserScope, config);
-        QSettings::setPath(QSettings::IniFormat, QSettings::UserScope, config);
+        meswitch::test::use_temporary_settings(m_tmp.filePath(QStringLiteral("config")));
         Studio::initApplication();
         meswitch::init_logging({{}, false, "warn"});
         LanguageManager::apply(QStringLiteral("en"));
@@ -148,7 +142,7 @@ private slots:
         QVERIFY2(report.contains(QStringLiteral("300 tokens")), qPrintable(report));
         QVERIFY2(report.contains(QStringLiteral("can be imported")), qPrintable(report));
         QVERIFY(nextButton(wizard)->isEnabled());
-        saveScreenshot(wizard, "import_report.png");
+        save_screenshot(wizard, "import_report.png");
         QTest::mouseClick(nextButton(wizard), Qt::LeftButton);
         QCOMPARE(wizard->currentId(), int(ImportWizard::RolePage));
         QVERIFY(wizard->baseRadio()->isChecked());
@@ -180,12 +174,12 @@ private slots:
         wizard->domainDescriptionEdit()->setText(QStringLiteral("arithmetic"));
         wizard->examplesEdit()->setPlainText(
             QStringLiteral("What is 2 + 2?\n\nSolve x + 1 = 3.\n"));
-        saveScreenshot(wizard, "import_role.png");
+        save_screenshot(wizard, "import_role.png");
         QTest::mouseClick(nextButton(wizard), Qt::LeftButton);
         QTRY_VERIFY_WITH_TIMEOUT(wizard->imported().has_value() || !wizard->importError().isEmpty(),
                                  30000);
         QVERIFY2(wizard->importError().isEmpty(), qPrintable(wizard->importError()));
-        saveScreenshot(wizard, "import_done.png");
+        save_screenshot(wizard, "import_done.png");
         wizard->accept();
 
         const auto expert = cat.find_model("tiny-math");
@@ -201,7 +195,7 @@ private slots:
         QTRY_COMPARE(library->model()->modelCount(), 2);
         QVERIFY(library->selectModel(expert->id));
         QVERIFY(library->compressAction()->isEnabled());
-        saveScreenshot(&w, "library_after_import.png");
+        save_screenshot(&w, "library_after_import.png");
 
         // Compress… on the expert shows the Compress page with it chosen.
         library->compressAction()->trigger();
@@ -231,7 +225,7 @@ private slots:
         QVERIFY2(report.contains(QStringLiteral("tokenizer")), qPrintable(report));
         QVERIFY2(report.contains(QStringLiteral("missing or unreadable")), qPrintable(report));
         QVERIFY(!nextButton(wizard)->isEnabled());  // the user cannot go on
-        saveScreenshot(wizard, "import_no_tokenizer.png");
+        save_screenshot(wizard, "import_no_tokenizer.png");
         wizard->reject();
         QCOMPARE(snapshot(cat), before);
     }
@@ -272,7 +266,7 @@ private slots:
         QVERIFY(wizard->errorView()->isVisible());
         QVERIFY(wizard->statusLabel()->text().contains(QStringLiteral("catalog is unchanged")));
         QVERIFY(!wizard->button(QWizard::FinishButton)->isEnabled());
-        saveScreenshot(wizard, "import_mismatch.png");
+        save_screenshot(wizard, "import_mismatch.png");
         wizard->reject();
         QCOMPARE(snapshot(cat), before);
         QVERIFY(!cat.find_domain("code").has_value());

@@ -15,6 +15,7 @@
 #include <filesystem>
 
 #include "chat_page.h"
+#include "gui_support.h"
 #include "language_manager.h"
 #include "main_window.h"
 #include "meswitch/catalog.h"
@@ -48,10 +49,7 @@ private:
 private slots:
     void initTestCase() {
         QVERIFY(m_tmp.isValid());
-        QStandardPaths::setTestModeEnabled(true);
-        const QString config = m_tmp.filePath(QStringLiteral("config"));
-        QSettings::setPath(QSettings::NativeFormat, QSettings::UserScope, config);
-        QSettings::setPath(QSettings::IniFormat, QSettings::UserScope, config);
+        meswitch::test::use_temporary_settings(m_tmp.filePath(QStringLiteral("config")));
         Studio::initApplication();
         QVERIFY(QSettings().fileName().startsWith(m_tmp.path()));
         meswitch::init_logging({{}, false, "warn"});
@@ -91,7 +89,8 @@ private slots:
             page.compressionBitsSpin()->setValue(3);
             page.salientSpin()->setValue(1.5);
             page.routingThresholdSpin()->setValue(0.65);
-            page.logLevelCombo()->setCurrentIndex(page.logLevelCombo()->findData(QStringLiteral("debug")));
+            page.logLevelCombo()->setCurrentIndex(
+                page.logLevelCombo()->findData(QStringLiteral("debug")));
         }
         QSettings().sync();
         QCOMPARE(QSettings().value(QStringLiteral("engine/device")).toString(),

@@ -27,6 +27,7 @@
 #include "about_dialog.h"
 #include "catalog_opener.h"
 #include "formatting.h"
+#include "gui_support.h"
 #include "language_manager.h"
 #include "library_model.h"
 #include "library_page.h"
@@ -45,6 +46,8 @@
 namespace fs = std::filesystem;
 using meswitch::Catalog;
 
+using meswitch::test::save_screenshot;
+
 namespace {
 
 // The index of the page with `key` (pages are looked up by key: their order may grow).
@@ -61,12 +64,6 @@ QString qs(const fs::path& p) {
 QByteArray readAll(const fs::path& p) {
     QFile f(qs(p));
     return f.open(QIODevice::ReadOnly) ? f.readAll() : QByteArray();
-}
-
-void saveScreenshot(QWidget* w, const char* name) {
-    QCoreApplication::processEvents();  // pending layout requests (e.g. the status bar)
-    const fs::path file = meswitch::test::output_dir("screenshots") / name;
-    QVERIFY2(w->grab().save(qs(file)), qPrintable(QStringLiteral("cannot save %1").arg(qs(file))));
 }
 
 struct Sample {
@@ -161,10 +158,7 @@ private slots:
     void initTestCase() {
         QVERIFY(m_tmp.isValid());
         // No user settings or data are touched: settings go to the temporary folder.
-        QStandardPaths::setTestModeEnabled(true);
-        const QString config = m_tmp.filePath(QStringLiteral("config"));
-        QSettings::setPath(QSettings::NativeFormat, QSettings::UserScope, config);
-        QSettings::setPath(QSettings::IniFormat, QSettings::UserScope, config);
+        meswitch::test::use_temporary_settings(m_tmp.filePath(QStringLiteral("config")));
         Studio::initApplication();
         QVERIFY(QSettings().fileName().startsWith(m_tmp.path()));
         meswitch::init_logging({{}, false, "info"});
@@ -275,7 +269,7 @@ private slots:
         QVERIFY(details.contains(QStringLiteral("Solve x^2 = 9.")));
         QVERIFY(details.contains(QStringLiteral("16 salient channels")));
         QVERIFY(w.libraryPage()->removeAction()->isEnabled());
-        saveScreenshot(&w, "library.png");
+        save_screenshot(&w, "library.png");
 
         // Refresh (F5) picks up a change made behind the window's back.
         meswitch::ModelRecord extra;
@@ -377,7 +371,7 @@ private slots:
             w.libraryPage()->emptyLabel()->text().contains(QStringLiteral("meswitch import PATH")));
         QVERIFY(!w.libraryPage()->view()->isVisible());
         QVERIFY(!w.libraryPage()->removeAction()->isEnabled());
-        saveScreenshot(&w, "library_empty.png");
+        save_screenshot(&w, "library_empty.png");
     }
 
     void settingsPersistAcrossWindows() {
@@ -405,7 +399,7 @@ private slots:
             QCOMPARE(settings->dataHomeLabel()->text(), qs(home));  // only after a restart
 
             QVERIFY(w.showPageByKey(QStringLiteral("settings")));
-            saveScreenshot(&w, "settings.png");
+            save_screenshot(&w, "settings.png");
 
             QComboBox* language = settings->languageCombo();
             QCOMPARE(language->currentData().toString(), QStringLiteral("system"));
@@ -425,9 +419,9 @@ private slots:
                          ->headerData(LibraryModel::NameColumn, Qt::Horizontal)
                          .toString(),
                      QStringLiteral("名称"));
-            saveScreenshot(&w, "settings_zh_CN.png");
+            save_screenshot(&w, "settings_zh_CN.png");
             w.showPage(0);
-            saveScreenshot(&w, "library_empty_zh_CN.png");
+            save_screenshot(&w, "library_empty_zh_CN.png");
             QVERIFY(w.showPageByKey(QStringLiteral("settings")));
             w.close();
         }
@@ -519,7 +513,7 @@ private slots:
         QVERIFY(early.plainText().contains(scan.devices.empty()
                                                ? QStringLiteral("no GPU found")
                                                : QString::fromStdString(scan.devices[0].name)));
-        saveScreenshot(about, "about.png");
+        save_screenshot(about, "about.png");
         about->close();
     }
 
@@ -539,7 +533,7 @@ private slots:
         QVERIFY(!log->text().contains(QStringLiteral("second marker")));
         log->refresh();
         QVERIFY(log->text().contains(QStringLiteral("second marker")));
-        saveScreenshot(log, "log_viewer.png");
+        save_screenshot(log, "log_viewer.png");
         log->close();
         meswitch::init_logging({{}, false, "info"});
 
@@ -586,7 +580,7 @@ private slots:
         QVERIFY(box->findChild<QAbstractButton*>(QStringLiteral("quitButton")));
         box->show();
         QVERIFY(QTest::qWaitForWindowExposed(box.get()));
-        saveScreenshot(box.get(), "catalog_error.png");
+        save_screenshot(box.get(), "catalog_error.png");
         box->close();
     }
 
