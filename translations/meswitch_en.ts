@@ -1660,6 +1660,13 @@ Import one with Import… (Ctrl+I), by dropping a model folder here, or with:
         <source>When the router&apos;s confidence is below the threshold, the base model answers and the chat says so.</source>
         <translation>When the router&apos;s confidence is below the threshold, the base model answers and the chat says so.</translation>
     </message>
+    <message numerus="yes">
+        <source>About %n Mistral-7B-sized 2-bit expert(s) (%1 each) fit in this budget.</source>
+        <translation>
+            <numerusform>About %n Mistral-7B-sized 2-bit expert (%1) fits in this budget.</numerusform>
+            <numerusform>About %n Mistral-7B-sized 2-bit experts (%1 each) fit in this budget.</numerusform>
+        </translation>
+    </message>
 </context>
 <context>
     <name>StudioApp</name>

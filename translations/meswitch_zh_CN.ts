@@ -1657,6 +1657,12 @@ Import one with Import… (Ctrl+I), by dropping a model folder here, or with:
         <source>When the router&apos;s confidence is below the threshold, the base model answers and the chat says so.</source>
         <translation>当路由器的置信度低于阈值时，由基础模型回答，并在对话中注明。</translation>
     </message>
+    <message numerus="yes">
+        <source>About %n Mistral-7B-sized 2-bit expert(s) (%1 each) fit in this budget.</source>
+        <translation>
+            <numerusform>大约可容纳 %n 个 Mistral-7B 规模的 2 位专家（每个 %1）。</numerusform>
+        </translation>
+    </message>
 </context>
 <context>
     <name>StudioApp</name>

@@ -21,6 +21,7 @@
 #include "message_boxes.h"
 #include "meswitch/log.h"
 #include "meswitch/paths.h"
+#include "meswitch/pool.h"
 #include "studio_settings.h"
 
 using Formatting::qs;
@@ -61,12 +62,18 @@ SettingsPage::SettingsPage(const std::filesystem::path& dataHome, QWidget* paren
     m_budget->setSingleStep(256);
     m_budget->setValue(StudioSettings::expertMemoryBudgetMiB());
     m_budgetCaption->setBuddy(m_budget);
-    connect(m_budget, &QSpinBox::valueChanged, this,
-            [](int mib) { StudioSettings::setExpertMemoryBudgetMiB(mib); });
+    m_budgetHint = new QLabel(m_deviceGroup);
+    m_budgetHint->setObjectName(QStringLiteral("budgetHintLabel"));
+    m_budgetHint->setWordWrap(true);
+    connect(m_budget, &QSpinBox::valueChanged, this, [this](int mib) {
+        StudioSettings::setExpertMemoryBudgetMiB(mib);
+        updateBudgetHint();
+    });
     m_deviceNote = selectableLabel(m_deviceGroup);
     auto* deviceForm = new QFormLayout(m_deviceGroup);
     deviceForm->addRow(m_deviceCaption, m_device);
     deviceForm->addRow(m_budgetCaption, m_budget);
+    deviceForm->addRow(QString(), m_budgetHint);
     deviceForm->addRow(m_deviceNote);
 
     // Compression defaults (the Compress page starts from these).
@@ -230,6 +237,7 @@ void SettingsPage::retranslateUi() {
     fillDevices();
     m_budgetCaption->setText(tr("Memory for resident experts:"));
     m_budget->setSuffix(tr(" MiB"));
+    updateBudgetHint();
     m_deviceNote->setText(
         tr("Automatic uses the first GPU when this build and machine have one, else the CPU. "
            "Compressed experts are kept resident up to the memory budget."));
@@ -329,4 +337,15 @@ void SettingsPage::applyLanguage(int index) {
     const QString used = LanguageManager::apply(setting);
     spdlog::info("settings: language set to {} (using {})", setting.toStdString(),
                  used.toStdString());
+}
+
+void SettingsPage::updateBudgetHint() {
+    // The engine's own estimate of a Mistral-7B 2-bit expert (what the pool keeps per expert).
+    static const std::uint64_t expertBytes =
+        meswitch::compressed_delta_bytes(meswitch::mistral_7b_shape(), 2);
+    const std::uint64_t budget = static_cast<std::uint64_t>(m_budget->value()) << 20;
+    const auto fit = static_cast<int>(budget / expertBytes);
+    m_budgetHint->setText(
+        tr("About %n Mistral-7B-sized 2-bit expert(s) (%1 each) fit in this budget.", "", fit)
+            .arg(Formatting::byteSize(static_cast<std::int64_t>(expertBytes))));
 }

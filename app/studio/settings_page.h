@@ -36,6 +36,8 @@ public:
 
     QComboBox* deviceCombo() const { return m_device; }
     QSpinBox* memoryBudgetSpin() const { return m_budget; }
+    // "About N Mistral-7B-sized 2-bit experts (1.81 GiB each) fit in this budget."
+    QLabel* budgetHintLabel() const { return m_budgetHint; }
     QComboBox* compressionMethodCombo() const { return m_method; }
     QSpinBox* compressionBitsSpin() const { return m_bits; }
     QDoubleSpinBox* salientSpin() const { return m_salient; }
@@ -59,6 +61,7 @@ private:
     void applyLogLevel(int index);
     void applyLanguage(int index);
     void updatePendingDataHome();
+    void updateBudgetHint();
 
     void fillDevices();
 
@@ -69,6 +72,7 @@ private:
     QComboBox* m_device = nullptr;
     QLabel* m_budgetCaption = nullptr;
     QSpinBox* m_budget = nullptr;
+    QLabel* m_budgetHint = nullptr;
     QLabel* m_deviceNote = nullptr;
     QGroupBox* m_compressionGroup = nullptr;
     QLabel* m_methodCaption = nullptr;

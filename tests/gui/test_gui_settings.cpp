@@ -21,6 +21,7 @@
 #include "meswitch/catalog.h"
 #include "meswitch/log.h"
 #include "meswitch/paths.h"
+#include "meswitch/pool.h"
 #include "settings_page.h"
 #include "studio_app.h"
 #include "studio_settings.h"
@@ -68,6 +69,21 @@ private slots:
         QCOMPARE(page.deviceCombo()->itemText(0), QStringLiteral("Automatic"));
         QCOMPARE(page.deviceCombo()->itemText(1), QStringLiteral("CPU"));
         QCOMPARE(page.memoryBudgetSpin()->value(), 4096);
+        // The budget's meaning in experts, from the engine's estimate of a Mistral-7B 2-bit
+        // expert: 4 GiB holds 2 of them, 16 GiB holds 8.
+        const std::uint64_t expert =
+            meswitch::compressed_delta_bytes(meswitch::mistral_7b_shape(), 2);
+        const auto fits = [&](int mib) {
+            return QString::number((static_cast<std::uint64_t>(mib) << 20) / expert);
+        };
+        QVERIFY2(page.budgetHintLabel()->text().startsWith(QStringLiteral("About ") + fits(4096) +
+                                                           QStringLiteral(" Mistral-7B")),
+                 qPrintable(page.budgetHintLabel()->text()));
+        page.memoryBudgetSpin()->setValue(16384);
+        QVERIFY2(page.budgetHintLabel()->text().startsWith(QStringLiteral("About ") + fits(16384)),
+                 qPrintable(page.budgetHintLabel()->text()));
+        QVERIFY(fits(16384).toInt() > fits(4096).toInt());
+        page.memoryBudgetSpin()->setValue(4096);
         QCOMPARE(page.compressionMethodCombo()->currentData().toString(),
                  QStringLiteral("meswitch"));
         QCOMPARE(page.compressionBitsSpin()->value(), 2);
