@@ -1,119 +1,31 @@
-// The generation loop over a DeviceBackend (mirrors model/generate.cpp).
+// The generation loop over a DeviceBackend: model::run_decode_loop on a fresh device cache.
 #include "serve/generate_loop.h"
 
 #include <algorithm>
-#include <chrono>
-#include <unordered_set>
+#include <memory>
 
 #include "meswitch/error.h"
-#include "meswitch/progress.h"
-#include "model/stop_strings.h"
+#include "model/decode_loop.h"
 
 namespace meswitch::serve {
-
-namespace {
-
-using clock_type = std::chrono::steady_clock;
-
-double ms_since(clock_type::time_point t) {
-    return std::chrono::duration<double, std::milli>(clock_type::now() - t).count();
-}
-
-}  // namespace
 
 GenerateResult generate_on(DeviceBackend& backend, const Tokenizer& tokenizer,
                            std::span<const std::int32_t> prompt, const GenerateOptions& options,
                            const TokenCallback& on_text) {
     const ModelConfig& config = backend.config();
     const auto n = static_cast<std::int64_t>(prompt.size());
-    if (n == 0) throw Error(ErrorKind::invalid_argument, "generate: the prompt has no tokens");
-    if (options.max_tokens < 0)
-        throw Error(ErrorKind::invalid_argument, "generate: max_tokens must not be negative");
     if (n > config.max_position_embeddings)
         throw Error(ErrorKind::invalid_argument,
                     "generate: the prompt has " + std::to_string(n) +
                         " tokens but the model's context is " +
                         std::to_string(config.max_position_embeddings));
-    GenerateResult result;
-    result.prompt_tokens = static_cast<int>(n);
-    Sampler sampler(options.sampling);  // validates the options before any work
-
-    std::unordered_set<std::int32_t> eos(config.eos_token_ids.begin(), config.eos_token_ids.end());
-    if (auto id = tokenizer.eos_id()) eos.insert(*id);
-    std::optional<std::int32_t> bos = config.bos_token_id;
-    if (!bos) bos = tokenizer.bos_id();
-
-    auto cancelled = [&] { return options.cancel && options.cancel->cancelled(); };
-    if (cancelled()) {
-        result.stop_reason = "cancelled";
-        return result;
-    }
-    if (options.max_tokens == 0) {
-        result.stop_reason = "max_tokens";
-        return result;
-    }
     const std::int64_t capacity =
-        std::min<std::int64_t>(config.max_position_embeddings, n + options.max_tokens);
+        std::min<std::int64_t>(config.max_position_embeddings, n + std::max(0, options.max_tokens));
     std::unique_ptr<DeviceCache> cache = backend.make_cache(std::max<std::int64_t>(capacity, 1));
-
-    const auto prefill_start = clock_type::now();
-    std::vector<float> logits = backend.forward(prompt, *cache);
-    result.prefill_ms = ms_since(prefill_start);
-
-    const auto decode_start = clock_type::now();
-    int decode_steps = 0;
-    std::vector<std::int32_t> history(prompt.begin(), prompt.end());
-    Tokenizer::StreamDecoder decoder(tokenizer);
-    model::StopStringFilter filter(options.stop_strings);
-    auto emit = [&](const std::string& text) {
-        if (text.empty()) return;
-        result.text += text;
-        if (on_text) on_text(text);
-    };
-    for (;;) {
-        if (cancelled()) {
-            result.stop_reason = "cancelled";
-            break;
-        }
-        const std::int32_t next = sampler.sample(logits, history);
-        if (options.stop_on_eos && eos.count(next)) {
-            result.stop_reason = "eos";
-            break;
-        }
-        if (options.stop_on_bos && bos && next == *bos) {
-            result.stop_reason = "bos";
-            break;
-        }
-        result.tokens.push_back(next);
-        history.push_back(next);
-        emit(filter.push(decoder.push(next)));
-        if (filter.stopped()) {
-            result.stop_reason = "stop_string";
-            break;
-        }
-        if (static_cast<int>(result.tokens.size()) >= options.max_tokens) {
-            result.stop_reason = "max_tokens";
-            break;
-        }
-        if (cache->size() >= cache->capacity()) {
-            result.stop_reason = "context_full";
-            break;
-        }
-        const std::int32_t one[1] = {next};
-        logits = backend.forward(one, *cache);
-        ++decode_steps;
-    }
-    if (!filter.stopped()) {
-        emit(filter.push(decoder.flush()));
-        if (filter.stopped())
-            result.stop_reason = "stop_string";
-        else
-            emit(filter.finish());
-    }
-    result.decode_ms = ms_since(decode_start);
-    if (decode_steps > 0 && result.decode_ms > 0)
-        result.tokens_per_second = decode_steps / (result.decode_ms / 1000.0);
-    return result;
+    return model::run_decode_loop(
+        config, tokenizer, prompt, options, on_text,
+        [&](std::span<const std::int32_t> tokens) { return backend.forward(tokens, *cache); },
+        [&] { return cache->size() >= cache->capacity(); });
 }
 
 }  // namespace meswitch::serve
