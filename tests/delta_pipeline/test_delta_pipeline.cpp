@@ -17,6 +17,7 @@
 #include "meswitch/import.h"
 #include "meswitch/model.h"
 #include "meswitch/tokenizer.h"
+#include "reconstructed_expert.h"
 #include "test_support.h"
 #include "tiny_model.h"
 
@@ -55,37 +56,6 @@ double rms_diff(const std::vector<float>& a, const std::vector<float>& b) {
     double s = 0;
     for (std::size_t i = 0; i < a.size(); ++i) s += (double(a[i]) - b[i]) * (double(a[i]) - b[i]);
     return std::sqrt(s / static_cast<double>(a.size()));
-}
-
-// The expert as the artifact describes it: base + reconstructed Δ̂ for every stored tensor,
-// computed in f32 outside the pipeline.
-Model reconstructed_expert(const fs::path& base_folder, const fs::path& msd_path) {
-    const ModelConfig cfg = parse_model_config(base_folder / "config.json");
-    const io::Checkpoint ck(base_folder);
-    const delta::MsdFile msd(msd_path);
-    std::map<std::string, std::vector<float>> values;
-    for (const std::string& n : ck.tensor_names()) {
-        const TensorView v = ck.view(n);
-        std::vector<float> f(static_cast<std::size_t>(v.numel()));
-        convert_to_f32(v.dtype, v.data, f.data(), f.size());
-        values[n] = std::move(f);
-    }
-    for (const auto& l : msd.layers()) {
-        const delta::CompressedLinear c = msd.load(l.prefix);
-        std::vector<float> d(static_cast<std::size_t>(c.rows * c.cols));
-        delta::reconstruct(c, d.data());
-        auto& w = values.at(l.prefix + ".weight");
-        for (std::size_t i = 0; i < d.size(); ++i) w[i] += d[i];
-    }
-    for (const std::string& n : msd.dense_names()) {
-        const auto d = msd.load_dense(n).to_f32();
-        auto& w = values.at(n);
-        for (std::size_t i = 0; i < d.size(); ++i) w[i] += d[i];
-    }
-    std::map<std::string, HostTensor> tensors;
-    for (auto& [n, v] : values)
-        tensors[n] = HostTensor::from_f32(ck.info(n).shape, v, ck.info(n).dtype);
-    return Model::from_tensors(cfg, std::move(tensors), ModelOptions{1});
 }
 
 }  // namespace
@@ -195,7 +165,7 @@ private slots:
 
     void reconstructedExpertEqualsApplyPath() {
         const CompressResult r = compress_expert(m_base, m_expert, options("recon.msd"));
-        Model recon = reconstructed_expert(m_base, r.artifact);
+        Model recon = meswitch::test::reconstructed_expert(m_base, r.artifact);
         Model model = Model::load(m_base, ModelOptions{1});
         AppliedDelta a(model, r.artifact, checkpoint_hash(m_base), DeltaMode::merged);
         QVERIFY(max_abs_diff(logits_of(recon), logits_of(model)) <= 1e-5);

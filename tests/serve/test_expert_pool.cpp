@@ -25,6 +25,7 @@
 #include "meswitch/error.h"
 #include "meswitch/model.h"
 #include "meswitch/pool.h"
+#include "reconstructed_expert.h"
 #include "serve/device_backend.h"
 #include "serve/expert_pool.h"
 #include "tiny_model.h"
@@ -54,42 +55,6 @@ double max_abs_diff(const std::vector<float>& a, const std::vector<float>& b) {
     double d = 0;
     for (std::size_t i = 0; i < a.size(); ++i) d = std::max(d, std::abs(double(a[i]) - b[i]));
     return d;
-}
-
-// base + Δ̂ computed outside the pool. Decoder linears in `linear_dtype` (nullopt: the
-// base's dtype), every other tensor in the base's dtype.
-Model reconstructed(const fs::path& base, const fs::path& msd_path,
-                    std::optional<DType> linear_dtype) {
-    const ModelConfig cfg = parse_model_config(base / "config.json");
-    const io::Checkpoint ck(base);
-    const delta::MsdFile msd(msd_path);
-    std::map<std::string, std::vector<float>> values;
-    for (const std::string& n : ck.tensor_names()) {
-        const TensorView v = ck.view(n);
-        std::vector<float> f(static_cast<std::size_t>(v.numel()));
-        convert_to_f32(v.dtype, v.data, f.data(), f.size());
-        values[n] = std::move(f);
-    }
-    for (const auto& l : msd.layers()) {
-        const delta::CompressedLinear c = msd.load(l.prefix);
-        std::vector<float> d(static_cast<std::size_t>(c.rows * c.cols));
-        delta::reconstruct(c, d.data());
-        auto& w = values.at(l.prefix + ".weight");
-        for (std::size_t i = 0; i < d.size(); ++i) w[i] += d[i];
-    }
-    for (const std::string& n : msd.dense_names()) {
-        const auto d = msd.load_dense(n).to_f32();
-        auto& w = values.at(n);
-        for (std::size_t i = 0; i < d.size(); ++i) w[i] += d[i];
-    }
-    std::map<std::string, HostTensor> tensors;
-    for (auto& [n, v] : values) {
-        const bool decoder_linear =
-            n.rfind("model.layers.", 0) == 0 && (n.find("_proj.weight") != std::string::npos);
-        const DType dt = decoder_linear && linear_dtype ? *linear_dtype : ck.info(n).dtype;
-        tensors[n] = HostTensor::from_f32(ck.info(n).shape, v, dt);
-    }
-    return Model::from_tensors(cfg, std::move(tensors), ModelOptions{1});
 }
 
 std::map<std::string, std::vector<std::byte>> all_weights(const serve::DeviceBackend& b,
@@ -209,8 +174,10 @@ private slots:
         add_experts(pool, dt);
         const auto base_logits = logits_of(*b);
         for (const char* e : expert_names) {
-            Model merged_ref = reconstructed(m_base.at(dt), m_msd.at(dt).at(e), std::nullopt);
-            Model separate_ref = reconstructed(m_base.at(dt), m_msd.at(dt).at(e), DType::f32);
+            Model merged_ref = meswitch::test::reconstructed_expert(
+                m_base.at(dt), m_msd.at(dt).at(e), std::nullopt);
+            Model separate_ref =
+                meswitch::test::reconstructed_expert(m_base.at(dt), m_msd.at(dt).at(e), DType::f32);
             const auto want_merged = logits_of(merged_ref);
             const auto want_separate = logits_of(separate_ref);
 
