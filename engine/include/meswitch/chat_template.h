@@ -15,6 +15,13 @@
 // expressions, the common filters and string/dict methods, raise_exception, range,
 // namespace, strftime_now. Anything else is reported as ErrorKind::unsupported, naming the
 // construct and the line.
+//
+// A template is untrusted input: hard limits (engine/src/chat/limits.h) bound how deep it
+// nests (256 levels in an expression, chains like 1+1+...+1 included; 1024 while rendering;
+// 64 macro calls), how long it runs (10 million steps), and how much it builds (16 MiB of
+// output or in one string, a million list items, 256 MiB in all). Past one, compile() or
+// render() throws Error(format) "chat template line N: <the limit>" instead of crashing,
+// hanging or exhausting memory.
 #pragma once
 
 #include <map>
@@ -76,13 +83,18 @@ std::string render_plain_chat(const std::vector<ChatMessage>& messages, bool add
 struct RenderedChat {
     std::string text;
     bool used_fallback = false;
-    std::string fallback_reason;  // for the UI, e.g. "the model has no chat template"
+    // Why the model's template is not used, e.g. "the model has no chat template" (it does
+    // not say what is used instead: the caller does).
+    std::string fallback_reason;
 };
 
 // Renders with the model's template, or with render_plain_chat when the template is empty,
 // uses something unsupported, does not parse, or fails to render (fallback_reason says
 // which, with the line). A raise_exception() from the template is not a fallback case: it
 // means the conversation itself is invalid for this model, and is rethrown as Error(format).
+// Neither is a template past one of the interpreter's limits (too deep, too long running, too
+// much output): a hostile or runaway template is rethrown as Error(format) naming the line
+// and the limit, rather than quietly replaced.
 RenderedChat render_chat(std::string_view template_source, const std::vector<ChatMessage>& messages,
                          const ChatTemplateContext& ctx);
 

@@ -33,6 +33,7 @@ enum class ExprKind {
 struct Expr {
     ExprKind kind;
     std::uint32_t line = 0;
+    int height = 1;  // levels of this tree (1: no children), at most limits::expression_depth
     std::string name;
     Value value;
     bool negate = false;  // "is not"

@@ -1,13 +1,12 @@
 #include "chat/builtins.h"
 
 #include "chat/errors.h"
+#include "chat/limits.h"
 
 #include <ctime>
 
 namespace meswitch::chat {
 namespace {
-
-constexpr std::int64_t kMaxRange = 1'000'000;
 
 std::int64_t int_arg(const CallArgs& args, std::size_t i) {
     const Value& v = args.positional[i];
@@ -31,8 +30,9 @@ Value range(const CallArgs& args) {
     if (step == 0) fail(ErrorKind::format, args.line, "range() step must not be zero");
     List out;
     for (std::int64_t i = start; step > 0 ? i < stop : i > stop; i += step) {
-        if (static_cast<std::int64_t>(out.size()) >= kMaxRange)
-            fail(ErrorKind::format, args.line, "range() longer than a million items");
+        if (out.size() >= limits::list_items)
+            fail_limit(args.line, "range() would have more than " +
+                                      std::to_string(limits::list_items) + " items");
         out.push_back(Value::integer(i));
         if ((step > 0 && i > INT64_MAX - step) || (step < 0 && i < INT64_MIN - step)) break;
     }
@@ -53,6 +53,7 @@ Value make_namespace(const CallArgs& args) {
                 if (!pair.is(Value::Kind::list) || pair.as_list().size() != 2 ||
                     !pair.as_list()[0].is(Value::Kind::string))
                     fail(ErrorKind::format, args.line, "namespace() needs [name, value] pairs");
+                charge_steps(attributes.items.size());  // Dict::set looks through them
                 attributes.set(pair.as_list()[0].as_string(), pair.as_list()[1]);
             }
         } else {

@@ -7,6 +7,7 @@
 #include "chat/errors.h"
 #include "chat/evaluator.h"
 #include "chat/lexer.h"
+#include "chat/limits.h"
 #include "chat/parser.h"
 #include "chat/source.h"
 #include "chat/utf8.h"
@@ -79,37 +80,38 @@ std::string render_plain_chat(const std::vector<ChatMessage>& messages,
 RenderedChat render_chat(std::string_view template_source, const std::vector<ChatMessage>& messages,
                          const ChatTemplateContext& ctx) {
     RenderedChat result;
+    // `reason` says why the model's template is not used; the caller says what is used.
     const auto fallback = [&](std::string reason) {
         result.text = render_plain_chat(messages, ctx.add_generation_prompt);
         result.used_fallback = true;
         result.fallback_reason = std::move(reason);
         return result;
     };
+    const auto unusable = [&](const Error& e, const char* failed) {
+        if (e.kind() == ErrorKind::unsupported)
+            return fallback(
+                std::string("the model's chat template uses something not supported: ") + e.what());
+        return fallback(std::string("the model's chat template ") + failed + ": " + e.what());
+    };
     if (chat::utf8::trim(template_source).empty())
-        return fallback("the model has no chat template; using the plain format");
+        return fallback("the model has no chat template");
     std::optional<ChatTemplate> compiled;
     try {
         compiled.emplace(ChatTemplate::compile(template_source));
+    } catch (const chat::LimitExceeded&) {
+        throw;  // a hostile or runaway template: the caller must see that
     } catch (const Error& e) {
-        if (e.kind() == ErrorKind::unsupported)
-            return fallback(
-                std::string("the model's chat template uses something not supported (") + e.what() +
-                "); using the plain format");
-        return fallback(std::string("the model's chat template could not be read (") + e.what() +
-                        "); using the plain format");
+        return unusable(e, "could not be read");
     }
     try {
         result.text = compiled->render(messages, ctx);
         return result;
     } catch (const chat::TemplateRaised&) {
         throw;  // the template rejects this conversation: the caller must see that
+    } catch (const chat::LimitExceeded&) {
+        throw;
     } catch (const Error& e) {
-        if (e.kind() == ErrorKind::unsupported)
-            return fallback(
-                std::string("the model's chat template uses something not supported (") + e.what() +
-                "); using the plain format");
-        return fallback(std::string("the model's chat template failed (") + e.what() +
-                        "); using the plain format");
+        return unusable(e, "failed");
     }
 }
 

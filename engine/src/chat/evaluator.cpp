@@ -2,6 +2,7 @@
 
 #include "chat/errors.h"
 #include "chat/filters.h"
+#include "chat/limits.h"
 #include "chat/methods.h"
 #include "chat/operators.h"
 #include "chat/predicates.h"
@@ -14,10 +15,6 @@ namespace meswitch::chat {
 namespace {
 
 using K = Value::Kind;
-
-constexpr std::uint64_t kMaxSteps = 10'000'000;  // loop iterations and calls
-constexpr std::size_t kMaxOutput = 64u << 20;    // bytes of any rendered text
-constexpr int kMaxCallDepth = 64;
 
 // The values a for loop visits: list items, dict keys, string code points; nothing for
 // undefined (as in Jinja).
@@ -54,20 +51,27 @@ const Value* Scope::find(const std::string& name) const {
 }
 
 std::string Evaluator::render(const Program& program, Scope& globals) {
+    const RenderBudget::Active active(budget_);
     std::string out;
     call_scope_ = &globals;
     exec_block(program.body, globals, out);  // break/continue cannot reach the top level
     return out;
 }
 
-void Evaluator::step(std::uint32_t line) {
-    if (++steps_ > kMaxSteps)
-        fail(ErrorKind::format, line, "the template runs too long (over 10 million steps)");
+Evaluator::Nest::Nest(Evaluator& evaluator, std::uint32_t line) : depth_(evaluator.depth_) {
+    evaluator.budget_.line = line;
+    charge_steps(1);
+    if (depth_ >= limits::render_depth)
+        fail_limit(line, "the template nests too deeply while rendering (over " +
+                             std::to_string(limits::render_depth) +
+                             " levels of blocks, expressions and macro calls)");
+    ++depth_;  // only once nothing can throw: the destructor undoes it
 }
 
 void Evaluator::check_size(const std::string& out, std::uint32_t line) const {
-    if (out.size() > kMaxOutput)
-        fail(ErrorKind::format, line, "the template output exceeds 64 MiB");
+    if (out.size() > limits::output_bytes)
+        fail_limit(line, "the template output exceeds " +
+                             std::to_string(limits::output_bytes >> 20) + " MiB");
 }
 
 Evaluator::Flow Evaluator::exec_block(const Block& block, Scope& scope, std::string& out) {
@@ -79,6 +83,7 @@ Evaluator::Flow Evaluator::exec_block(const Block& block, Scope& scope, std::str
 }
 
 Evaluator::Flow Evaluator::exec(const Stmt& s, Scope& scope, std::string& out) {
+    const Nest nest(*this, s.line);
     switch (s.kind) {
         case StmtKind::text:
             out += s.text;
@@ -118,7 +123,7 @@ Evaluator::Flow Evaluator::exec_for(const Stmt& s, Scope& scope, std::string& ou
     if (s.condition) {
         List kept;
         for (Value& item : items) {
-            step(s.line);
+            charge_steps(1);
             Scope test_scope(&loop_scope);
             assign(*s.target, item, test_scope, s.line);
             if (truthy(eval(*s.condition, test_scope))) kept.push_back(std::move(item));
@@ -127,7 +132,7 @@ Evaluator::Flow Evaluator::exec_for(const Stmt& s, Scope& scope, std::string& ou
     }
     if (items.empty()) return exec_block(s.else_body, loop_scope, out);
     for (std::size_t i = 0; i < items.size(); ++i) {
-        step(s.line);
+        charge_steps(1);
         loop_scope.set("loop", loop_object(items, i));
         assign(*s.target, items[i], loop_scope, s.line);
         if (exec_block(s.body, loop_scope, out) == Flow::break_loop) break;
@@ -136,18 +141,22 @@ Evaluator::Flow Evaluator::exec_for(const Stmt& s, Scope& scope, std::string& ou
 }
 
 // True when `v` is `target` or holds it inside lists, dicts or other namespaces.
-static bool reaches_namespace(const Value& v, const Namespace* target, int depth) {
-    if (depth > 256) return true;  // deeper than any template needs: treat as a cycle
+static bool reaches_namespace(const Value& v, const Namespace* target, int depth,
+                              std::uint32_t line) {
+    if (depth > limits::value_depth)
+        fail_limit(line, "cannot store a namespace attribute nested more than " +
+                             std::to_string(limits::value_depth) + " levels deep");
+    charge_steps(1);
     if (v.is(Value::Kind::ns)) {
         if (&v.as_ns() == target) return true;
         for (const auto& [key, item] : v.as_ns().attributes.items)
-            if (reaches_namespace(item, target, depth + 1)) return true;
+            if (reaches_namespace(item, target, depth + 1, line)) return true;
     } else if (v.is(Value::Kind::list)) {
         for (const auto& item : v.as_list())
-            if (reaches_namespace(item, target, depth + 1)) return true;
+            if (reaches_namespace(item, target, depth + 1, line)) return true;
     } else if (v.is(Value::Kind::dict)) {
         for (const auto& [key, item] : v.as_dict().items)
-            if (reaches_namespace(item, target, depth + 1)) return true;
+            if (reaches_namespace(item, target, depth + 1, line)) return true;
     }
     return false;
 }
@@ -178,7 +187,7 @@ void Evaluator::assign(const Expr& target, Value value, Scope& scope, std::uint3
                          " (only namespace() objects can be changed)");
             // Namespaces are the only mutable values, so storing one inside itself is the only
             // way to build a reference cycle (which shared ownership would leak): refuse it.
-            if (reaches_namespace(value, &object.as_ns(), 0))
+            if (reaches_namespace(value, &object.as_ns(), 0, line))
                 fail(ErrorKind::format, line,
                      "cannot store namespace attribute '" + target.name +
                          "': the value contains the namespace itself");
@@ -202,9 +211,10 @@ Value Evaluator::call_macro(const Stmt& s, const CallArgs& args) {
         int& depth;
         ~DepthGuard() { --depth; }
     } guard{call_depth_};
-    if (++call_depth_ > kMaxCallDepth)
-        fail(ErrorKind::format, args.line, "macro calls nested too deeply (recursion?)");
-    step(args.line);
+    if (++call_depth_ > limits::macro_depth)
+        fail_limit(args.line, "macro calls nested too deeply (over " +
+                                  std::to_string(limits::macro_depth) + " levels: recursion?)");
+    charge_steps(1);
     if (args.positional.size() > s.params.size())
         fail(ErrorKind::format, args.line,
              "macro '" + s.text + "' takes at most " + std::to_string(s.params.size()) +
@@ -347,6 +357,13 @@ Value Evaluator::eval_slice(const Expr& e, Scope& scope) {
 }
 
 Value Evaluator::eval(const Expr& e, Scope& scope) {
+    const Nest nest(*this, e.line);
+    Value v = eval_node(e, scope);
+    if (v.is(K::string)) charge_scan(v.as_string().size());  // values are copied as they pass
+    return v;
+}
+
+Value Evaluator::eval_node(const Expr& e, Scope& scope) {
     switch (e.kind) {
         case ExprKind::literal:
             return e.value;

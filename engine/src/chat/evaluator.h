@@ -5,6 +5,7 @@
 #pragma once
 
 #include "chat/ast.h"
+#include "chat/limits.h"
 #include "chat/value.h"
 
 #include <cstdint>
@@ -28,8 +29,8 @@ class Evaluator {
 public:
     // Renders program with `globals` as the outermost scope. Throws TemplateRaised for
     // raise_exception(), Error(format / unsupported) with the line for other failures, and
-    // Error(format) when the template runs away (too many steps, too much output, macro
-    // recursion).
+    // LimitExceeded when the template runs away (limits.h: too deep, too many steps, too
+    // much output or data, macro recursion).
     std::string render(const Program& program, Scope& globals);
 
 private:
@@ -42,18 +43,32 @@ private:
     Value call_macro(const Stmt& s, const CallArgs& args);
     void assign(const Expr& target, Value value, Scope& scope, std::uint32_t line);
 
-    Value eval(const Expr& e, Scope& scope);
+    Value eval(const Expr& e, Scope& scope);  // eval_node, counted and depth-checked
+    Value eval_node(const Expr& e, Scope& scope);
     Value eval_call(const Expr& e, Scope& scope);
     Value eval_subscript(const Expr& e, Scope& scope);
     Value eval_slice(const Expr& e, Scope& scope);
     CallArgs eval_args(const Expr& e, std::size_t first, Scope& scope);
 
-    void step(std::uint32_t line);
+    // One level of evaluator recursion (a statement or an expression): checks
+    // limits::render_depth, counts a step and records the line for errors.
+    class Nest {
+    public:
+        Nest(Evaluator& evaluator, std::uint32_t line);
+        ~Nest() { --depth_; }
+        Nest(const Nest&) = delete;
+        Nest& operator=(const Nest&) = delete;
+
+    private:
+        int& depth_;
+    };
+
     void check_size(const std::string& out, std::uint32_t line) const;
 
     Scope* call_scope_ = nullptr;  // the scope a function is being called from
     int call_depth_ = 0;
-    std::uint64_t steps_ = 0;
+    int depth_ = 0;
+    RenderBudget budget_;
 };
 
 }  // namespace meswitch::chat

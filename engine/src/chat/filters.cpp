@@ -2,6 +2,7 @@
 
 #include "chat/errors.h"
 #include "chat/json.h"
+#include "chat/limits.h"
 #include "chat/methods.h"
 #include "chat/operators.h"
 #include "chat/predicates.h"
@@ -161,6 +162,7 @@ Value sort_items(const Value& operand, const CallArgs& args) {
     }
     if (!all_numbers && !all_strings)
         fail(ErrorKind::format, args.line, "sort: items must be all numbers or all strings");
+    charge_steps(keyed.size() * static_cast<std::size_t>(std::log2(keyed.size() + 1)));
     std::stable_sort(keyed.begin(), keyed.end(), [&](const auto& a, const auto& b) {
         const bool less = truthy(binary_op("<", a.first, b.first, args.line));
         const bool greater = truthy(binary_op(">", a.first, b.first, args.line));
@@ -293,6 +295,7 @@ Value indent_text(const std::string& s, const CallArgs& args) {
                                     (nl == std::string::npos ? s.size() : nl) - start);
         if ((line_no > 0 || first) && (blank || !line.empty())) out += pad;
         out.append(line);
+        check_string_size(out.size(), args.line);
         if (nl == std::string::npos) break;
         out += '\n';
         start = nl + 1;
@@ -348,6 +351,7 @@ Value apply_filter(std::string_view name, const Value& v, const CallArgs& args) 
         for (const Value& item : items_of(name, v, line)) {
             if (!first) out += sep;
             out += to_output(attr ? lookup_path(item, attribute_arg(name, *attr, line)) : item);
+            check_string_size(out.size(), line);
             first = false;
         }
         return Value::string(std::move(out));

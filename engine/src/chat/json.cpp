@@ -1,6 +1,7 @@
 #include "chat/json.h"
 
 #include "chat/errors.h"
+#include "chat/limits.h"
 #include "chat/utf8.h"
 
 #include <algorithm>
@@ -9,8 +10,6 @@
 
 namespace meswitch::chat {
 namespace {
-
-constexpr int kMaxDepth = 256;
 
 void append_u_escape(std::string& out, unsigned unit) {
     char buf[16];
@@ -30,9 +29,15 @@ public:
         }
     }
 
+    // Recursive, as deep as the value: limits::value_depth bounds it. The text is bounded
+    // as it grows, since a list holding the same list twice, a thousand times over, is small
+    // in memory but not in JSON.
     void write(const Value& v, int depth, std::string& out) const {
-        if (depth > kMaxDepth)
-            fail(ErrorKind::format, line_, "tojson: value nested too deeply (a cycle?)");
+        if (depth > limits::value_depth)
+            fail_limit(line_, "tojson: value nested too deeply (over " +
+                                  std::to_string(limits::value_depth) + " levels)");
+        charge_steps(1);
+        check_string_size(out.size(), line_);
         switch (v.kind()) {
             case Value::Kind::undefined:
                 out += o_.undefined_as_null ? "null" : "undefined";
@@ -50,6 +55,7 @@ public:
                 out += std::isfinite(v.as_float()) ? format_js_number(v.as_float()) : "null";
                 return;
             case Value::Kind::string:
+                charge_scan(v.as_string().size());
                 out += json_quote(v.as_string(), o_.ensure_ascii);
                 return;
             case Value::Kind::list: {
@@ -66,6 +72,7 @@ public:
                 }
                 newline(depth, out);
                 out += ']';
+                check_string_size(out.size(), line_);
                 return;
             }
             case Value::Kind::dict:
@@ -90,6 +97,7 @@ public:
                 }
                 newline(depth, out);
                 out += '}';
+                check_string_size(out.size(), line_);
                 return;
             }
             case Value::Kind::function:

@@ -1,6 +1,7 @@
 #include "chat/methods.h"
 
 #include "chat/errors.h"
+#include "chat/limits.h"
 #include "chat/string_ops.h"
 #include "chat/utf8.h"
 
@@ -121,6 +122,7 @@ Value string_method(const std::string& s, const std::string& name) {
             for (const Value& v : a.positional[0].as_list()) {
                 if (!first) out += sep;
                 out += to_output(v);
+                check_string_size(out.size(), a.line);
                 first = false;
             }
             return Value::string(std::move(out));

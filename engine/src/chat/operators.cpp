@@ -1,8 +1,10 @@
 #include "chat/operators.h"
 
 #include "chat/errors.h"
+#include "chat/limits.h"
 #include "chat/utf8.h"
 
+#include <algorithm>
 #include <cmath>
 #include <string>
 
@@ -104,6 +106,7 @@ bool contains(const Value& container, const Value& item, std::string_view op, st
             return false;
         case Value::Kind::string:
             if (!item.is(Value::Kind::string)) break;
+            charge_scan(container.as_string().size());
             return container.as_string().find(item.as_string()) != std::string::npos;
         case Value::Kind::dict:
             if (!item.is(Value::Kind::string)) return false;
@@ -126,6 +129,7 @@ int compare(std::string_view op, const Value& a, const Value& b, std::uint32_t l
         return x < y ? -1 : (x > y ? 1 : 0);
     }
     if (a.is(Value::Kind::string) && b.is(Value::Kind::string)) {
+        charge_scan(std::min(a.as_string().size(), b.as_string().size()));
         const int c = a.as_string().compare(b.as_string());
         return c < 0 ? -1 : (c > 0 ? 1 : 0);
     }
@@ -136,12 +140,21 @@ Value repeat(const Value& text, const Value& count, std::uint32_t line) {
     const std::int64_t n = count.as_int();
     if (n <= 0) return Value::string("");
     const std::string& s = text.as_string();
-    if (s.size() * static_cast<std::uint64_t>(n) > (64u << 20))
-        fail(ErrorKind::format, line, "string repetition too large");
+    if (!s.empty() && static_cast<std::uint64_t>(n) > limits::string_bytes / s.size())
+        check_string_size(limits::string_bytes + 1, line);
     std::string out;
     out.reserve(s.size() * static_cast<std::size_t>(n));
     for (std::int64_t i = 0; i < n; ++i) out += s;
     return Value::string(std::move(out));
+}
+
+// a ~ b, a + b on text: bounded before the text is built.
+Value concatenate(const Value& a, const Value& b, std::uint32_t line) {
+    std::string x = to_output(a);
+    const std::string y = to_output(b);
+    check_string_size(x.size() + y.size(), line);
+    x += y;
+    return Value::string(std::move(x));
 }
 
 }  // namespace
@@ -151,7 +164,7 @@ Value binary_op(std::string_view op, const Value& a, const Value& b, std::uint32
     if (op == "!=") return Value::boolean(!equals(a, b));
     if (op == "in") return Value::boolean(contains(b, a, op, line));
     if (op == "not in") return Value::boolean(!contains(b, a, op, line));
-    if (op == "~") return Value::string(to_output(a) + to_output(b));
+    if (op == "~") return concatenate(a, b, line);
     if (op == "<") return Value::boolean(compare(op, a, b, line) < 0);
     if (op == ">") return Value::boolean(compare(op, a, b, line) > 0);
     if (op == "<=") return Value::boolean(compare(op, a, b, line) <= 0);
@@ -159,6 +172,7 @@ Value binary_op(std::string_view op, const Value& a, const Value& b, std::uint32
     if (a.is_number() && b.is_number()) return arithmetic(op, a, b, line);
     if (op == "+") {
         if (a.is(Value::Kind::list) && b.is(Value::Kind::list)) {
+            check_list_size(a.as_list().size() + b.as_list().size(), line);
             List joined = a.as_list();
             joined.insert(joined.end(), b.as_list().begin(), b.as_list().end());
             return Value::list(std::move(joined));
@@ -169,7 +183,7 @@ Value binary_op(std::string_view op, const Value& a, const Value& b, std::uint32
         };
         if ((a.is(Value::Kind::string) || b.is(Value::Kind::string)) && text_like(a) &&
             text_like(b))
-            return Value::string(to_output(a) + to_output(b));
+            return concatenate(a, b, line);
     }
     if (op == "*") {
         if (a.is(Value::Kind::string) && b.is(Value::Kind::integer)) return repeat(a, b, line);
@@ -210,11 +224,16 @@ Value get_item(const Value& object, const Value& key) {
                 if (i < 0 || i >= n) return Value();
                 return items[static_cast<std::size_t>(i)];
             }
-            const auto cps = utf8::code_points(object.as_string());
-            const auto n = static_cast<std::int64_t>(cps.size());
-            if (i < 0) i += n;
-            if (i < 0 || i >= n) return Value();
-            return Value::string(std::string(cps[static_cast<std::size_t>(i)]));
+            const std::string& s = object.as_string();
+            if (i < 0) i += static_cast<std::int64_t>(utf8::length(s));
+            if (i < 0) return Value();
+            charge_scan(s.size());
+            std::size_t pos = 0, len = 0;
+            for (; pos < s.size(); pos += len, --i) {
+                utf8::decode(s, pos, len);
+                if (i == 0) return Value::string(s.substr(pos, len));
+            }
+            return Value();
         }
         case Value::Kind::dict:
             if (key.is(Value::Kind::string)) {

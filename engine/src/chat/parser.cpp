@@ -2,16 +2,16 @@
 
 #include "chat/errors.h"
 #include "chat/filters.h"
+#include "chat/limits.h"
 #include "chat/predicates.h"
 
+#include <algorithm>
 #include <charconv>
 #include <initializer_list>
 #include <string_view>
 
 namespace meswitch::chat {
 namespace {
-
-constexpr int kMaxNesting = 200;
 
 // Statements of Jinja that this interpreter does not implement.
 constexpr std::string_view kUnsupportedStatements[] = {
@@ -85,13 +85,37 @@ private:
         ++pos_;
     }
 
+    // One level of parser recursion (limits::parse_nesting).
     struct DepthGuard {
         Parser& p;
         explicit DepthGuard(Parser& parser) : p(parser) {
-            if (++p.depth_ > kMaxNesting) p.syntax_error("template nested too deeply");
+            if (p.depth_ >= limits::parse_nesting)
+                fail_limit(p.line(), "the template nests too deeply to parse (over " +
+                                         std::to_string(limits::parse_nesting) +
+                                         " levels of blocks, brackets or unary operators)");
+            ++p.depth_;
         }
         ~DepthGuard() { --p.depth_; }
+        DepthGuard(const DepthGuard&) = delete;
+        DepthGuard& operator=(const DepthGuard&) = delete;
     };
+
+    // Sets e's height from its children, failing past limits::expression_depth: chains like
+    // 1+1+...+1 or x|f|f|... are built by loops, not recursion, so only this bounds them (and
+    // the evaluator's recursion and the tree's destructor with them). Returns e.
+    Expr& seal(Expr& e) const {
+        int below = 0;
+        for (const auto& child : e.children)
+            if (child) below = std::max(below, child->height);
+        for (const auto& [name, value] : e.kwargs) below = std::max(below, value->height);
+        e.height = below + 1;
+        if (e.height > limits::expression_depth)
+            fail_limit(e.line, "expression nested too deeply (over " +
+                                   std::to_string(limits::expression_depth) +
+                                   " levels of operators, filters, tests, attributes, subscripts, "
+                                   "calls or brackets)");
+        return e;
+    }
 
     // ---- statements ----
     StmtPtr parse_any() {
@@ -231,6 +255,7 @@ private:
         if (is_statement({"elif"})) {
             const std::uint32_t elif_line = line();
             pos_ += 2;
+            DepthGuard guard(*this);  // each elif is an if nested in the else branch
             s->else_body.push_back(parse_if(elif_line));
         } else if (is_statement({"else"})) {
             pos_ += 2;
@@ -320,6 +345,7 @@ private:
         e->name = std::move(name);
         e->children.push_back(std::move(a));
         if (b) e->children.push_back(std::move(b));
+        seal(*e);
         return e;
     }
 
@@ -335,6 +361,7 @@ private:
                 break;  // trailing comma
             tuple->children.push_back(primary ? parse_primary() : parse_expression());
         }
+        seal(*tuple);
         return tuple;
     }
 
@@ -351,6 +378,7 @@ private:
             e->children.push_back(std::move(condition));
             e->children.push_back(std::move(value));
             e->children.push_back(parse_expression());
+            seal(*e);
             return e;
         }
         return make(ExprKind::select, at, "", std::move(value), std::move(condition));
@@ -454,6 +482,7 @@ private:
             } else if (is(Tok::number) || is(Tok::string)) {
                 e->children.push_back(parse_primary());  // "is divisibleby 3"
             }
+            seal(*e);
             operand = std::move(e);
         }
         return operand;
@@ -470,6 +499,7 @@ private:
                 fail(ErrorKind::unsupported, at, "the filter '" + name + "' is not supported");
             auto e = make(ExprKind::filter, at, name, std::move(operand));
             if (is(Tok::lparen)) parse_arguments(*e);
+            seal(*e);
             operand = std::move(e);
         }
         return operand;
@@ -508,6 +538,7 @@ private:
             } else if (is(Tok::lparen)) {
                 auto call = make(ExprKind::call, at, "", std::move(object));
                 parse_arguments(*call);
+                seal(*call);
                 object = std::move(call);
             } else {
                 return object;
@@ -542,6 +573,7 @@ private:
         e->children.push_back(std::move(object));
         parts.resize(3);
         for (auto& p : parts) e->children.push_back(std::move(p));
+        seal(*e);
         return e;
     }
 
@@ -593,15 +625,13 @@ private:
                 return e;
             }
             case Tok::lparen: {
-                ++pos_;
-                DepthGuard guard(*this);
+                ++pos_;  // what it holds is parsed by parse_expression, which counts the level
                 ExprPtr inner = parse_expression_sequence(false);
                 expect(Tok::rparen, "to close the parenthesis");
                 return inner;
             }
             case Tok::lbracket: {
-                ++pos_;
-                DepthGuard guard(*this);
+                ++pos_;  // what it holds is parsed by parse_expression, which counts the level
                 auto e = make(ExprKind::list, at);
                 while (!is(Tok::rbracket)) {
                     e->children.push_back(parse_expression());
@@ -609,11 +639,11 @@ private:
                     ++pos_;
                 }
                 expect(Tok::rbracket, "to close the list");
+                seal(*e);
                 return e;
             }
             case Tok::lbrace: {
-                ++pos_;
-                DepthGuard guard(*this);
+                ++pos_;  // what it holds is parsed by parse_expression, which counts the level
                 auto e = make(ExprKind::dict, at);
                 while (!is(Tok::rbrace)) {
                     e->children.push_back(parse_expression());
@@ -623,6 +653,7 @@ private:
                     ++pos_;
                 }
                 expect(Tok::rbrace, "to close the dict");
+                seal(*e);
                 return e;
             }
             default:

@@ -1,5 +1,6 @@
 #include "chat/string_ops.h"
 
+#include "chat/limits.h"
 #include "chat/utf8.h"
 
 namespace meswitch::chat::strings {
@@ -82,6 +83,7 @@ std::vector<std::string> split(std::string_view s, const std::optional<std::stri
             const std::size_t at = s.find(*sep, start);
             if (at == std::string_view::npos) break;
             parts.emplace_back(s.substr(start, at - start));
+            check_list_size(parts.size() + 1, 0);
             start = at + sep->size();
         }
         parts.emplace_back(s.substr(start));
@@ -100,6 +102,7 @@ std::vector<std::string> split(std::string_view s, const std::optional<std::stri
             end += len;
         }
         parts.emplace_back(rest.substr(0, end));
+        check_list_size(parts.size() + 1, 0);
         rest = utf8::trim_start(rest.substr(end));
     }
     return parts;
@@ -118,6 +121,7 @@ std::string replace(std::string_view s, std::string_view from, std::string_view 
                 ++done;
             }
             if (i < cps.size()) out.append(cps[i]);
+            check_string_size(out.size(), 0);
         }
         return out;
     }
@@ -127,6 +131,7 @@ std::string replace(std::string_view s, std::string_view from, std::string_view 
         if (at == std::string_view::npos) break;
         out.append(s.substr(start, at - start));
         out.append(to);
+        check_string_size(out.size(), 0);
         start = at + from.size();
         ++done;
     }

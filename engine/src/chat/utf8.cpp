@@ -1,5 +1,7 @@
 #include "chat/utf8.h"
 
+#include "chat/limits.h"
+
 namespace meswitch::chat::utf8 {
 
 char32_t decode(std::string_view s, std::size_t pos, std::size_t& len) {
@@ -65,6 +67,7 @@ void append(std::string& out, char32_t cp) {
 }
 
 std::vector<std::string_view> code_points(std::string_view s) {
+    charge_scan(s.size() * sizeof(std::string_view));
     std::vector<std::string_view> out;
     out.reserve(s.size());
     for (std::size_t pos = 0; pos < s.size();) {
@@ -77,6 +80,7 @@ std::vector<std::string_view> code_points(std::string_view s) {
 }
 
 std::size_t length(std::string_view s) {
+    charge_scan(s.size());
     std::size_t n = 0;
     for (std::size_t pos = 0; pos < s.size(); ++n) {
         std::size_t len = 0;

@@ -1,14 +1,72 @@
 #include "chat/value.h"
 
 #include "chat/json.h"
+#include "chat/limits.h"
 #include "chat/utf8.h"
 
+#include <algorithm>
 #include <charconv>
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
 
 namespace meswitch::chat {
+namespace {
+
+// Lists, dicts, namespaces and functions (whose bound arguments are values) can hold each
+// other to any depth: a loop can wrap a list in a list a million times. Destroying such a
+// chain recursively would overflow the stack, so the last owner of one hands it to
+// deferred_delete: the outermost call deletes it and then, one after the other, what that
+// released in turn (queued by the nested calls), so destructors never nest more than one
+// level. The queue lives in the outermost call's frame: nothing outlives it at thread exit.
+struct Pending {
+    void* object;
+    void (*destroy)(void*);
+};
+thread_local std::vector<Pending>* pending = nullptr;
+
+template <typename T>
+void destroy(void* object) {
+    delete static_cast<T*>(object);
+}
+
+template <typename T>
+void deferred_delete(T* object) {
+    if (pending) {
+        pending->push_back({object, destroy<T>});
+        return;
+    }
+    std::vector<Pending> queue;
+    pending = &queue;
+    delete object;
+    while (!queue.empty()) {
+        const Pending next = queue.back();
+        queue.pop_back();
+        next.destroy(next.object);
+    }
+    pending = nullptr;
+}
+
+template <typename T>
+std::shared_ptr<T> share(T* object) {
+    return std::shared_ptr<T>(object, deferred_delete<T>);
+}
+
+// Charges a new container's items to the render: one step each, the bytes of the strings
+// it holds (by value, so it owns a copy), and for a list its slots too. A dict's or
+// namespace's slots are not counted: they are few per step (literals, loop objects), while
+// a list can be a million items built by one call.
+void charge_items(std::size_t count, std::size_t slot_bytes, std::size_t string_bytes) {
+    charge_steps(count);
+    charge_scan(string_bytes);
+    charge_built(slot_bytes + string_bytes);
+}
+
+std::size_t string_bytes_of(const Value& v) {
+    return v.is(Value::Kind::string) ? v.as_string().size() : 0;
+}
+
+}  // namespace
 
 const Value* Dict::find(std::string_view key) const {
     for (const auto& [k, v] : items)
@@ -58,28 +116,49 @@ Value Value::floating(double f) {
     return v;
 }
 Value Value::string(std::string s) {
+    if (current_budget()) {
+        check_string_size(s.size(), 0);
+        charge_built(s.size());
+    }
     Value v;
     v.v_ = std::move(s);
     return v;
 }
 Value Value::list(List items) {
+    if (current_budget()) {
+        check_list_size(items.size(), 0);
+        std::size_t bytes = 0;
+        for (const Value& item : items) bytes += string_bytes_of(item);
+        charge_items(items.size(), items.size() * sizeof(Value), bytes);
+    }
     Value v;
-    v.v_ = std::make_shared<const List>(std::move(items));
+    v.v_ = std::shared_ptr<const List>(share(new List(std::move(items))));
     return v;
 }
 Value Value::dict(Dict d) {
+    if (current_budget()) {
+        std::size_t bytes = 0;
+        for (const auto& [key, item] : d.items) bytes += key.size() + string_bytes_of(item);
+        charge_items(d.items.size(), 0, bytes);
+    }
     Value v;
-    v.v_ = std::make_shared<const Dict>(std::move(d));
+    v.v_ = std::shared_ptr<const Dict>(share(new Dict(std::move(d))));
     return v;
 }
 Value Value::ns(Dict attributes) {
+    if (current_budget()) {
+        std::size_t bytes = 0;
+        for (const auto& [key, item] : attributes.items)
+            bytes += key.size() + string_bytes_of(item);
+        charge_items(attributes.items.size(), 0, bytes);
+    }
     Value v;
-    v.v_ = std::make_shared<Namespace>(Namespace{std::move(attributes)});
+    v.v_ = share(new Namespace{std::move(attributes)});
     return v;
 }
 Value Value::function(std::string name, std::function<Value(const CallArgs&)> fn) {
     Value v;
-    v.v_ = std::make_shared<const Function>(Function{std::move(name), std::move(fn)});
+    v.v_ = std::shared_ptr<const Function>(share(new Function{std::move(name), std::move(fn)}));
     return v;
 }
 
@@ -161,9 +240,11 @@ double numeric_value(const Value& v) {
     return v.is(Value::Kind::boolean) ? (v.as_bool() ? 1.0 : 0.0) : v.as_number();
 }
 
-}  // namespace
-
-bool equals(const Value& a, const Value& b) {
+bool equals_at(const Value& a, const Value& b, int depth) {
+    if (depth > limits::value_depth)
+        fail_limit(0, "values nested too deeply to compare (over " +
+                          std::to_string(limits::value_depth) + " levels)");
+    charge_steps(1);
     if (numeric_like(a) && numeric_like(b)) {
         if (a.is(Value::Kind::integer) && b.is(Value::Kind::integer))
             return a.as_int() == b.as_int();
@@ -175,13 +256,14 @@ bool equals(const Value& a, const Value& b) {
         case Value::Kind::none:
             return true;
         case Value::Kind::string:
+            charge_scan(std::min(a.as_string().size(), b.as_string().size()));
             return a.as_string() == b.as_string();
         case Value::Kind::list: {
             const List& x = a.as_list();
             const List& y = b.as_list();
             if (x.size() != y.size()) return false;
             for (std::size_t i = 0; i < x.size(); ++i)
-                if (!equals(x[i], y[i])) return false;
+                if (!equals_at(x[i], y[i], depth + 1)) return false;
             return true;
         }
         case Value::Kind::dict: {
@@ -190,13 +272,19 @@ bool equals(const Value& a, const Value& b) {
             if (x.items.size() != y.items.size()) return false;
             for (const auto& [k, v] : x.items) {
                 const Value* other = y.find(k);
-                if (!other || !equals(v, *other)) return false;
+                if (!other || !equals_at(v, *other, depth + 1)) return false;
             }
             return true;
         }
         default:
             return a.identity() == b.identity();
     }
+}
+
+}  // namespace
+
+bool equals(const Value& a, const Value& b) {
+    return equals_at(a, b, 0);
 }
 
 std::string format_js_number(double d) {
@@ -272,8 +360,14 @@ std::optional<List> iterable_items(const Value& v) {
     switch (v.kind()) {
         case Value::Kind::undefined:
             return List{};
-        case Value::Kind::list:
-            return v.as_list();
+        case Value::Kind::list: {
+            const List& items = v.as_list();
+            std::size_t bytes = 0;
+            for (const Value& item : items) bytes += string_bytes_of(item);
+            charge_steps(items.size());
+            charge_scan(bytes);
+            return items;
+        }
         case Value::Kind::dict: {
             List keys;
             for (const auto& item : v.as_dict().items) keys.push_back(Value::string(item.first));
@@ -281,8 +375,10 @@ std::optional<List> iterable_items(const Value& v) {
         }
         case Value::Kind::string: {
             List chars;
-            for (std::string_view cp : utf8::code_points(v.as_string()))
+            for (std::string_view cp : utf8::code_points(v.as_string())) {
+                check_list_size(chars.size() + 1, 0);
                 chars.push_back(Value::string(std::string(cp)));
+            }
             return chars;
         }
         default:
