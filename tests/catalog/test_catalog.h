@@ -24,7 +24,10 @@ private slots:
     void bad_file_truncated();
     void bad_file_damaged_with_wal();
     void bad_file_foreign_database();
-    void zero_length_file_is_new_catalog();
+    void zero_length_file_is_damage();
+    void schema_lost_is_damage();
+    void missing_table_is_damage();
+    void new_catalog_created_whole();
     void directory_instead_of_file();
     void parent_not_a_folder();
     void unreadable_file();

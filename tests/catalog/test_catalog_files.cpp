@@ -270,17 +270,77 @@ void TestCatalog::bad_file_foreign_database() {
     QVERIFY(read_bytes(file) == before);
 }
 
-void TestCatalog::zero_length_file_is_new_catalog() {
-    // SQLite treats an empty file as an empty database: it becomes a new catalog.
+void TestCatalog::zero_length_file_is_damage() {
+    // Catalogs are created whole under a temporary name, so an existing empty file is a
+    // catalog that was truncated or overwritten: say so, never start afresh in silence.
     QTemporaryDir dir;
     const fs::path file = fs::path(dir.path().toStdString()) / "catalog.sqlite";
     write_bytes(file, "");
+    const std::string msg = catalog_error([&] { Catalog cat(file); });
+    VERIFY_CONTAINS(msg, "catalog " + file.string() + ":");
+    VERIFY_CONTAINS(msg, "the file is empty (0 bytes)");
+    QVERIFY(open_failure(file) == Reason::corrupt);  // the Studio offers to move it aside
     QCOMPARE(fs::file_size(file), std::uintmax_t(0));
+    QVERIFY(side_files_absent(file));
+    // Moved aside, a new catalog takes its place.
+    const fs::path aside = move_aside_corrupt_catalog(file);
+    QVERIFY(fs::exists(aside));
     Catalog cat(file);
     QCOMPARE(cat.schema_version(), Catalog::current_schema_version);
-    QVERIFY(cat.list_models().empty());
-    cat.add_model(base_model("base"));
-    QCOMPARE(cat.list_models().size(), std::size_t(1));
+}
+
+void TestCatalog::schema_lost_is_damage() {
+    // A SQLite file whose tables were all dropped is damage too, not a new catalog.
+    QTemporaryDir dir;
+    const fs::path file = fs::path(dir.path().toStdString()) / "catalog.sqlite";
+    {
+        RawDb raw(file);
+        QCOMPARE(exec_rc(raw.db, "CREATE TABLE t (x); DROP TABLE t;"), SQLITE_OK);
+    }
+    const std::string before = read_bytes(file);
+    QVERIFY(!before.empty());
+    const std::string msg = catalog_error([&] { Catalog cat(file); });
+    VERIFY_CONTAINS(msg, "catalog " + file.string() + ":");
+    VERIFY_CONTAINS(msg, "lost its schema");
+    QVERIFY(open_failure(file) == Reason::corrupt);
+    QVERIFY(read_bytes(file) == before);
+}
+
+void TestCatalog::missing_table_is_damage() {
+    QTemporaryDir dir;
+    const fs::path file = fs::path(dir.path().toStdString()) / "catalog.sqlite";
+    make_populated_catalog(file);
+    {
+        RawDb raw(file);
+        QCOMPARE(exec_rc(raw.db, "PRAGMA foreign_keys = OFF; DROP TABLE messages;"), SQLITE_OK);
+    }
+    const std::string msg = catalog_error([&] { Catalog cat(file); });
+    VERIFY_CONTAINS(msg, "catalog " + file.string() + ":");
+    VERIFY_CONTAINS(msg, "table 'messages' is missing");
+    QVERIFY(open_failure(file) == Reason::corrupt);
+}
+
+void TestCatalog::new_catalog_created_whole() {
+    // A new catalog appears complete (schema applied, WAL mode recorded in the file) and no
+    // temporary file is left beside it.
+    QTemporaryDir dir;
+    const fs::path folder = dir.path().toStdString();
+    const fs::path file = folder / "catalog.sqlite";
+    {
+        Catalog cat(file);
+        QCOMPARE(cat.schema_version(), Catalog::current_schema_version);
+        std::size_t entries = 0;
+        for (const auto& entry : fs::directory_iterator(folder)) {
+            ++entries;
+            QVERIFY2(entry.path().filename().string().rfind("catalog.sqlite", 0) == 0,
+                     entry.path().c_str());
+        }
+        QVERIFY(entries >= 1);
+    }
+    const std::string bytes = read_bytes(file);
+    QVERIFY(bytes.size() >= 100);
+    QCOMPARE(int(bytes[18]), 2);  // file format write version 2: WAL
+    QCOMPARE(int(bytes[19]), 2);
 }
 
 void TestCatalog::directory_instead_of_file() {

@@ -25,7 +25,8 @@ void fail_sqlite(const std::filesystem::path& file, sqlite3* db, int rc, std::st
             break;
         case SQLITE_BUSY:
         case SQLITE_LOCKED:
-            problem = "the catalog is locked by another process (waited 5 s) while " + what;
+            problem = "the catalog stayed locked by another process or thread for more than " +
+                      std::to_string(busy_timeout_ms / 1000) + " s while " + what;
             break;
         case SQLITE_FULL:
             problem = "the disk is full while " + what;

@@ -16,6 +16,11 @@
 
 namespace meswitch::catalog {
 
+// How long a connection waits for another connection's write lock (or a WAL recovery) before
+// an operation fails with "busy". Writers keep their transactions short, so reaching this
+// means something held the catalog locked far longer than any ME-Switch operation does.
+inline constexpr int busy_timeout_ms = 30000;
+
 struct ConnectionCloser {
     void operator()(sqlite3* db) const noexcept { sqlite3_close_v2(db); }
 };
