@@ -4,6 +4,7 @@
 
 #include "import/content_hash.h"
 #include "io/safetensors.h"
+#include "io/stale_temporaries.h"
 #include "meswitch/compress.h"
 #include "meswitch/error.h"
 #include "meswitch/paths.h"
@@ -63,6 +64,7 @@ CompressResult compress_catalog_expert(Catalog& catalog, std::string_view expert
                 (expert->name + "-" + o.method + "-" + std::to_string(bits) + "bit.msd");
     }
     ensure_dir(o.out.parent_path());
+    io::remove_stale_temporaries(o.out.parent_path());  // .msd files of runs killed mid-write
 
     const auto t0 = std::chrono::steady_clock::now();
     CompressResult r;
