@@ -231,6 +231,11 @@ void TestChatTemplateLimits::recursion_is_refused() {
     EXPECT_LIMIT("{% macro f() %}" + repeat("{% if true %}", 190) + "{{ f() }}" +
                      repeat("{% endif %}", 190) + "{% endmacro %}{{ f() }}",
                  "nests too deeply while rendering (over 1024 levels");
+    // A filter that applies filters: map('map', 'map', ..., 'trim') over a string.
+    EXPECT_LIMIT("{{ 'a'|map(" + repeat("'map', ", 30'000) + "'trim')|list }}",
+                 "map('map', ...) nested too deeply (over 256 levels)");
+    QCOMPARE(render("{{ ['a ', ' b']|map('map', 'trim')|map('join')|join(',') }}"),
+             std::string("a,b"));
     // Recursion that ends in time still works.
     QCOMPARE(render("{% macro count(n) %}{{ n }}{% if n > 0 %}{{ count(n - 1) }}{% endif %}"
                     "{% endmacro %}{{ count(10) }}"),

@@ -139,6 +139,16 @@ Value map_items(const Value& operand, const CallArgs& args) {
     inner.line = args.line;
     inner.positional.assign(args.positional.begin() + 1, args.positional.end());
     inner.keyword = args.keyword;
+    // map('map', 'map', ..., 'trim') recurses once per argument (and a string is a list of
+    // strings at any depth): bound it like any other nesting.
+    thread_local int depth = 0;
+    if (depth >= limits::expression_depth)
+        fail_limit(args.line, "map('map', ...) nested too deeply (over " +
+                                  std::to_string(limits::expression_depth) + " levels)");
+    ++depth;
+    struct Leave {
+        ~Leave() { --depth; }
+    } leave;
     for (const Value& item : items_of("map", operand, args.line))
         out.push_back(apply_filter(filter, item, inner));
     return Value::list(std::move(out));
