@@ -71,7 +71,11 @@ CliRun run_cli(const fs::path& home, const std::vector<std::string>& args,
     const int n = counter++;
     const fs::path out = scratch / ("cli-" + std::to_string(n) + ".out");
     const fs::path err = scratch / ("cli-" + std::to_string(n) + ".err");
-    std::vector<std::string> argv_s = {MESWITCH_CLI_PATH, "--home", home.string()};
+    // $MESWITCH_CLI runs another build of the CLI (e.g. a copy, while the build tree changes).
+    static const std::string cli = qEnvironmentVariableIsSet("MESWITCH_CLI")
+                                       ? qEnvironmentVariable("MESWITCH_CLI").toStdString()
+                                       : std::string(MESWITCH_CLI_PATH);
+    std::vector<std::string> argv_s = {cli, "--home", home.string()};
     argv_s.insert(argv_s.end(), args.begin(), args.end());
     std::vector<char*> argv;
     CliRun run;
