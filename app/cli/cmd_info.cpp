@@ -71,29 +71,32 @@ void register_info(CLI::App& app, Context& ctx) {
                                    {"free_memory", d.free_memory},
                                    {"compute_capability", std::to_string(d.compute_major) + "." +
                                                               std::to_string(d.compute_minor)}});
-            print_json({{"version", build.version},
-                        {"build_type", build.build_type},
-                        {"compiler", build.compiler},
-                        {"cuda_compiled", build.cuda_compiled},
-                        {"cuda_version", build.cuda_version},
-                        {"cuda_architectures", build.cuda_architectures},
-                        {"cuda_runtime", scan.runtime_version},
-                        {"cuda_driver", scan.driver_version},
-                        {"devices", devices},
-                        {"device_note", scan.note},
-                        {"data_home", home.string()},
-                        {"catalog_path", catalog_path(home).string()},
-                        {"memory_estimate",
-                         {{"base", shape_label},
-                          {"base_dtype", dtype_name(base_dtype)},
-                          {"bits", bits},
-                          {"memory_source", memory_source},
-                          {"memory_bytes", estimate.memory_bytes},
-                          {"base_bytes", estimate.base_bytes},
-                          {"reserve_bytes", estimate.reserve_bytes},
-                          {"expert_bytes", estimate.expert_bytes},
-                          {"experts_fit", estimate.experts_fit},
-                          {"summary", estimate.summary()}}}});
+            // The data folder and --base come from the user and may hold bytes that are
+            // not UTF-8: write them with U+FFFD rather than fail.
+            const nlohmann::json out = {{"version", build.version},
+                                        {"build_type", build.build_type},
+                                        {"compiler", build.compiler},
+                                        {"cuda_compiled", build.cuda_compiled},
+                                        {"cuda_version", build.cuda_version},
+                                        {"cuda_architectures", build.cuda_architectures},
+                                        {"cuda_runtime", scan.runtime_version},
+                                        {"cuda_driver", scan.driver_version},
+                                        {"devices", devices},
+                                        {"device_note", scan.note},
+                                        {"data_home", home.string()},
+                                        {"catalog_path", catalog_path(home).string()},
+                                        {"memory_estimate",
+                                         {{"base", shape_label},
+                                          {"base_dtype", dtype_name(base_dtype)},
+                                          {"bits", bits},
+                                          {"memory_source", memory_source},
+                                          {"memory_bytes", estimate.memory_bytes},
+                                          {"base_bytes", estimate.base_bytes},
+                                          {"reserve_bytes", estimate.reserve_bytes},
+                                          {"expert_bytes", estimate.expert_bytes},
+                                          {"experts_fit", estimate.experts_fit},
+                                          {"summary", estimate.summary()}}}};
+            std::cout << out.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) << '\n';
             return;
         }
         std::cout << "ME-Switch Studio " << build.version << " (" << build.build_type << ", "

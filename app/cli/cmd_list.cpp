@@ -1,9 +1,42 @@
 // meswitch list: what the catalog holds.
+#include <spdlog/spdlog.h>
+
 #include <iostream>
 
 #include "cli_context.h"
 
 namespace meswitch::cli {
+
+namespace {
+
+using json = nlohmann::json;
+
+std::string dump_replacing(const json& value, int indent = -1) {
+    return value.dump(indent, ' ', false, json::error_handler_t::replace);
+}
+
+// A catalog row whose text is not valid UTF-8 (written by an older version or another tool)
+// cannot go into JSON as it is: warn naming the row and the field, and let the listing show
+// it with U+FFFD in place of the bad bytes instead of failing the whole listing.
+void warn_invalid_utf8(const json& row, const std::string& what) {
+    try {
+        (void)row.dump();
+        return;
+    } catch (const json::type_error&) {
+    }
+    for (const auto& [key, value] : row.items()) {
+        try {
+            (void)value.dump();
+        } catch (const json::type_error&) {
+            spdlog::warn(
+                "catalog {} ({}): field '{}' is not valid UTF-8; listed with U+FFFD "
+                "replacement characters",
+                what, dump_replacing(row.value("name", json())), key);
+        }
+    }
+}
+
+}  // namespace
 
 static nlohmann::json model_json(const ModelRecord& m) {
     nlohmann::json j = {{"id", m.id},
@@ -38,20 +71,31 @@ void register_list(CLI::App& app, Context& ctx) {
                 auto j = model_json(m);
                 j["domains"] = nlohmann::json::array();
                 for (const auto& d : cat.domains_of(m.id)) j["domains"].push_back(d.name);
+                warn_invalid_utf8(j, "model " + std::to_string(m.id));
                 out["models"].push_back(j);
             }
-            for (const auto& d : domains)
-                out["domains"].push_back(
-                    {{"id", d.id}, {"name", d.name}, {"description", d.description},
-                     {"examples", d.examples}});
-            for (const auto& a : artifacts)
-                out["deltas"].push_back({{"id", a.id}, {"expert_id", a.expert_id},
-                                         {"path", a.path}, {"method", a.method},
-                                         {"bits", a.bits}, {"salient", a.salient_count},
-                                         {"bytes", a.bytes},
-                                         {"bits_per_param", a.bits_per_param},
-                                         {"created_at", a.created_at}});
-            print_json(out);
+            for (const auto& d : domains) {
+                nlohmann::json j = {{"id", d.id},
+                                    {"name", d.name},
+                                    {"description", d.description},
+                                    {"examples", d.examples}};
+                warn_invalid_utf8(j, "domain " + std::to_string(d.id));
+                out["domains"].push_back(std::move(j));
+            }
+            for (const auto& a : artifacts) {
+                nlohmann::json j = {{"id", a.id},
+                                    {"expert_id", a.expert_id},
+                                    {"path", a.path},
+                                    {"method", a.method},
+                                    {"bits", a.bits},
+                                    {"salient", a.salient_count},
+                                    {"bytes", a.bytes},
+                                    {"bits_per_param", a.bits_per_param},
+                                    {"created_at", a.created_at}};
+                warn_invalid_utf8(j, "delta " + std::to_string(a.id));
+                out["deltas"].push_back(std::move(j));
+            }
+            std::cout << dump_replacing(out, 2) << '\n';
             return;
         }
         std::cout << "Catalog: " << cat.path().string() << "\n";

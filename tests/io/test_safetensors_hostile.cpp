@@ -1,5 +1,6 @@
 // Hostile and damaged safetensors files and shard indexes: each must give a meswitch::Error
 // of the right kind naming the file and the problem, never a crash; plus a mutation fuzz loop.
+// The data area must be tiled exactly by the tensors (no hole, overlap or trailing bytes).
 
 #include <QtTest>
 
@@ -9,8 +10,10 @@
 
 #include <nlohmann/json.hpp>
 
+#include "delta/msd/msd_file.h"
 #include "io/safetensors.h"
 #include "io_test_util.h"
+#include "meswitch/model.h"
 #include "tiny_model.h"
 
 using namespace meswitch;
@@ -179,16 +182,98 @@ private slots:
         expect_format(R"({"w":{"dtype":"U8","shape":[4],"data_offsets":[0,4]},)"
                       R"("w":{"dtype":"U8","shape":[4],"data_offsets":[4,8]}})",
                       data, {"duplicate tensor name 'w'"}, __LINE__);
-        // Allowed: an empty tensor at any offset, gaps, and trailing bytes after the data.
+        // Allowed: an empty tensor where one tensor ends and the next begins (or at the end),
+        // in any header order, as long as the tensors tile the data area exactly.
         const fs::path ok = file_with(
             safetensors_bytes(R"({"e":{"dtype":"F32","shape":[0,3],"data_offsets":[4,4]},)"
-                              R"("a":{"dtype":"U8","shape":[4],"data_offsets":[0,4]},)"
-                              R"("b":{"dtype":"U8","shape":[4],"data_offsets":[8,12]}})",
-                              data));
+                              R"("b":{"dtype":"U8","shape":[4],"data_offsets":[4,8]},)"
+                              R"("z":{"dtype":"U8","shape":[0],"data_offsets":[8,8]},)"
+                              R"("a":{"dtype":"U8","shape":[4],"data_offsets":[0,4]}})",
+                              std::string_view(data).substr(0, 8)));
         const io::SafetensorsFile f(ok);
-        QCOMPARE(f.tensors().size(), std::size_t(3));
+        QCOMPARE(f.tensors().size(), std::size_t(4));
         QCOMPARE(f.view("e").nbytes, std::size_t(0));
-        QCOMPARE(f.data_bytes(), std::uint64_t(32));
+        QCOMPARE(f.data_bytes(), std::uint64_t(8));
+    }
+
+    // The format requires the data_offsets to cover the data area exactly: a hole, an
+    // overlap, or bytes after the last tensor (a file with bytes inserted or appended) are
+    // refused naming the file and the tensors around the problem.
+    void dataAreaCoverage() {
+        const std::string two = R"({"a":{"dtype":"U8","shape":[4],"data_offsets":[0,4]},)"
+                                R"("b":{"dtype":"U8","shape":[4],"data_offsets":[8,12]}})";
+        expect_format(two, std::string(12, 'x'),
+                      {"data area bytes [4, 8) belong to no tensor",
+                       "a hole between tensor 'a' and tensor 'b'"},
+                      __LINE__);
+        expect_format(R"({"b":{"dtype":"U8","shape":[4],"data_offsets":[4,8]}})", "12345678",
+                      {"data area bytes [0, 4) belong to no tensor", "before tensor 'b'"},
+                      __LINE__);
+        expect_format(R"({"a":{"dtype":"U8","shape":[4],"data_offsets":[0,4]}})", "abcdXY",
+                      {"the data area holds 6 bytes but the tensors end at 4",
+                       "tensor 'a' is the last", "2 bytes belong to no tensor"},
+                      __LINE__);
+        expect_format(R"({"__metadata__":{"format":"pt"}})", "junk",
+                      {"holds 4 bytes", "the header lists none"}, __LINE__);
+        // An empty tensor inside another one overlaps it, as in the reference implementation.
+        expect_format(R"({"a":{"dtype":"U8","shape":[4],"data_offsets":[0,4]},)"
+                      R"("e":{"dtype":"U8","shape":[0],"data_offsets":[2,2]}})",
+                      "abcd", {"tensor 'e' data_offsets [2, 2] overlap tensor 'a' [0, 4]"},
+                      __LINE__);
+        expect_format(R"({"a":{"dtype":"U8","shape":[2,2],"data_offsets":[0,4]},)"
+                      R"("b":{"dtype":"U8","shape":[4],"data_offsets":[3,7]}})",
+                      "abcdefg", {"tensor 'b' data_offsets [3, 7] overlap tensor 'a' [0, 4]"},
+                      __LINE__);
+    }
+
+    // Four bytes inserted into the data area of a real checkpoint shift every tensor after
+    // them; the header is untouched, so only the coverage rule can tell. The same file opened
+    // as a delta artifact (.msd) goes through the same checks.
+    void shiftedDataArea() {
+        const fs::path folder = m_dir / "shift-src";
+        TinyModelSpec spec;
+        spec.layers = 1;
+        write_tiny_model(folder, spec);
+        const std::string full = read_bytes(folder / "model.safetensors");
+        std::uint64_t header_len = 0;
+        std::memcpy(&header_len, full.data(), 8);
+        const std::size_t data_start = std::size_t(8 + header_len);
+        const io::SafetensorsFile original(folder / "model.safetensors");
+        std::string last;
+        std::uint64_t last_end = 0;
+        for (const auto& t : original.tensors())
+            if (t.end >= last_end) last = t.name, last_end = t.end;
+        for (const std::size_t at : {data_start, data_start + 100, full.size() / 2, full.size()}) {
+            std::string shifted = full;
+            shifted.insert(at, "\x01\x02\x03\x04", 4);
+            const fs::path p = file_with(shifted);
+            EXPECT_ERROR(open_and_touch(p), ErrorKind::format,
+                         {p.filename().string(), "4 bytes belong to no tensor",
+                          "tensor '" + last + "' is the last", "bytes inserted or appended"});
+            EXPECT_ERROR((void)delta::MsdFile(p), ErrorKind::format,
+                         {p.filename().string(), "4 bytes belong to no tensor"});
+            // The model folder with the shifted file does not load either.
+            const fs::path model = m_dir / ("shift-model-" + std::to_string(at));
+            write_tiny_model(model, spec);
+            write_bytes(model / "model.safetensors", shifted);
+            EXPECT_ERROR((void)Model::load(model), ErrorKind::format,
+                         {"model.safetensors", "4 bytes belong to no tensor"});
+        }
+        QVERIFY(Model::load(folder).config().num_hidden_layers == 1);
+    }
+
+    // Repeated keys are refused at every depth of the header, not only tensor names.
+    void duplicateKeysAtEveryDepth() {
+        expect_format(R"({"w":{"dtype":"U8","shape":[4],"data_offsets":[0,4],)"
+                      R"("extra":{"k":1,"k":2}}})",
+                      "abcd", {"'k'"}, __LINE__);
+        expect_format(R"({"w":{"dtype":"U8","shape":[4],"data_offsets":[0,4]},)"
+                      R"("__metadata__":{"format":"pt"},"__metadata__":{"format":"pt"}})",
+                      "abcd", {"'__metadata__'"}, __LINE__);
+        expect_format(R"({"w":{"dtype":"U8","shape":[4],"shape":[4],"data_offsets":[0,4]}})",
+                      "abcd", {"repeats the key 'shape'"}, __LINE__);
+        expect_format(R"({"w":{"dtype":"U8","shape":[4],"data_offsets":[0,4]},"q":1e400})", "abcd",
+                      {"key 'q'", "number out of range: 1e400"}, __LINE__);
     }
 
     void badMetadata() {
@@ -216,7 +301,10 @@ private slots:
             const fs::path p = file_with(full.substr(0, cut));
             EXPECT_ERROR(open_and_touch(p), ErrorKind::format, {p.filename().string()});
         }
-        QVERIFY(open_and_touch(file_with(full + "trailing bytes")) > 0);
+        QVERIFY(open_and_touch(file_with(full)) > 0);
+        const fs::path appended = file_with(full + "trailing bytes");
+        EXPECT_ERROR(open_and_touch(appended), ErrorKind::format,
+                     {appended.filename().string(), "14 bytes belong to no tensor"});
     }
 
     void hostileIndex() {
@@ -273,6 +361,37 @@ private slots:
             write_bytes(folder / "model.safetensors.index.json", index.dump());
             EXPECT_ERROR((void)io::Checkpoint(folder), ErrorKind::format,
                          {"'model.embed_tokens.weight'", "in both shard"});
+        }
+        {  // the index names the wrong shard for a tensor that is in the other shard
+            const fs::path folder = m_dir / "wrong-shard";
+            write_tiny_model(folder, spec);
+            auto index = nlohmann::json::parse(read_bytes(folder / "model.safetensors.index.json"));
+            std::string moved, actual;
+            for (auto& [tensor, shard] : index["weight_map"].items())
+                if (shard == shard_names[1]) {
+                    moved = tensor;
+                    actual = shard.get<std::string>();
+                    shard = first;
+                    break;
+                }
+            QVERIFY(!moved.empty());
+            write_bytes(folder / "model.safetensors.index.json", index.dump());
+            EXPECT_ERROR((void)io::Checkpoint(folder), ErrorKind::format,
+                         {"model.safetensors.index.json", "'" + moved + "'",
+                          "in shard '" + first + "'", "it is in shard '" + actual + "'"});
+            EXPECT_ERROR((void)Model::load(folder), ErrorKind::format,
+                         {"model.safetensors.index.json", "'" + moved + "'"});
+        }
+        {  // the index lists only shard 1: shard 2 beside it would be silently ignored
+            const fs::path folder = m_dir / "unlisted-shard";
+            write_tiny_model(folder, spec);
+            const io::SafetensorsFile s0(folder / first);
+            nlohmann::json index = {{"weight_map", nlohmann::json::object()}};
+            for (const auto& t : s0.tensors()) index["weight_map"][t.name] = first;
+            write_bytes(folder / "model.safetensors.index.json", index.dump());
+            EXPECT_ERROR((void)io::Checkpoint(folder), ErrorKind::format,
+                         {"model.safetensors.index.json",
+                          "lists no tensor of shard '" + shard_names[1] + "'"});
         }
         const std::string dup = "{\"weight_map\": {\"" + q0 + "\": \"" + first + "\", \"" + q0 +
                                 "\": \"" + shard_names[1] + "\"}}";

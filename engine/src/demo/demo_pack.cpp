@@ -5,6 +5,7 @@
 #include <fstream>
 #include <system_error>
 
+#include "io/strict_json.h"
 #include "meswitch/demo.h"
 #include "meswitch/error.h"
 #include "meswitch/import.h"
@@ -73,15 +74,11 @@ std::optional<fs::path> find_demo_pack() {
 
 DemoPack read_demo_pack(const fs::path& dir) {
     const fs::path file = dir / kManifest;
-    std::ifstream in(file, std::ios::binary);
-    if (!in)
+    std::error_code ec;
+    if (!fs::is_regular_file(file, ec))
         throw Error(ErrorKind::not_found, "cannot open the demo pack manifest " + file.string());
-    nlohmann::json j;
-    try {
-        j = nlohmann::json::parse(in);
-    } catch (const nlohmann::json::exception& e) {
-        throw Error(ErrorKind::format, file.string() + " is not valid JSON: " + e.what());
-    }
+    // Strict: invalid JSON with line and column, a key given twice, numbers out of range.
+    const nlohmann::json j = io::read_strict_json_file(file, /*max_depth=*/16, 16u << 20);
     if (!j.is_object()) throw Error(ErrorKind::format, file.string() + " must hold a JSON object");
     if (!j.contains("format") || !j["format"].is_number_integer() || j["format"].get<int>() != 1)
         throw Error(ErrorKind::unsupported,

@@ -12,6 +12,7 @@
 #include "meswitch/error.h"
 #include "meswitch/model.h"
 #include "meswitch/tokenizer.h"
+#include "model/weights.h"
 
 namespace fs = std::filesystem;
 
@@ -125,11 +126,13 @@ ModelInspection inspect_model(const fs::path& folder, const Catalog* catalog) {
         r.problems.push_back(e.what());
     }
     if (config && ck) {
-        const auto problems = check_tensor_shapes(
+        auto problems = check_tensor_shapes(
             *config, [&](const std::string& name) -> std::optional<std::vector<std::int64_t>> {
                 if (!ck->contains(name)) return std::nullopt;
                 return ck->info(name).shape;
             });
+        for (auto& p : model::unused_tensor_problems(*config, ck->tensor_names()))
+            problems.push_back(std::move(p));
         for (std::size_t i = 0; i < problems.size() && i < kMaxListedMismatches; ++i)
             r.problems.push_back(folder.string() + ": " + problems[i]);
         if (problems.size() > kMaxListedMismatches)

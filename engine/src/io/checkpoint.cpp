@@ -66,6 +66,45 @@ bool is_plain_file_name(const std::string& name) {
     return true;
 }
 
+// Shards follow "<stem>-00002-of-00005.safetensors". When the index names such a shard and
+// a sibling of the same series exists in the folder without one tensor listed in weight_map,
+// the index is incomplete or from another download: refuse rather than load a model whose
+// tensors in that shard are silently missing or stale.
+void refuse_unlisted_siblings(const std::string& label, const fs::path& folder,
+                              const std::vector<std::string>& shard_names) {
+    constexpr std::string_view suffix = ".safetensors";
+    for (const auto& name : shard_names) {
+        if (!ends_with(name, suffix)) continue;
+        const std::string base = name.substr(0, name.size() - suffix.size());
+        const auto of = base.rfind("-of-");
+        const auto dash =
+            of == std::string::npos || of == 0 ? std::string::npos : base.rfind('-', of - 1);
+        if (dash == std::string::npos) continue;
+        const std::string number = base.substr(dash + 1, of - dash - 1);
+        const std::string total = base.substr(of + 4);
+        auto digits = [](const std::string& t) {
+            return !t.empty() && t.size() <= 6 &&
+                   std::all_of(t.begin(), t.end(), [](char c) { return c >= '0' && c <= '9'; });
+        };
+        if (!digits(number) || !digits(total)) continue;
+        const int count = std::stoi(total);
+        for (int i = 1; i <= count; ++i) {
+            std::string n = std::to_string(i);
+            if (n.size() < number.size()) n.insert(0, number.size() - n.size(), '0');
+            const std::string sibling =
+                base.substr(0, dash + 1) + n + "-of-" + total + ".safetensors";
+            if (std::binary_search(shard_names.begin(), shard_names.end(), sibling)) continue;
+            std::error_code ec;
+            if (fs::exists(folder / sibling, ec))
+                throw Error(ErrorKind::format,
+                            label + ": weight_map lists no tensor of shard '" + sibling +
+                                "', which is in " + folder.string() +
+                                " (the index is incomplete or belongs to another download)");
+        }
+        return;  // one series per checkpoint
+    }
+}
+
 }  // namespace
 
 struct Checkpoint::Impl {
@@ -142,9 +181,15 @@ void Checkpoint::Impl::add_indexed(const fs::path& index_file) {
         const auto& name = shard.get_ref<const std::string&>();
         const std::size_t s = shard_index.at(name);
         const TensorInfo* info = shards[s].find(tensor);
-        if (!info)
+        if (!info) {
+            std::string actual;
+            for (std::size_t o = 0; o < shards.size() && actual.empty(); ++o)
+                if (shards[o].find(tensor)) actual = shard_names[o];
             fail("weight_map puts tensor '" + tensor + "' in shard '" + name +
-                 "', but that shard has no such tensor");
+                 "', but that shard has no such tensor" +
+                 (actual.empty() ? std::string(" (no shard of the index holds it)")
+                                 : " (it is in shard '" + actual + "')"));
+        }
         tensors.emplace(tensor, Location{s, info});
     }
     for (std::size_t s = 0; s < shards.size(); ++s) {
@@ -158,6 +203,7 @@ void Checkpoint::Impl::add_indexed(const fs::path& index_file) {
                      shard_names[it->second.shard] + "'");
         }
     }
+    refuse_unlisted_siblings(label, folder, shard_names);
 }
 
 void Checkpoint::Impl::open_folder(const fs::path& folder) {

@@ -69,7 +69,7 @@ struct SafetensorsFile::Impl {
     void map_file();
     void parse_header();
     TensorInfo parse_entry(const std::string& name, const json& entry) const;
-    void check_overlaps() const;
+    void check_coverage() const;
 };
 
 void SafetensorsFile::Impl::map_file() {
@@ -150,7 +150,7 @@ void SafetensorsFile::Impl::parse_header() {
         tensors.push_back(parse_entry(name, entry));
         by_name.emplace(name, tensors.size() - 1);
     }
-    check_overlaps();
+    check_coverage();
 }
 
 TensorInfo SafetensorsFile::Impl::parse_entry(const std::string& name, const json& entry) const {
@@ -217,20 +217,43 @@ TensorInfo SafetensorsFile::Impl::parse_entry(const std::string& name, const jso
     return info;
 }
 
-void SafetensorsFile::Impl::check_overlaps() const {
+// The format requires the tensors to tile the data area exactly, as the reference
+// implementation checks: sorted by offsets, each tensor begins where the previous one ended
+// (an empty tensor occupies the point where it sits) and the last ends at the end of the file.
+// So a hole, an overlap, or bytes inserted into or appended to the data area (which shift
+// every tensor after them) are refused instead of read as nonsense weights.
+void SafetensorsFile::Impl::check_coverage() const {
     std::vector<const TensorInfo*> order;
     order.reserve(tensors.size());
-    for (const auto& t : tensors)
-        if (t.end > t.begin) order.push_back(&t);  // empty tensors occupy no bytes
+    for (const auto& t : tensors) order.push_back(&t);
     std::sort(order.begin(), order.end(), [](const TensorInfo* a, const TensorInfo* b) {
         return a->begin != b->begin ? a->begin < b->begin : a->end < b->end;
     });
-    for (std::size_t i = 1; i < order.size(); ++i) {
-        const TensorInfo& prev = *order[i - 1];
-        const TensorInfo& cur = *order[i];
-        if (cur.begin < prev.end)
-            fail("tensor '" + cur.name + "' data_offsets " + offsets_string(cur.begin, cur.end) +
-                 " overlap tensor '" + prev.name + "' " + offsets_string(prev.begin, prev.end));
+    std::uint64_t covered = 0;         // bytes [0, covered) belong to the tensors so far
+    const TensorInfo* last = nullptr;  // the tensor that ends at `covered`
+    std::string hole;                  // the first hole; overlaps are reported before it
+    for (const TensorInfo* t : order) {
+        if (t->begin < covered)
+            fail("tensor '" + t->name + "' data_offsets " + offsets_string(t->begin, t->end) +
+                 " overlap tensor '" + last->name + "' " + offsets_string(last->begin, last->end));
+        if (t->begin > covered && hole.empty())
+            hole = "data area bytes [" + std::to_string(covered) + ", " + std::to_string(t->begin) +
+                   ") belong to no tensor (a hole " +
+                   (last ? "between tensor '" + last->name + "' and tensor '" + t->name + "'"
+                         : "before tensor '" + t->name + "', the first") +
+                   "); the file is damaged or its data_offsets are wrong";
+        covered = t->end;
+        last = t;
+    }
+    if (!hole.empty()) fail(hole);
+    if (covered != data_size) {
+        const std::uint64_t extra = data_size - covered;
+        fail("the data area holds " + std::to_string(data_size) + " bytes but the tensors end at " +
+             std::to_string(covered) +
+             (last ? " (tensor '" + last->name + "' is the last)" : " (the header lists none)") +
+             ": " + std::to_string(extra) + (extra == 1 ? " byte belongs" : " bytes belong") +
+             " to no tensor; the file was changed after it was written (bytes inserted or "
+             "appended?) or its data_offsets are wrong");
     }
 }
 

@@ -27,11 +27,13 @@ struct TensorInfo {
 };
 
 // One safetensors file, memory-mapped read-only and fully validated when opened: header
-// length within the file and below max_header_bytes, well-formed JSON, known dtypes, every
-// tensor's offsets inside the data area and non-overlapping, shape × dtype size equal to its
-// byte length, unique names. Any violation throws Error(format) naming the file and problem;
-// a valid dtype this engine cannot hold (F8_E4M3, BOOL, U16, ...) throws Error(unsupported);
-// a missing or unreadable file throws Error(io). Bytes after the last tensor are allowed.
+// length within the file and below max_header_bytes, well-formed JSON without repeated keys
+// at any depth, known dtypes, shape × dtype size (overflow-checked) equal to each tensor's
+// byte length, unique names, and — as the format requires — the tensors' data_offsets tile
+// the data area exactly (no hole, no overlap, the last tensor ends at the end of the file).
+// Any violation throws Error(format) naming the file, the tensor and the problem; a valid
+// dtype this engine cannot hold (F8_E4M3, BOOL, U16, ...) throws Error(unsupported); a
+// missing or unreadable file throws Error(io).
 // Views point into the read-only mapping and live as long as this object (moves keep them).
 // Files written by `safetensors` are 8-byte aligned, but the format does not promise it:
 // read elements with convert_to_f32 or memcpy rather than by casting view.data.
@@ -48,9 +50,9 @@ public:
     const std::vector<TensorInfo>& tensors() const;  // in header order
     const TensorInfo* find(std::string_view name) const;
     TensorView view(const TensorInfo& info) const;
-    TensorView view(std::string_view name) const;    // throws Error(not_found) naming file and tensor
+    TensorView view(std::string_view name) const;  // throws Error(not_found) naming file and tensor
     const std::map<std::string, std::string>& metadata() const;
-    std::uint64_t data_bytes() const;                // size of the data area
+    std::uint64_t data_bytes() const;  // size of the data area
 
 private:
     struct Impl;
@@ -74,7 +76,7 @@ public:
     std::vector<std::string> tensor_names() const;  // sorted
     bool contains(std::string_view name) const;
     const TensorInfo& info(std::string_view name) const;  // throws Error(not_found)
-    TensorView view(std::string_view name) const;          // throws Error(not_found)
+    TensorView view(std::string_view name) const;         // throws Error(not_found)
     const SafetensorsFile& file_of(std::string_view name) const;
     const std::vector<SafetensorsFile>& shards() const;
     std::uint64_t total_data_bytes() const;

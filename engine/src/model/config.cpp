@@ -1,10 +1,13 @@
 // config.json parsing and validation for Llama, Mistral, Qwen2 and Mixtral checkpoints.
 #include <cmath>
+#include <cstdio>
 #include <fstream>
+#include <limits>
 #include <sstream>
 
 #include <nlohmann/json.hpp>
 
+#include "io/strict_json.h"
 #include "meswitch/error.h"
 #include "meswitch/model.h"
 
@@ -18,6 +21,10 @@ constexpr std::int64_t max_dim = 1 << 20;  // hidden, intermediate, head_dim
 constexpr std::int64_t max_layers = 4096;
 constexpr std::int64_t max_vocab = 1 << 24;
 constexpr std::int64_t max_positions = 1ll << 26;
+constexpr std::int64_t max_experts = 1024;
+constexpr std::int64_t max_expert_blocks = 1 << 16;  // layers × experts (Mixtral 8x22B: 448)
+constexpr double max_parameters = 1ull << 41;        // ~2.2 trillion: no model this loads is bigger
+constexpr int max_json_depth = 32;                   // configs nest 2-4 levels (rope_scaling, ...)
 
 class Reader {
 public:
@@ -35,14 +42,27 @@ public:
             fail(ErrorKind::format, std::string("field '") + key + "' is missing");
         }
         const json& v = root_[key];
+        if (v.is_number_unsigned()) {
+            // get<std::int64_t>() would wrap 18446744073709551615 to -1.
+            if (v.get<std::uint64_t>() > std::uint64_t(std::numeric_limits<std::int64_t>::max()))
+                out_of_range(key, v);
+            return static_cast<std::int64_t>(v.get<std::uint64_t>());
+        }
         if (v.is_number_integer()) return v.get<std::int64_t>();
         if (v.is_number_float()) {
             double d = v.get<double>();
-            if (std::isfinite(d) && d == std::floor(d) && std::fabs(d) < 9e15)
+            if (std::isfinite(d) && d == std::floor(d)) {
+                if (std::fabs(d) >= 9e15) out_of_range(key, v);
                 return static_cast<std::int64_t>(d);
+            }
         }
         fail(ErrorKind::format,
              std::string("field '") + key + "' must be an integer (got " + v.dump() + ")");
+    }
+
+    [[noreturn]] void out_of_range(const char* key, const json& v) const {
+        fail(ErrorKind::format,
+             std::string("field '") + key + "' is out of range (got " + v.dump() + ")");
     }
 
     std::int64_t positive(const char* key, std::int64_t upper,
@@ -169,7 +189,12 @@ std::vector<std::int32_t> parse_token_ids(const Reader& r, const char* key, std:
         if (!e.is_number_integer())
             r.fail(ErrorKind::format,
                    std::string("field '") + key + "' must be a token id or a list of ids");
-        std::int64_t id = e.get<std::int64_t>();
+        const bool huge = e.is_number_unsigned() && e.get<std::uint64_t>() >= std::uint64_t(vocab);
+        const std::int64_t id = huge ? vocab : e.get<std::int64_t>();
+        if (huge)
+            r.fail(ErrorKind::format, std::string("field '") + key + "' id " + e.dump() +
+                                          " is outside the vocabulary (" + std::to_string(vocab) +
+                                          ")");
         if (id < 0 || id >= vocab)
             r.fail(ErrorKind::format, std::string("field '") + key + "' id " + std::to_string(id) +
                                           " is outside the vocabulary (" + std::to_string(vocab) +
@@ -182,6 +207,40 @@ std::vector<std::int32_t> parse_token_ids(const Reader& r, const char* key, std:
         one(v);
     }
     return ids;
+}
+
+// Each dimension may be plausible alone while together they describe a model far larger
+// than any machine holds (and whose tensor list alone would exhaust memory): refuse that,
+// naming the fields, before anything sizes buffers from them.
+void check_parameter_count(const Reader& r, const ModelConfig& c) {
+    if (c.arch == ModelArch::mixtral &&
+        c.num_hidden_layers * c.num_local_experts > max_expert_blocks)
+        r.fail(ErrorKind::format,
+               "fields 'num_hidden_layers' (" + std::to_string(c.num_hidden_layers) +
+                   ") and 'num_local_experts' (" + std::to_string(c.num_local_experts) +
+                   ") imply " + std::to_string(c.num_hidden_layers * c.num_local_experts) +
+                   " expert blocks, more than the " + std::to_string(max_expert_blocks) +
+                   " this application can load; the config is damaged");
+    const double h = double(c.hidden_size), inter = double(c.intermediate_size);
+    const double experts = c.arch == ModelArch::mixtral ? double(c.num_local_experts) : 1.0;
+    const double per_layer = 2 * h + 2 * double(c.q_dim()) * h + 2 * double(c.kv_dim()) * h +
+                             experts * 3 * inter * h +
+                             (c.arch == ModelArch::mixtral ? experts * h : 0.0);
+    const double total = double(c.vocab_size) * h * (c.tie_word_embeddings ? 1 : 2) + h +
+                         double(c.num_hidden_layers) * per_layer;
+    if (total <= max_parameters) return;
+    char figures[96];
+    std::snprintf(figures, sizeof figures, "%.3g parameters, more than the %.3g", total,
+                  max_parameters);
+    r.fail(ErrorKind::format,
+           "fields 'hidden_size' (" + std::to_string(c.hidden_size) + "), 'intermediate_size' (" +
+               std::to_string(c.intermediate_size) + "), 'num_hidden_layers' (" +
+               std::to_string(c.num_hidden_layers) + "), 'vocab_size' (" +
+               std::to_string(c.vocab_size) + ")" +
+               (c.arch == ModelArch::mixtral
+                    ? ", 'num_local_experts' (" + std::to_string(c.num_local_experts) + ")"
+                    : std::string()) +
+               " imply " + figures + " this application can load; the config is damaged");
 }
 
 }  // namespace
@@ -208,12 +267,12 @@ std::optional<std::int64_t> ModelConfig::window_for_layer(std::int64_t layer) co
 
 ModelConfig parse_model_config_text(std::string_view text, std::string_view source_name) {
     const std::string source(source_name);
-    json root;
-    try {
-        root = json::parse(text);
-    } catch (const json::exception& e) {
-        throw Error(ErrorKind::format, source + ": not valid JSON (" + e.what() + ")");
-    }
+    // Strict: a key given twice (e.g. num_hidden_layers) is refused rather than the last one
+    // silently taken, and a number beyond a double is named by its key.
+    io::StrictJsonOptions options;
+    options.label = source;
+    options.max_depth = max_json_depth;
+    const json root = io::parse_strict_json<json>(text, options);
     if (!root.is_object()) throw Error(ErrorKind::format, source + ": top level is not an object");
     Reader r(root, source);
 
@@ -305,8 +364,8 @@ ModelConfig parse_model_config_text(std::string_view text, std::string_view sour
                "torch_dtype '" + c.torch_dtype + "' is not supported (float32, float16, bfloat16)");
 
     if (c.arch == ModelArch::mixtral) {
-        c.num_local_experts = r.positive("num_local_experts", 4096, 8);
-        c.num_experts_per_tok = r.positive("num_experts_per_tok", 4096, 2);
+        c.num_local_experts = r.positive("num_local_experts", max_experts, 8);
+        c.num_experts_per_tok = r.positive("num_experts_per_tok", max_experts, 2);
         if (c.num_experts_per_tok > c.num_local_experts)
             r.fail(ErrorKind::format,
                    "num_experts_per_tok (" + std::to_string(c.num_experts_per_tok) +
@@ -315,6 +374,7 @@ ModelConfig parse_model_config_text(std::string_view text, std::string_view sour
         c.router_jitter_noise = r.number("router_jitter_noise", 0.0);
         c.output_router_logits = r.boolean("output_router_logits", false);
     }
+    check_parameter_count(r, c);
     return c;
 }
 

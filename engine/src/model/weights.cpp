@@ -1,6 +1,9 @@
 #include "model/weights.h"
 
 #include <cstdint>
+#include <optional>
+#include <set>
+#include <string_view>
 
 #include "io/safetensors.h"
 #include "meswitch/error.h"
@@ -27,7 +30,63 @@ std::string shape_str(const std::vector<std::int64_t>& shape) {
     return v.shape_string();
 }
 
+// The layer number of "model.layers.<N>.…", if the name has that form.
+std::optional<std::int64_t> layer_of(const std::string& name) {
+    constexpr std::string_view prefix = "model.layers.";
+    if (name.compare(0, prefix.size(), prefix) != 0) return std::nullopt;
+    std::int64_t layer = 0;
+    std::size_t i = prefix.size();
+    const std::size_t first = i;
+    for (; i < name.size() && name[i] >= '0' && name[i] <= '9' && i - first < 12; ++i)
+        layer = layer * 10 + (name[i] - '0');
+    if (i == first || i >= name.size() || name[i] != '.') return std::nullopt;
+    return layer;
+}
+
+bool ends_with(const std::string& s, std::string_view suffix) {
+    return s.size() >= suffix.size() &&
+           s.compare(s.size() - suffix.size(), suffix.size(), suffix.data(), suffix.size()) == 0;
+}
+
+constexpr std::size_t max_listed_problems = 5;
+
 }  // namespace
+
+std::vector<std::string> unused_tensor_problems(const ModelConfig& config,
+                                                const std::vector<std::string>& tensor_names) {
+    std::set<std::string, std::less<>> expected;
+    for (const ExpectedTensor& t : expected_tensors(config)) expected.insert(t.name);
+    std::vector<std::string> problems;
+    std::size_t extra_layers = 0, unused = 0;
+    std::string first_extra_layer;
+    std::int64_t highest_layer = -1;
+    for (const std::string& name : tensor_names) {
+        if (expected.count(name)) continue;
+        if (const auto layer = layer_of(name); layer && *layer >= config.num_hidden_layers) {
+            if (extra_layers++ == 0) first_extra_layer = name;
+            highest_layer = std::max(highest_layer, *layer);
+            continue;
+        }
+        if (ends_with(name, ".rotary_emb.inv_freq")) continue;
+        if (name == "lm_head.weight" && config.tie_word_embeddings) continue;
+        if (unused++ < max_listed_problems)
+            problems.push_back("tensor '" + name + "' is not used by a " + arch_name(config.arch) +
+                               " with this config.json (the config and the weights disagree)");
+    }
+    if (extra_layers > 0)
+        problems.insert(problems.begin(), "tensor '" + first_extra_layer + "' belongs to layer " +
+                                              std::to_string(*layer_of(first_extra_layer)) +
+                                              ", but config.json has num_hidden_layers = " +
+                                              std::to_string(config.num_hidden_layers) +
+                                              " (the weights hold " + std::to_string(extra_layers) +
+                                              " tensor(s) of layers up to " +
+                                              std::to_string(highest_layer) +
+                                              "; the config and the weights disagree)");
+    if (unused > max_listed_problems)
+        problems.push_back("… and " + std::to_string(unused - max_listed_problems) +
+                           " more unused tensors");
+    return problems;
+}
 
 cpu::Matrix WeightSlot::matrix() const {
     cpu::Matrix m;
@@ -81,6 +140,8 @@ WeightStore WeightStore::open(const ModelConfig& config, const std::filesystem::
             if (!ck.contains(name)) return std::nullopt;
             return ck.info(name).shape;
         });
+    for (auto& p : unused_tensor_problems(config, ck.tensor_names()))
+        problems.push_back(std::move(p));
     if (!problems.empty()) {
         std::string msg = source + ": the weights do not match config.json (" +
                           std::to_string(problems.size()) + " problem(s)):";

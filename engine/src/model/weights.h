@@ -20,6 +20,17 @@ class Checkpoint;
 
 namespace meswitch::model {
 
+// Tensors of a checkpoint that a model with `config` would not use, one problem per line
+// (the first few, then a count). Refused: any tensor of a layer >= num_hidden_layers (the
+// config and the weights disagree on the layer count), and any other name the model does
+// not read (a bias the config does not enable, an expert beyond num_local_experts, another
+// architecture's weights), since running without them computes something else than the
+// checkpoint's authors trained. Allowed, because they carry nothing the model lacks:
+// "*.rotary_emb.inv_freq" buffers (recomputed from rope_theta) and "lm_head.weight" in a
+// model with tie_word_embeddings (the head is the embedding, as in transformers).
+std::vector<std::string> unused_tensor_problems(const ModelConfig& config,
+                                                const std::vector<std::string>& tensor_names);
+
 struct WeightSlot {
     std::string name;
     TensorView original;

@@ -7,6 +7,7 @@
 #include <unordered_map>
 #include <unordered_set>
 
+#include "io/strict_json.h"
 #include "meswitch/error.h"
 #include "tokenizer/added_tokens.h"
 #include "tokenizer/bpe_model.h"
@@ -143,21 +144,29 @@ Tokenizer Tokenizer::from_files(const std::filesystem::path& tokenizer_json,
                 impl->raw_matcher.add(t, t.content);
         }
     } catch (const Json::exception& e) {
-        throw Error(ErrorKind::format, where + ": " + e.what());
+        throw Error(ErrorKind::format,
+                    where + ": unexpected JSON value: " + io::plain_json_error(e));
     }
 
     if (tokenizer_config) {
         impl->config = tok::load_tokenizer_config(*tokenizer_config);
         if (!impl->config.bos_token.empty()) impl->bos_id = impl->lookup(impl->config.bos_token);
         if (!impl->config.eos_token.empty()) impl->eos_id = impl->lookup(impl->config.eos_token);
+        // The token is named in tokenizer_config.json but missing from tokenizer.json: most
+        // often tokenizer.json is damaged or incomplete, or the two files are from different
+        // models. Name both, and what tokenizer.json does hold.
+        auto missing_token = [&](const char* flag, const char* key, const std::string& token) {
+            return Error(ErrorKind::format,
+                         tokenizer_config->string() + ": " + flag + " is true but " + key + " '" +
+                             token + "' is not a token of " + where + " (" +
+                             std::to_string(impl->vocab_size) + " token ids); " + where +
+                             " may be damaged or incomplete, or belong to another model than " +
+                             tokenizer_config->string());
+        };
         if (impl->config.add_bos_token && !impl->bos_id)
-            throw Error(ErrorKind::format,
-                        tokenizer_config->string() + ": add_bos_token is true but bos_token '" +
-                            impl->config.bos_token + "' is not a token of " + where);
+            throw missing_token("add_bos_token", "bos_token", impl->config.bos_token);
         if (impl->config.add_eos_token && !impl->eos_id)
-            throw Error(ErrorKind::format,
-                        tokenizer_config->string() + ": add_eos_token is true but eos_token '" +
-                            impl->config.eos_token + "' is not a token of " + where);
+            throw missing_token("add_eos_token", "eos_token", impl->config.eos_token);
     }
     return Tokenizer(std::move(impl));
 }

@@ -3,6 +3,8 @@
 #include <fstream>
 #include <sstream>
 
+#include "io/strict_json.h"
+
 namespace meswitch::tok {
 
 namespace {
@@ -50,12 +52,8 @@ std::string read_text_file(const std::filesystem::path& file) {
 }
 
 Json parse_json_file(const std::filesystem::path& file) {
-    const std::string text = read_text_file(file);
-    try {
-        return Json::parse(text);
-    } catch (const Json::parse_error& e) {
-        throw Error(ErrorKind::format, file.string() + ": invalid JSON: " + e.what());
-    }
+    // tokenizer.json nests 4-6 levels (a Sequence of normalizers of Replace patterns).
+    return io::read_strict_json_file(file, /*max_depth=*/64);
 }
 
 TokenizerConfig load_tokenizer_config(const std::filesystem::path& file) {
@@ -72,7 +70,8 @@ TokenizerConfig load_tokenizer_config(const std::filesystem::path& file) {
         c.chat_template = chat_template_of(config, where);
         return c;
     } catch (const Json::exception& e) {
-        throw Error(ErrorKind::format, where + ": " + e.what());
+        throw Error(ErrorKind::format,
+                    where + ": unexpected JSON value: " + io::plain_json_error(e));
     }
 }
 

@@ -12,7 +12,8 @@ namespace meswitch::tok {
 // The whole file; Error(io) naming it when it is missing or unreadable.
 std::string read_text_file(const std::filesystem::path& file);
 
-// Parsed JSON; Error(format) naming the file and the parser's message when it is invalid.
+// Parsed strictly (io::read_strict_json_file): Error(format) naming the file with the line
+// and column of invalid JSON, a key given twice, or a number out of range.
 Json parse_json_file(const std::filesystem::path& file);
 
 struct TokenizerConfig {

@@ -9,6 +9,7 @@
 #include "delta/msd/msd_file.h"
 #include "delta/quant/packing.h"
 #include "io/safetensors.h"
+#include "io/strict_json.h"
 #include "meswitch/error.h"
 
 namespace meswitch::delta {
@@ -90,15 +91,15 @@ struct MsdFile::Impl {
         header.expert_hash = meta("expert_hash");
         header.base_name = meta("base_name");
         header.expert_name = meta("expert_name");
-        try {
-            auto j = nlohmann::json::parse(meta("omitted"));
-            if (!j.is_array()) fail("metadata 'omitted' is not a JSON array");
-            for (const auto& e : j) {
-                if (!e.is_string()) fail("metadata 'omitted' holds a non-string");
-                header.omitted.push_back(e.get<std::string>());
-            }
-        } catch (const nlohmann::json::exception&) {
-            fail("metadata 'omitted' is not valid JSON");
+        io::StrictJsonOptions omitted_options;
+        omitted_options.label = file.path().string();
+        omitted_options.what = "metadata 'omitted'";
+        omitted_options.max_depth = 2;
+        const auto j = io::parse_strict_json<nlohmann::json>(meta("omitted"), omitted_options);
+        if (!j.is_array()) fail("metadata 'omitted' is not a JSON array");
+        for (const auto& e : j) {
+            if (!e.is_string()) fail("metadata 'omitted' holds a non-string");
+            header.omitted.push_back(e.get<std::string>());
         }
         static const std::set<std::string> reserved = {
             "format",    "format_version", "method",    "bits",        "salient", "salient_count",
