@@ -1,5 +1,7 @@
 #!/usr/bin/env bash
-# Installs everything ME-Switch Studio needs to build and test on Debian 12 / Ubuntu.
+# Installs everything ME-Switch Studio needs to build and test on Debian 12 / Ubuntu
+# (clang, its sanitizer/libFuzzer runtimes and llvm-symbolizer: the "asan" preset and
+# scripts/fuzz.sh).
 # Idempotent: packages already present are skipped by apt. Runs `apt-get update` once.
 set -euo pipefail
 
@@ -11,6 +13,7 @@ PACKAGES=(
   libopenblas-dev libhwy-dev libpcre2-dev libbenchmark-dev
   xvfb xauth fonts-wqy-microhei
   lintian appstream desktop-file-utils dpkg-dev file rpm
+  clang llvm libclang-rt-14-dev libfuzzer-14-dev
 )
 
 missing=()

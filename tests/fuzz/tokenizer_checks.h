@@ -1,0 +1,63 @@
+// The encode/decode round of the two tokenizer targets: encode a text, decode the ids with and
+// without special tokens, stream-decode them, and check what meswitch/tokenizer.h promises:
+// ids inside the vocabulary, valid UTF-8 out of decode(), and streamed pieces that
+// concatenate to decode() of the same ids.
+#pragma once
+
+#include <cstdint>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "fuzz_support.h"
+#include "meswitch/tokenizer.h"
+
+namespace meswitch::fuzz {
+
+inline void check_decode(const Tokenizer& tok, std::span<const std::int32_t> ids,
+                         bool skip_special) {
+    const std::string text = tok.decode(ids, skip_special);
+    FUZZ_CHECK(is_valid_utf8(text));
+    Tokenizer::StreamDecoder stream(tok, skip_special);
+    std::string streamed;
+    for (std::int32_t id : ids) {
+        const std::string piece = stream.push(id);
+        FUZZ_CHECK(is_valid_utf8(piece));
+        streamed += piece;
+    }
+    streamed += stream.flush();
+    FUZZ_CHECK(streamed == text);
+}
+
+inline std::vector<std::int32_t> check_encode(const Tokenizer& tok, std::string_view text,
+                                              bool add_special) {
+    const std::vector<std::int32_t> ids = tok.encode(text, add_special);
+    for (std::int32_t id : ids) {
+        FUZZ_CHECK(id >= 0);
+        consume(tok.id_to_token(id));
+    }
+    check_decode(tok, ids, true);
+    check_decode(tok, ids, false);
+    return ids;
+}
+
+// Token-level queries around the vocabulary's edges.
+inline void check_vocabulary(const Tokenizer& tok) {
+    const auto n = static_cast<std::int64_t>(tok.vocab_size());
+    for (std::int64_t id :
+         {std::int64_t(-1), std::int64_t(0), n - 1, n, n + 1, std::int64_t(INT32_MAX)}) {
+        if (id < INT32_MIN || id > INT32_MAX) continue;
+        const auto i = static_cast<std::int32_t>(id);
+        const std::string piece = tok.id_to_token(i);
+        (void)tok.is_special(i);
+        if (!piece.empty()) (void)tok.token_to_id(piece);
+    }
+    (void)tok.bos_id();
+    (void)tok.eos_id();
+    consume(tok.bos_token());
+    consume(tok.eos_token());
+    consume(tok.chat_template());
+}
+
+}  // namespace meswitch::fuzz
