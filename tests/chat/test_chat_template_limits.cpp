@@ -179,7 +179,7 @@ void TestChatTemplateLimits::deep_brackets_and_blocks_are_refused_data() {
     QTest::addColumn<std::string>("source");
     QTest::addColumn<std::string>("needle");
     const int n = 100'000;
-    const std::string blocks = "nests too deeply to parse (over 200 levels";
+    const std::string blocks = "nests too deeply to parse (over 128 levels";
     QTest::newRow("parentheses") << "{{ " + repeat("(", n) + "1" + repeat(")", n) + " }}" << blocks;
     QTest::newRow("unclosed parentheses") << "{{ " + repeat("(", n) << blocks;
     QTest::newRow("list literal") << "{{ " + repeat("[", n) + repeat("]", n) + " }}" << blocks;
@@ -208,8 +208,8 @@ void TestChatTemplateLimits::chains_within_the_limit_render() {
     // Long chains are fine as long as the tree stays within 256 levels.
     QCOMPARE(render("{{ " + chain("1", "+1", 200) + " }}"), std::string("201"));
     QCOMPARE(render("{{ " + chain("'a'", "|trim", 250) + " }}"), std::string("a"));
-    QCOMPARE(render("{{ " + repeat("(", 150) + "7" + repeat(")", 150) + " }}"), std::string("7"));
-    QCOMPARE(render("{% if false %}" + repeat("{% elif false %}", 150) + "{% else %}e{% endif %}"),
+    QCOMPARE(render("{{ " + repeat("(", 120) + "7" + repeat(")", 120) + " }}"), std::string("7"));
+    QCOMPARE(render("{% if false %}" + repeat("{% elif false %}", 120) + "{% else %}e{% endif %}"),
              std::string("e"));
     // A wide expression is not a deep one: 30,000 list items, 5,000 elif-free ifs in a row.
     QCOMPARE(render("{{ [" + chain("1", ", 1", 29'999) + "]|length }}"), std::string("30000"));
@@ -226,11 +226,11 @@ void TestChatTemplateLimits::recursion_is_refused() {
         "macro calls nested too deeply");
     // Recursion through the macro's own default argument.
     EXPECT_LIMIT("{% macro f(x=f()) %}{% endmacro %}{{ f() }}", "macro calls nested too deeply");
-    // A macro whose body nests 190 blocks, recursing: within the macro limit, the renderer's
+    // A macro whose body nests 120 blocks, recursing: within the macro limit, the renderer's
     // own depth limit stops it.
-    EXPECT_LIMIT("{% macro f() %}" + repeat("{% if true %}", 190) + "{{ f() }}" +
-                     repeat("{% endif %}", 190) + "{% endmacro %}{{ f() }}",
-                 "nests too deeply while rendering (over 1024 levels");
+    EXPECT_LIMIT("{% macro f() %}" + repeat("{% if true %}", 120) + "{{ f() }}" +
+                     repeat("{% endif %}", 120) + "{% endmacro %}{{ f() }}",
+                 "nests too deeply while rendering (over 512 levels");
     // A filter that applies filters: map('map', 'map', ..., 'trim') over a string.
     EXPECT_LIMIT("{{ 'a'|map(" + repeat("'map', ", 30'000) + "'trim')|list }}",
                  "map('map', ...) nested too deeply (over 256 levels)");
@@ -383,23 +383,26 @@ void TestChatTemplateLimits::limits_fit_a_small_thread_stack() {
         const auto check = [](bool ok, const std::string& what) {
             if (!ok) throw std::runtime_error(what);
         };
-        // 198 parentheses, each holding a 1-term expression.
-        check(render("{{ " + repeat("(", 198) + "1" + repeat(")", 198) + " }}") == "1", "parens");
-        // Blocks 199 deep, an expression tree 256 high in the innermost one.
-        check(render(repeat("{% if true %}", 190) + "{{ " + chain("1", "+1", 255) + " }}" +
-                     repeat("{% endif %}", 190)) == "256",
+        // 126 parentheses, each holding a 1-term expression.
+        check(render("{{ " + repeat("(", 126) + "1" + repeat(")", 126) + " }}") == "1", "parens");
+        // Blocks 120 deep, an expression tree 256 high in the innermost one.
+        check(render(repeat("{% if true %}", 120) + "{{ " + chain("1", "+1", 255) + " }}" +
+                     repeat("{% endif %}", 120)) == "256",
               "blocks");
-        // Macro recursion 63 deep through 12 nested loops (just under the render depth).
-        check(render("{% macro f(n) %}" + repeat("{% for x in [1] %}", 12) +
-                     "{% if n > 0 %}{{ f(n - 1) }}{% endif %}" + repeat("{% endfor %}", 12) +
+        // Macro recursion 63 deep through 4 nested loops each (near the render depth).
+        check(render("{% macro f(n) %}" + repeat("{% for x in [1] %}", 4) +
+                     "{% if n > 0 %}{{ f(n - 1) }}{% endif %}" + repeat("{% endfor %}", 4) +
                      "{% endmacro %}{{ f(62) }}") == "",
               "macros");
         // Past the limits: errors, not a crash.
         for (const std::string& hostile :
              {"{{ " + chain("1", "+1", 30'000) + " }}", "{{ " + repeat("(", 100'000) + " }}",
               std::string("{% macro f() %}{{ f() }}{% endmacro %}{{ f() }}"),
-              "{% macro f() %}" + repeat("{% if true %}", 190) + "{{ f() }}" +
-                  repeat("{% endif %}", 190) + "{% endmacro %}{{ f() }}"}) {
+              "{% macro f() %}" + repeat("{% if true %}", 120) + "{{ f() }}" +
+                  repeat("{% endif %}", 120) + "{% endmacro %}{{ f() }}",
+              // The most stack per level: for loops, recursing until the render depth.
+              "{% macro f() %}" + repeat("{% for x in [1] %}", 10) + "{{ f() }}" +
+                  repeat("{% endfor %}", 10) + "{% endmacro %}{{ f() }}"}) {
             try {
                 render(hostile);
                 check(false, "accepted: " + hostile.substr(0, 40));

@@ -17,7 +17,7 @@
 // construct and the line.
 //
 // A template is untrusted input: hard limits (engine/src/chat/limits.h) bound how deep it
-// nests (256 levels in an expression, chains like 1+1+...+1 included; 1024 while rendering;
+// nests (256 levels in an expression, chains like 1+1+...+1 included; 512 while rendering;
 // 64 macro calls), how long it runs (10 million steps), and how much it builds (16 MiB of
 // output or in one string, a million list items, 256 MiB in all). Past one, compile() or
 // render() throws Error(format) "chat template line N: <the limit>" instead of crashing,

@@ -16,13 +16,16 @@ namespace meswitch::chat {
 
 namespace limits {
 // Parser recursion: blocks, elif branches, expressions inside brackets (parentheses, lists,
-// dicts, arguments, subscripts) and unary operators inside each other.
-constexpr int parse_nesting = 200;
+// dicts, arguments, subscripts) and unary operators inside each other. With render_depth,
+// it keeps a hostile template within about 512 KiB of stack, well inside a thread's (measured
+// in a RelWithDebInfo build: a level of brackets takes about 3.5 KiB of parser frames, a
+// nested for loop about 0.9 KiB of evaluator frames).
+constexpr int parse_nesting = 128;
 // Height of one expression tree, chains included: `1+1+...`, `a.b.c...`, `x|f|f...`,
 // `x[0][0]...`, `f()()...`, `x is t is t...`, `not not ...`.
 constexpr int expression_depth = 256;
 // Evaluator recursion: expressions, blocks and macro calls inside each other while rendering.
-constexpr int render_depth = 1024;
+constexpr int render_depth = 512;
 // Macro calls inside each other (a macro calling itself).
 constexpr int macro_depth = 64;
 // Lists, dicts and namespaces inside each other, where a value is compared or written as JSON.
