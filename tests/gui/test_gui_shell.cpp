@@ -584,6 +584,29 @@ private slots:
         box->close();
     }
 
+    void truncatedCatalogIsDamageNotAFreshStart() {
+        // A catalog truncated to 0 bytes used to open as a new, empty catalog without a word.
+        const fs::path home = newHome();
+        const fs::path file = meswitch::catalog_path(home);
+        { std::ofstream out(file, std::ios::binary); }
+        QString asked;
+        QStringList told;
+        CatalogOpener opener(
+            [&](const QString& message) {
+                asked = message;
+                return CatalogOpener::Choice::MoveAside;
+            },
+            [&](const QString& message, bool) { told << message; });
+        auto result = opener.open(file);
+        QVERIFY2(asked.contains(qs(file)), qPrintable(asked));
+        QVERIFY2(asked.contains(QStringLiteral("empty (0 bytes)")), qPrintable(asked));
+        QVERIFY(result.catalog);
+        QVERIFY(!result.movedAsideTo.empty());
+        QCOMPARE(fs::file_size(result.movedAsideTo), std::uintmax_t(0));
+        QCOMPARE(told.size(), 1);
+        QCOMPARE(result.catalog->schema_version(), meswitch::Catalog::current_schema_version);
+    }
+
     void corruptCatalogQuitLeavesTheFileAlone() {
         const fs::path home = newHome();
         const fs::path file = meswitch::catalog_path(home);
