@@ -2,13 +2,17 @@
 
 #include <spdlog/spdlog.h>
 
+#include <unistd.h>
+
 #include <algorithm>
+#include <atomic>
 #include <fstream>
 #include <map>
 #include <system_error>
 
 #include "import/content_hash.h"
 #include "io/safetensors.h"
+#include "io/stale_temporaries.h"
 #include "meswitch/error.h"
 #include "meswitch/model.h"
 #include "meswitch/tokenizer.h"
@@ -72,14 +76,18 @@ std::string summarize_dtype(const io::Checkpoint& ck) {
     return by_dtype.empty() ? "" : "mixed";
 }
 
-// Copies `src` into `dest` through a temporary sibling folder renamed at the end.
-void copy_folder(const fs::path& src, const fs::path& dest, const CancelToken* cancel) {
-    if (fs::exists(dest))
-        throw Error(ErrorKind::io, "cannot copy the model: " + dest.string() + " already exists");
+// Copies the regular files of `src` into a new temporary folder beside `dest` (named after
+// this process, see io/stale_temporaries.h, so that a copy cut short by a crash is removed by
+// the next process) and returns it; import_model() renames it to `dest` inside the catalog
+// transaction that adds the row.
+fs::path copy_to_temporary(const fs::path& src, const fs::path& dest, const CancelToken* cancel) {
+    static std::atomic<unsigned> counter{0};
     fs::create_directories(dest.parent_path());
-    const fs::path tmp = dest.parent_path() / (dest.filename().string() + ".importing");
+    io::remove_stale_temporaries(dest.parent_path());
+    const fs::path tmp =
+        dest.parent_path() / ("." + dest.filename().string() + ".importing." +
+                              std::to_string(::getpid()) + "." + std::to_string(counter++));
     std::error_code ec;
-    fs::remove_all(tmp, ec);
     try {
         fs::create_directories(tmp);
         for (const auto& entry : fs::directory_iterator(src)) {
@@ -87,7 +95,6 @@ void copy_folder(const fs::path& src, const fs::path& dest, const CancelToken* c
             if (!entry.is_regular_file()) continue;
             fs::copy_file(entry.path(), tmp / entry.path().filename());
         }
-        fs::rename(tmp, dest);
     } catch (const fs::filesystem_error& e) {
         fs::remove_all(tmp, ec);
         throw Error(ErrorKind::io, "cannot copy " + src.string() + " to " + dest.string() + ": " +
@@ -96,6 +103,33 @@ void copy_folder(const fs::path& src, const fs::path& dest, const CancelToken* c
         fs::remove_all(tmp, ec);
         throw;
     }
+    return tmp;
+}
+
+// Moves the finished copy into place; runs inside the catalog's write transaction, so no other
+// process is between its own rename and commit. A folder already at `dest` that no catalog row
+// uses is what an import killed between rename and commit leaves: it is replaced.
+void place_copy(const Catalog& catalog, std::int64_t new_id, const fs::path& tmp,
+                const fs::path& dest) {
+    std::error_code ec;
+    if (fs::exists(fs::symlink_status(dest, ec))) {
+        for (const auto& m : catalog.list_models())
+            if (m.id != new_id && fs::path(m.path).lexically_normal() == dest.lexically_normal())
+                throw Error(ErrorKind::io, "cannot copy the model: " + dest.string() +
+                                               " already exists (it holds catalog model '" +
+                                               m.name + "')");
+        spdlog::warn("replacing {}: no catalog model uses it (left by an interrupted import)",
+                     dest.string());
+        fs::remove_all(dest, ec);
+        if (ec)
+            throw Error(ErrorKind::io,
+                        "cannot copy the model: " + dest.string() +
+                            " already exists and cannot be removed: " + ec.message());
+    }
+    fs::rename(tmp, dest, ec);
+    if (ec)
+        throw Error(ErrorKind::io,
+                    "cannot move the copied model into " + dest.string() + ": " + ec.message());
 }
 
 }  // namespace
@@ -165,8 +199,8 @@ ModelRecord import_model(Catalog& catalog, const fs::path& folder, const ImportO
                          const ProgressFn& progress, const CancelToken* cancel) {
     const ModelInspection insp = inspect_model(folder, nullptr);
     if (!insp.problems.empty())
-        throw Error(ErrorKind::format, "cannot import " + folder.string() + ":" +
-                                           join_lines(insp.problems));
+        throw Error(ErrorKind::format,
+                    "cannot import " + folder.string() + ":" + join_lines(insp.problems));
     const io::Checkpoint ck(folder);
 
     ModelRecord rec;
@@ -180,8 +214,9 @@ ModelRecord import_model(Catalog& catalog, const fs::path& folder, const ImportO
     rec.role = options.base ? ModelRole::expert : ModelRole::base;
 
     if (catalog.find_model(rec.name))
-        throw Error(ErrorKind::invalid_argument,
-                    "a model named '" + rec.name + "' is already in the catalog; choose another name");
+        throw Error(
+            ErrorKind::invalid_argument,
+            "a model named '" + rec.name + "' is already in the catalog; choose another name");
     if (options.domain && !options.base)
         throw Error(ErrorKind::invalid_argument,
                     "only experts have domains: give the base model with --base to import " +
@@ -201,9 +236,8 @@ ModelRecord import_model(Catalog& catalog, const fs::path& folder, const ImportO
         const io::Checkpoint base_ck(base->path);
         const auto diffs = shape_mismatches(base_ck, ck, kMaxListedMismatches);
         if (!diffs.empty())
-            throw Error(ErrorKind::format, folder.string() + " does not match base '" +
-                                               base->name + "' (" + base->path + "):" +
-                                               join_lines(diffs));
+            throw Error(ErrorKind::format, folder.string() + " does not match base '" + base->name +
+                                               "' (" + base->path + "):" + join_lines(diffs));
         rec.base_model_id = base->id;
     }
 
@@ -216,12 +250,13 @@ ModelRecord import_model(Catalog& catalog, const fs::path& folder, const ImportO
         cancel);
 
     fs::path stored = fs::absolute(folder).lexically_normal();
+    fs::path copy_temp;  // the copy until it is moved to `stored` in the transaction
     bool copied = false;
     if (options.copy) {
         if (options.data_home.empty())
             throw Error(ErrorKind::invalid_argument, "copying a model needs the data folder");
         const fs::path dest = options.data_home / "models" / rec.name;
-        copy_folder(folder, dest, cancel);
+        copy_temp = copy_to_temporary(folder, dest, cancel);
         stored = dest;
         copied = true;
         if (progress) progress(1.0, "copied to " + dest.string());
@@ -232,6 +267,10 @@ ModelRecord import_model(Catalog& catalog, const fs::path& folder, const ImportO
         if (cancel) cancel->throw_if_cancelled("importing " + folder.string());
         catalog.transaction([&] {
             rec.id = catalog.add_model(rec);
+            if (copied) {
+                place_copy(catalog, rec.id, copy_temp, stored);
+                copy_temp.clear();
+            }
             if (!options.domain) return;
             std::int64_t domain_id = 0;
             if (auto d = catalog.find_domain(*options.domain)) {
@@ -250,10 +289,11 @@ ModelRecord import_model(Catalog& catalog, const fs::path& folder, const ImportO
             catalog.link_expert_domain(rec.id, domain_id);
         });
     } catch (...) {
-        if (copied) {
-            std::error_code ec;
+        std::error_code ec;
+        if (!copy_temp.empty())
+            fs::remove_all(copy_temp, ec);
+        else if (copied)
             fs::remove_all(stored, ec);
-        }
         throw;
     }
     spdlog::info("imported {} '{}' from {} ({} parameters, {}, hash {})", to_string(rec.role),
