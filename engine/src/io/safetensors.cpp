@@ -189,7 +189,8 @@ TensorInfo SafetensorsFile::Impl::parse_entry(const std::string& name, const jso
         } else if (dim.is_number_integer()) {
             fail(what + " has negative shape dimension " + std::to_string(dim.get<std::int64_t>()));
         } else {
-            fail(what + " has shape dimension " + dim.dump() + ", expected a non-negative integer");
+            fail(what + " has shape dimension " + json_excerpt(dim.dump()) +
+                 ", expected a non-negative integer");
         }
     }
     std::uint64_t nbytes = 0;
@@ -201,7 +202,7 @@ TensorInfo SafetensorsFile::Impl::parse_entry(const std::string& name, const jso
     if (off_it == entry.end()) fail(what + " has no data_offsets");
     if (!off_it->is_array() || off_it->size() != 2 || !(*off_it)[0].is_number_unsigned() ||
         !(*off_it)[1].is_number_unsigned())
-        fail(what + " has data_offsets " + off_it->dump() +
+        fail(what + " has data_offsets " + json_excerpt(off_it->dump()) +
              ", expected [begin, end] with non-negative integers");
     info.begin = (*off_it)[0].get<std::uint64_t>();
     info.end = (*off_it)[1].get<std::uint64_t>();

@@ -353,6 +353,13 @@ nlohmann::json read_strict_json_file(const std::filesystem::path& file, int max_
     return parse_strict_json<nlohmann::json>(text, options);
 }
 
+std::string json_excerpt(const std::string& text, std::size_t max_chars) {
+    if (text.size() <= max_chars) return text;
+    std::size_t cut = max_chars;
+    while (cut > 0 && (static_cast<unsigned char>(text[cut]) & 0xC0) == 0x80) --cut;
+    return text.substr(0, cut) + "...";
+}
+
 std::string plain_json_error(const std::exception& e) {
     std::string detail = e.what();
     if (auto close = detail.find("] ");

@@ -43,6 +43,10 @@ extern template nlohmann::json parse_strict_json<nlohmann::json>(std::string_vie
 nlohmann::json read_strict_json_file(const std::filesystem::path& file, int max_depth = 64,
                                      std::size_t max_bytes = std::size_t(512) << 20);
 
+// `text` (a dumped JSON value, for a message) cut to about max_chars at a UTF-8 boundary,
+// with "..." when it was longer: a 10 MB value must not become a 10 MB message.
+std::string json_excerpt(const std::string& text, std::size_t max_chars = 60);
+
 // nlohmann's own exception text without its "[json.exception.type_error.302] " prefix, for
 // the rare message that has to pass one on; other exceptions give what().
 std::string plain_json_error(const std::exception& e);

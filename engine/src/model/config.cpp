@@ -56,13 +56,13 @@ public:
                 return static_cast<std::int64_t>(d);
             }
         }
-        fail(ErrorKind::format,
-             std::string("field '") + key + "' must be an integer (got " + v.dump() + ")");
+        fail(ErrorKind::format, std::string("field '") + key + "' must be an integer (got " +
+                                    io::json_excerpt(v.dump()) + ")");
     }
 
     [[noreturn]] void out_of_range(const char* key, const json& v) const {
-        fail(ErrorKind::format,
-             std::string("field '") + key + "' is out of range (got " + v.dump() + ")");
+        fail(ErrorKind::format, std::string("field '") + key + "' is out of range (got " +
+                                    io::json_excerpt(v.dump()) + ")");
     }
 
     std::int64_t positive(const char* key, std::int64_t upper,
@@ -78,8 +78,8 @@ public:
         if (!has(key)) return fallback;
         const json& v = root_[key];
         if (!v.is_number())
-            fail(ErrorKind::format,
-                 std::string("field '") + key + "' must be a number (got " + v.dump() + ")");
+            fail(ErrorKind::format, std::string("field '") + key + "' must be a number (got " +
+                                        io::json_excerpt(v.dump()) + ")");
         return v.get<double>();
     }
 
@@ -87,8 +87,8 @@ public:
         if (!has(key)) return fallback;
         const json& v = root_[key];
         if (!v.is_boolean())
-            fail(ErrorKind::format,
-                 std::string("field '") + key + "' must be true or false (got " + v.dump() + ")");
+            fail(ErrorKind::format, std::string("field '") + key + "' must be true or false (got " +
+                                        io::json_excerpt(v.dump()) + ")");
         return v.get<bool>();
     }
 
@@ -96,8 +96,8 @@ public:
         if (!has(key)) return fallback;
         const json& v = root_[key];
         if (!v.is_string())
-            fail(ErrorKind::format,
-                 std::string("field '") + key + "' must be a string (got " + v.dump() + ")");
+            fail(ErrorKind::format, std::string("field '") + key + "' must be a string (got " +
+                                        io::json_excerpt(v.dump()) + ")");
         return v.get<std::string>();
     }
 
@@ -192,9 +192,9 @@ std::vector<std::int32_t> parse_token_ids(const Reader& r, const char* key, std:
         const bool huge = e.is_number_unsigned() && e.get<std::uint64_t>() >= std::uint64_t(vocab);
         const std::int64_t id = huge ? vocab : e.get<std::int64_t>();
         if (huge)
-            r.fail(ErrorKind::format, std::string("field '") + key + "' id " + e.dump() +
-                                          " is outside the vocabulary (" + std::to_string(vocab) +
-                                          ")");
+            r.fail(ErrorKind::format,
+                   std::string("field '") + key + "' id " + io::json_excerpt(e.dump()) +
+                       " is outside the vocabulary (" + std::to_string(vocab) + ")");
         if (id < 0 || id >= vocab)
             r.fail(ErrorKind::format, std::string("field '") + key + "' id " + std::to_string(id) +
                                           " is outside the vocabulary (" + std::to_string(vocab) +
