@@ -183,8 +183,8 @@ public:
                 position >= last_token.size() ? position - last_token.size() : 0;
             const std::string where = path();
             fail((where.empty() ? std::string() : "key '" + where + "': ") +
-                 "number out of range: " + last_token + " (" + line_column(text_, number_start) +
-                 ")");
+                 "number out of range: " + json_excerpt(last_token, 40) + " (" +
+                 line_column(text_, number_start) + ")");
         }
         // For a whole token in the wrong place, point at its first character (the lexer's
         // own complaints point where it gave up). nlohmann restarts last_token only for
@@ -234,7 +234,7 @@ private:
             throw Error(ErrorKind::format, options_.duplicate_message(k, depth));
         std::string message = options_.label + ": " +
                               (options_.what.empty() ? "" : options_.what + ": ") + "the key '" +
-                              k + "' appears twice";
+                              json_excerpt(k, 80) + "' appears twice";
         if (depth > 1) message += " in '" + path(frames_.size() - 1) + "'";
         throw Error(ErrorKind::format, message);
     }
@@ -248,7 +248,7 @@ private:
             const Frame& f = frames_[i];
             if (f.value->is_object()) {
                 if (!out.empty()) out += '.';
-                out += f.key;
+                out += json_excerpt(f.key, 80);
             } else {
                 std::size_t n = f.value->size();
                 // Outer arrays already hold the element being read; the innermost does not.
