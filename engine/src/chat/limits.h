@@ -2,8 +2,9 @@
 // (it comes with a downloaded model), so no template may crash the process, hang it or eat
 // its memory: past any limit below, compiling or rendering throws LimitExceeded naming the
 // template line and the limit. The values leave real templates (Llama 3, Mistral, Qwen2,
-// Gemma, ChatML, ... in tests/chat/data) a wide margin: they nest about 10 levels deep and
-// take a few thousand steps per conversation.
+// Gemma, ChatML, ... in tests/chat/data) a wide margin: they nest about 10 levels deep, and
+// a 2,000-message conversation of 1 MB takes them at most 140,000 steps and 4 MB of built
+// data (a few hundred steps for the short test conversations).
 #pragma once
 
 #include "meswitch/error.h"
