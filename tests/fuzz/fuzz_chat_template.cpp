@@ -43,10 +43,12 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     try {
         const ChatTemplate tmpl = ChatTemplate::compile(config.chat_template);
         fuzz::consume(tmpl.render(conversation(), ctx));
+        // A second, shorter conversation (chosen by the input's length, so that each run
+        // renders twice): one user message without the generation prompt, or none at all.
         ctx.add_generation_prompt = false;
         const std::vector<ChatMessage> one = {conversation()[1]};
-        fuzz::consume(tmpl.render(one, ctx));
-        fuzz::consume(tmpl.render({}, ctx));
+        fuzz::consume(tmpl.render(size % 2 ? one : std::vector<ChatMessage>{}, ctx));
+        ctx.add_generation_prompt = true;
     } catch (const Error&) {
         // Unsupported constructs, syntax errors and raise_exception() are reported as errors.
     }

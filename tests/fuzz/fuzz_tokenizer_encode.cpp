@@ -4,8 +4,8 @@
 // tiny tokenizers committed in seeds/tokenizer_json/ always.
 //
 // Input: byte 0 chooses the tokenizer (bits 0-4, modulo the number loaded) and the mode
-// (bit 5: skip special tokens when decoding ids; bit 6: add special tokens; bit 7: the rest
-// is little-endian int32 ids to decode instead of text); the rest is the text or the ids.
+// (bit 5: skip special tokens when decoding; bit 6: add special tokens when encoding; bit 7:
+// the rest is little-endian int32 ids to decode instead of text); the rest is the text or ids.
 // Beyond tokenizer_checks.h, byte-level BPE without a normalizer is lossless, so for those
 // tokenizers decode(encode(text)) must give back any valid UTF-8 text.
 #include <cstdint>
@@ -70,8 +70,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
             return 0;
         }
         const std::string_view text(reinterpret_cast<const char*>(data), size);
-        const auto ids = fuzz::check_encode(t.tokenizer, text, add_special);
-        if (t.lossless && !add_special && fuzz::is_valid_utf8(text))
+        const auto ids = fuzz::check_encode(t.tokenizer, text, add_special, skip_special);
+        if (t.lossless && !add_special && !skip_special && fuzz::is_valid_utf8(text))
             FUZZ_CHECK(t.tokenizer.decode(ids, false) == text);
     } catch (const Error& e) {
         // encode/decode of any text or ids is documented never to fail.
