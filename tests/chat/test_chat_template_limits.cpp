@@ -119,6 +119,7 @@ private slots:
     void deep_values_are_refused_not_crashing();
     void limits_fit_a_small_thread_stack();
     void real_templates_render_long_conversations();
+    void messages_stay_short();
     void fallback_reason_says_it_once();
     void cli_reports_a_hostile_template();
 };
@@ -446,6 +447,26 @@ void TestChatTemplateLimits::real_templates_render_long_conversations() {
         ++rendered;
     }
     QVERIFY(rendered >= 6);
+}
+
+void TestChatTemplateLimits::messages_stay_short() {
+    // A name or text a megabyte long in an error is cut (at a UTF-8 boundary), so the
+    // message stays readable.
+    const std::string name = repeat("a", 1'000'000);
+    const std::string text = repeat("\xc3\xa9", 500'000);  // é
+    for (const std::string& source :
+         {"{% " + name + " %}", "{{ x|" + name + " }}", "{{ " + name + "() }}",
+          "{{ raise_exception('" + text + "') }}", "{{ x." + name + "() }}"}) {
+        try {
+            render(source);
+            QFAIL("accepted");
+        } catch (const Error& e) {
+            const std::string what = e.what();
+            QVERIFY2(what.size() < 2100, what.substr(0, 100).c_str());
+            QVERIFY2(what.find("...") != std::string::npos, what.substr(0, 100).c_str());
+            QVERIFY(QString::fromUtf8(what.c_str()).toUtf8() == QByteArray(what.c_str()));
+        }
+    }
 }
 
 void TestChatTemplateLimits::fallback_reason_says_it_once() {
