@@ -230,6 +230,20 @@ private slots:
                      {"deep/config.json", "nested more than"});
     }
 
+    // The parser keeps its state on the heap: even with the depth limit lifted, 100,000
+    // nested arrays parse (and are freed) without exhausting the call stack.
+    void deepNestingIsIterative() {
+        const std::string deep = std::string(100000, '[') + std::string(100000, ']');
+        io::StrictJsonOptions options;
+        options.label = "deep.json";
+        options.max_depth = 1 << 20;
+        const auto value = io::parse_strict_json<nlohmann::json>(deep, options);
+        QVERIFY(value.is_array());
+        options.max_depth = 64;
+        EXPECT_ERROR((void)io::parse_strict_json<nlohmann::json>(deep, options), ErrorKind::format,
+                     {"deep.json", "nested more than 64 levels deep"});
+    }
+
     // --- config vs weights --------------------------------------------------------------
 
     void layerCountMismatch() {
