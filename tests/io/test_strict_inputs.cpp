@@ -244,6 +244,43 @@ private slots:
                      {"deep.json", "nested more than 64 levels deep"});
     }
 
+    // The fuzzers' saved findings for the files read here (tests/fuzz/regressions) run in
+    // the sanitizer build only; replay them in every build: each must be refused with a
+    // meswitch::Error naming the file, in plain words.
+    void fuzzRegressions() {
+        const fs::path root = fs::path(MESWITCH_SOURCE_DIR) / "tests/fuzz/regressions";
+        if (!fs::exists(root)) QSKIP("tests/fuzz/regressions is absent");
+        int replayed = 0;
+        for (const char* target : {"model_config", "tokenizer_json", "chat_template"}) {
+            if (!fs::exists(root / target)) continue;
+            for (const auto& entry : fs::directory_iterator(root / target)) {
+                const std::string name = entry.path().filename().string();
+                // chat_template: only the tokenizer_config.json findings concern this parser.
+                const auto stories = fixture("stories260K-hf/tokenizer.json");
+                if (std::string(target) == "chat_template" &&
+                    (name.rfind("tokenizer-config", 0) != 0 || !stories))
+                    continue;
+                const fs::path file = m_dir / ("regression-" + name);
+                write_bytes(file, read_bytes(entry.path()));
+                try {
+                    if (std::string(target) == "model_config")
+                        (void)parse_model_config(file);
+                    else if (std::string(target) == "tokenizer_json")
+                        (void)Tokenizer::from_files(file);
+                    else
+                        (void)Tokenizer::from_files(*stories, file);
+                } catch (const Error& e) {
+                    const std::string m = e.what();
+                    QVERIFY2(m.find(file.string()) != std::string::npos, m.c_str());
+                    expect_plain(m);
+                }
+                ++replayed;
+            }
+        }
+        qInfo("replayed %d fuzz regressions", replayed);
+        QVERIFY(replayed > 0);
+    }
+
     // --- config vs weights --------------------------------------------------------------
 
     void layerCountMismatch() {
