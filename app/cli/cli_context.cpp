@@ -30,6 +30,10 @@ std::filesystem::path Context::resolve_model(const std::string& path_or_name) {
                                           "catalog (see: meswitch list)");
 }
 
-void print_json(const nlohmann::json& value) { std::cout << value.dump(2) << '\n'; }
+// Catalog text that is not valid UTF-8 (a name written by another tool) prints as U+FFFD
+// instead of failing the whole command.
+void print_json(const nlohmann::json& value) {
+    std::cout << value.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) << '\n';
+}
 
 }  // namespace meswitch::cli

@@ -401,8 +401,11 @@ void TestCatalogConcurrency::studioAndCliAtOnce() {
                 ++messages_written;
             }
             chat_rows.emplace_back(id, count);
+            // What was committed before the listing started must be in it (read in this
+            // order: a name committed while list_models() runs may or may not be).
+            const auto before = committed_now();
             const auto models = gui.list_models();
-            for (const auto& name : committed_now()) {
+            for (const auto& name : before) {
                 bool found = false;
                 for (const auto& m : models) found = found || m.name == name;
                 if (!found) fail("the GUI's listing misses '" + name + "', committed earlier");

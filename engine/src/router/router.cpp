@@ -104,7 +104,9 @@ struct Router::Impl {
         fp["examples"] = examples;
         fp["temperature"] = classifier.temperature();
         fp["train_ms"] = info.train_ms;
-        info.version = router::store_router(*catalog, fp.dump(), classifier.serialize());
+        info.version = router::store_router(
+            *catalog, fp.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace),
+            classifier.serialize());
         info.trained = true;
         spdlog::info("router: trained v{} on {} examples of {} domains in {:.0f} ms (T={:.3f})",
                      info.version, examples, domains.size(), info.train_ms,
