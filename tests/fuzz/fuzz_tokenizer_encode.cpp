@@ -3,9 +3,10 @@
 // BPE) and Mistral-7B (Metaspace, byte fallback) when shared/fixtures is present, and the
 // tiny tokenizers committed in seeds/tokenizer_json/ always.
 //
-// Input: byte 0 chooses the tokenizer (bits 0-4, modulo the number loaded) and the mode
-// (bit 5: skip special tokens when decoding; bit 6: add special tokens when encoding; bit 7:
-// the rest is little-endian int32 ids to decode instead of text); the rest is the text or ids.
+// Input: byte 0 chooses the tokenizer (bits 0-3, modulo the number loaded) and the mode
+// (bit 4: also stream-decode; bit 5: skip special tokens when decoding; bit 6: add special
+// tokens when encoding; bit 7: the rest is little-endian int32 ids to decode instead of
+// text); the rest is the text or the ids.
 // Beyond tokenizer_checks.h, byte-level BPE without a normalizer is lossless, so for those
 // tokenizers decode(encode(text)) must give back any valid UTF-8 text.
 #include <cstdint>
@@ -59,18 +60,19 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     static const std::vector<Loaded> tokenizers = load_all();
     if (size == 0) return 0;
     const std::uint8_t mode = data[0];
-    const Loaded& t = tokenizers[(mode & 0x1F) % tokenizers.size()];
-    const bool skip_special = mode & 0x20, add_special = mode & 0x40, ids_mode = mode & 0x80;
+    const Loaded& t = tokenizers[(mode & 0x0F) % tokenizers.size()];
+    const bool stream = mode & 0x10, skip_special = mode & 0x20, add_special = mode & 0x40,
+               ids_mode = mode & 0x80;
     ++data, --size;
     try {
         if (ids_mode) {
             std::vector<std::int32_t> ids(size / 4);
             if (!ids.empty()) std::memcpy(ids.data(), data, ids.size() * 4);
-            fuzz::check_decode(t.tokenizer, ids, skip_special);
+            fuzz::check_decode(t.tokenizer, ids, skip_special, stream);
             return 0;
         }
         const std::string_view text(reinterpret_cast<const char*>(data), size);
-        const auto ids = fuzz::check_encode(t.tokenizer, text, add_special, skip_special);
+        const auto ids = fuzz::check_encode(t.tokenizer, text, add_special, skip_special, stream);
         if (t.lossless && !add_special && !skip_special && fuzz::is_valid_utf8(text))
             FUZZ_CHECK(t.tokenizer.decode(ids, false) == text);
     } catch (const Error& e) {

@@ -34,7 +34,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
         fuzz::check_vocabulary(tok);
         bool flag = false;
         for (std::string_view text : texts) {
-            fuzz::check_encode(tok, text, flag, !flag);
+            // Stream-decode the longest, most varied text only (the scripts and emoji one).
+            fuzz::check_encode(tok, text, flag, !flag, text == texts[4]);
             flag = !flag;
         }
         // Ids around the vocabulary's edges, and past it (skipped by decode).
