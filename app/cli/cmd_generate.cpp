@@ -11,16 +11,18 @@
 
 namespace meswitch::cli {
 
-std::vector<std::int32_t> encode_prompt(const Tokenizer& tok, const std::string& prompt,
-                                        bool chat, std::string* note) {
+std::vector<std::int32_t> encode_prompt(const Tokenizer& tok, const std::string& prompt, bool chat,
+                                        std::string* note) {
     if (!chat) return tok.encode(prompt, true);
     ChatTemplateContext tctx;
     tctx.bos_token = tok.bos_token();
     tctx.eos_token = tok.eos_token();
     tctx.add_generation_prompt = true;
-    const RenderedChat r = render_chat(tok.chat_template(), {{"user", prompt}}, tctx);
+    const RenderedChat r =
+        render_chat(tok.chat_template(), {{"user", prompt}}, tctx, tok.chat_template_origin());
     if (r.used_fallback) {
-        if (note) *note = "chat template not used (" + r.fallback_reason + "); plain format instead";
+        if (note)
+            *note = "chat template not used (" + r.fallback_reason + "); plain format instead";
         return tok.encode(r.text, true);
     }
     // Like transformers' apply_chat_template: the template writes the special tokens itself.
@@ -28,8 +30,10 @@ std::vector<std::int32_t> encode_prompt(const Tokenizer& tok, const std::string&
 }
 
 void add_sampling_options(CLI::App* cmd, GenerateOptions& opts) {
-    cmd->add_option("-n,--max-tokens", opts.max_tokens, "tokens to generate")->capture_default_str();
-    cmd->add_option("--temperature", opts.sampling.temperature, "0 = greedy")->capture_default_str();
+    cmd->add_option("-n,--max-tokens", opts.max_tokens, "tokens to generate")
+        ->capture_default_str();
+    cmd->add_option("--temperature", opts.sampling.temperature, "0 = greedy")
+        ->capture_default_str();
     cmd->add_option("--top-k", opts.sampling.top_k, "0 = off")->capture_default_str();
     cmd->add_option("--top-p", opts.sampling.top_p, "1 = off")->capture_default_str();
     cmd->add_option("--min-p", opts.sampling.min_p, "0 = off")->capture_default_str();
@@ -71,7 +75,8 @@ void register_generate(CLI::App& app, Context& ctx) {
             std::cout << piece << std::flush;
         });
         std::cout << std::endl;
-        std::fprintf(stderr, "%d prompt tokens, %zu generated (%s), prefill %.1f ms, %.2f tokens/s\n",
+        std::fprintf(stderr,
+                     "%d prompt tokens, %zu generated (%s), prefill %.1f ms, %.2f tokens/s\n",
                      r.prompt_tokens, r.tokens.size(), r.stop_reason.c_str(), r.prefill_ms,
                      r.tokens_per_second);
     });

@@ -272,7 +272,8 @@ std::vector<std::int32_t> EngineChatBackend::encodeConversation(const ChatReques
     tctx.add_generation_prompt = true;
     bool dropped = false;
     for (;;) {
-        const meswitch::RenderedChat r = meswitch::render_chat(tok.chat_template(), messages, tctx);
+        const meswitch::RenderedChat r =
+            meswitch::render_chat(tok.chat_template(), messages, tctx, tok.chat_template_origin());
         // Like transformers' apply_chat_template: a template writes the special tokens itself.
         auto ids = tok.encode(r.text, r.used_fallback);
         if (static_cast<std::int64_t>(ids.size()) + room <= context) {

@@ -95,7 +95,9 @@ struct RenderedChat {
 // Neither is a template past one of the interpreter's limits (too deep, too long running, too
 // much output): a hostile or runaway template is rethrown as Error(format) naming the line
 // and the limit, rather than quietly replaced.
+// `origin` names the file the template came from (Tokenizer::chat_template_origin()): when
+// set, rethrown errors and fallback reasons start with it.
 RenderedChat render_chat(std::string_view template_source, const std::vector<ChatMessage>& messages,
-                         const ChatTemplateContext& ctx);
+                         const ChatTemplateContext& ctx, std::string_view origin = {});
 
 }  // namespace meswitch

@@ -46,7 +46,10 @@ public:
     std::string id_to_token(std::int32_t id) const;  // the raw piece, "" if out of range
     bool is_special(std::int32_t id) const;
     const std::string& chat_template() const;  // "" when tokenizer_config has none
-    const std::string& bos_token() const;      // text of the BOS token, "" if none
+    // The file the chat template was read from (tokenizer_config.json, chat_template.jinja or
+    // chat_template.json), for messages; "" when there is no template.
+    const std::string& chat_template_origin() const;
+    const std::string& bos_token() const;  // text of the BOS token, "" if none
     const std::string& eos_token() const;
 
     // Streaming decode: push ids one by one, get back only complete UTF-8 text. The pieces

@@ -77,8 +77,32 @@ std::string render_plain_chat(const std::vector<ChatMessage>& messages,
     return out;
 }
 
+namespace {
+
+RenderedChat render_chat_unnamed(std::string_view template_source,
+                                 const std::vector<ChatMessage>& messages,
+                                 const ChatTemplateContext& ctx);
+
+}  // namespace
+
 RenderedChat render_chat(std::string_view template_source, const std::vector<ChatMessage>& messages,
-                         const ChatTemplateContext& ctx) {
+                         const ChatTemplateContext& ctx, std::string_view origin) {
+    if (origin.empty()) return render_chat_unnamed(template_source, messages, ctx);
+    const std::string prefix = std::string(origin) + ": ";
+    try {
+        RenderedChat r = render_chat_unnamed(template_source, messages, ctx);
+        if (r.used_fallback) r.fallback_reason = prefix + r.fallback_reason;
+        return r;
+    } catch (const Error& e) {
+        throw Error(e.kind(), prefix + e.what());
+    }
+}
+
+namespace {
+
+RenderedChat render_chat_unnamed(std::string_view template_source,
+                                 const std::vector<ChatMessage>& messages,
+                                 const ChatTemplateContext& ctx) {
     RenderedChat result;
     // `reason` says why the model's template is not used; the caller says what is used.
     const auto fallback = [&](std::string reason) {
@@ -114,5 +138,7 @@ RenderedChat render_chat(std::string_view template_source, const std::vector<Cha
         return unusable(e, "failed");
     }
 }
+
+}  // namespace
 
 }  // namespace meswitch

@@ -24,6 +24,7 @@ using tok::Json;
 
 struct Tokenizer::Impl {
     std::filesystem::path file;
+    std::string chat_template_origin;
     std::unique_ptr<tok::Normalizer> normalizer;
     std::unique_ptr<tok::PreTokenizer> pre_tokenizer;
     std::unique_ptr<tok::BpeModel> model;
@@ -102,8 +103,11 @@ Tokenizer Tokenizer::from_folder(const std::filesystem::path& model_folder) {
                                        "needs a Hugging Face tokenizer.json");
     const auto config = model_folder / "tokenizer_config.json";
     Tokenizer t = std::filesystem::exists(config, ec) ? from_files(json, config) : from_files(json);
-    if (t.impl_->config.chat_template.empty())
-        t.impl_->config.chat_template = tok::load_chat_template_file(model_folder);
+    if (t.impl_->config.chat_template.empty()) {
+        std::filesystem::path origin;
+        t.impl_->config.chat_template = tok::load_chat_template_file(model_folder, &origin);
+        t.impl_->chat_template_origin = origin.string();
+    }
     return t;
 }
 
@@ -150,6 +154,8 @@ Tokenizer Tokenizer::from_files(const std::filesystem::path& tokenizer_json,
 
     if (tokenizer_config) {
         impl->config = tok::load_tokenizer_config(*tokenizer_config);
+        if (!impl->config.chat_template.empty())
+            impl->chat_template_origin = tokenizer_config->string();
         if (!impl->config.bos_token.empty()) impl->bos_id = impl->lookup(impl->config.bos_token);
         if (!impl->config.eos_token.empty()) impl->eos_id = impl->lookup(impl->config.eos_token);
         // The token is named in tokenizer_config.json but missing from tokenizer.json: most
@@ -241,6 +247,10 @@ bool Tokenizer::is_special(std::int32_t id) const {
 }
 const std::string& Tokenizer::chat_template() const {
     return impl_->config.chat_template;
+}
+
+const std::string& Tokenizer::chat_template_origin() const {
+    return impl_->chat_template_origin;
 }
 const std::string& Tokenizer::bos_token() const {
     return impl_->config.bos_token;

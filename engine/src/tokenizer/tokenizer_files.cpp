@@ -75,11 +75,15 @@ TokenizerConfig load_tokenizer_config(const std::filesystem::path& file) {
     }
 }
 
-std::string load_chat_template_file(const std::filesystem::path& folder) {
+std::string load_chat_template_file(const std::filesystem::path& folder,
+                                    std::filesystem::path* origin) {
     std::error_code ec;
-    if (const auto jinja = folder / "chat_template.jinja"; std::filesystem::exists(jinja, ec))
+    if (const auto jinja = folder / "chat_template.jinja"; std::filesystem::exists(jinja, ec)) {
+        if (origin) *origin = jinja;
         return read_text_file(jinja);
+    }
     if (const auto json = folder / "chat_template.json"; std::filesystem::exists(json, ec)) {
+        if (origin) *origin = json;
         const Json j = parse_json_file(json);
         return chat_template_of(j, json.string());
     }

@@ -29,6 +29,8 @@ TokenizerConfig load_tokenizer_config(const std::filesystem::path& file);
 
 // chat_template.jinja (or the older chat_template.json) beside the tokenizer files, for
 // models whose tokenizer_config.json has no chat_template; "" when neither exists.
-std::string load_chat_template_file(const std::filesystem::path& folder);
+// `origin`, when given, receives the file read ("" when neither exists).
+std::string load_chat_template_file(const std::filesystem::path& folder,
+                                    std::filesystem::path* origin = nullptr);
 
 }  // namespace meswitch::tok
