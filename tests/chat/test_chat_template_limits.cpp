@@ -515,6 +515,10 @@ void TestChatTemplateLimits::cli_reports_a_hostile_template() {
     QCOMPARE(p.exitStatus(), QProcess::NormalExit);  // not killed by SIGSEGV
     QVERIFY2(p.exitCode() != 0, err.constData());
     QVERIFY2(err.contains("chat template line 1: expression nested too deeply"), err.constData());
+    // The message names the file the template came from.
+    QVERIFY2(err.contains(QByteArray::fromStdString((copy / "tokenizer_config.json").string() +
+                                                    ": chat template line 1")),
+             err.constData());
 }
 
 QTEST_GUILESS_MAIN(TestChatTemplateLimits)
