@@ -26,6 +26,11 @@ endif()
 if(MESWITCH_SANITIZE)
   add_compile_options(-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined)
   add_link_options(-fsanitize=address,undefined)
+  if(CMAKE_CXX_COMPILER_ID MATCHES "Clang" AND CMAKE_CXX_COMPILER_VERSION VERSION_LESS 16)
+    # GCC (and clang from 16 on) define __SANITIZE_ADDRESS__ under -fsanitize=address; code
+    # that sizes thread stacks for ASan's larger frames tests it (test_chat_template_limits).
+    add_compile_definitions(__SANITIZE_ADDRESS__=1)
+  endif()
   message(STATUS "ME-Switch: AddressSanitizer + UBSan build")
   if(MESWITCH_FUZZ)
     message(STATUS "ME-Switch: libFuzzer targets in tests/fuzz (scripts/fuzz.sh runs them)")
