@@ -19,6 +19,7 @@
 
 #include <chrono>
 #include <filesystem>
+#include <functional>
 #include <map>
 #include <random>
 #include <string>
@@ -186,11 +187,31 @@ void TestCrashConsistency::killedWritersLeaveAConsistentCatalog() {
         kill_after(pid, std::chrono::seconds(120), code);
         return std::make_pair(code, std::chrono::microseconds(t.nsecsElapsed() / 1000));
     };
-    const auto [import_code, import_time] =
-        timed({"import", home.string(), math_dir.string(), "timing-copy", "base", "copy"});
-    QCOMPARE(import_code, 0);
-    const auto [compress_code, compress_time] = timed({"compress", home.string(), "math"});
-    QCOMPARE(compress_code, 0);
+    // The fastest of three uncut runs (a busy machine makes single runs slow), capped so
+    // that a loaded CI machine does not make the trials take far longer.
+    auto fastest = [&](const std::function<std::vector<std::string>(int)>& args,
+                       std::chrono::microseconds cap) {
+        std::chrono::microseconds best = cap;
+        for (int i = 0; i < 3; ++i) {
+            const auto [code, time] = timed(args(i));
+            if (code != 0) return std::chrono::microseconds(-1);
+            best = std::min(best, time);
+        }
+        return best;
+    };
+    const auto import_time = fastest(
+        [&](int i) -> std::vector<std::string> {
+            return {"import", home.string(), math_dir.string(), "timing-" + std::to_string(i),
+                    "base",   "copy"};
+        },
+        std::chrono::microseconds(1000000));
+    QVERIFY(import_time.count() > 0);
+    const auto compress_time = fastest(
+        [&](int) -> std::vector<std::string> {
+            return {"compress", home.string(), "math"};
+        },
+        std::chrono::microseconds(3000000));
+    QVERIFY(compress_time.count() > 0);
     const auto chat_time = std::chrono::microseconds(100000);
     qInfo("uncut: import (copy) %.0f ms, compress %.0f ms", import_time.count() / 1e3,
           compress_time.count() / 1e3);
