@@ -220,7 +220,8 @@ Value Evaluator::call_macro(const Stmt& s, const CallArgs& args) {
              "macro '" + s.text + "' takes at most " + std::to_string(s.params.size()) +
                  " arguments");
     Scope scope(call_scope_);
-    for (const auto& [name, value] : args.keyword) {
+    for (const auto& keyword : args.keyword) {
+        const std::string& name = keyword.first;  // (clang 14 cannot capture a binding)
         const bool known = std::any_of(s.params.begin(), s.params.end(),
                                        [&](const auto& p) { return p.first == name; });
         if (!known)
