@@ -35,6 +35,7 @@
 #include <thread>
 #include <vector>
 
+#include "catalog_test_util.h"
 #include "chat_engine_backend.h"
 #include "engine_worker.h"
 #include "meswitch/catalog.h"
@@ -123,18 +124,8 @@ std::vector<std::string> deleted_side_files(const fs::path& catalog) {
 }
 
 std::string integrity(const fs::path& file) {
-    sqlite3* db = nullptr;
-    std::string result = "cannot open";
-    if (sqlite3_open_v2(file.c_str(), &db, SQLITE_OPEN_READONLY, nullptr) == SQLITE_OK) {
-        sqlite3_busy_timeout(db, 30000);
-        sqlite3_stmt* st = nullptr;
-        if (sqlite3_prepare_v2(db, "PRAGMA integrity_check", -1, &st, nullptr) == SQLITE_OK &&
-            sqlite3_step(st) == SQLITE_ROW)
-            result = reinterpret_cast<const char*>(sqlite3_column_text(st, 0));
-        sqlite3_finalize(st);
-    }
-    sqlite3_close_v2(db);
-    return result;
+    catalog_test::RawDb raw(file, SQLITE_OPEN_READONLY);
+    return catalog_test::query_text(raw.db, "PRAGMA integrity_check");
 }
 
 std::set<std::string> listed_names(const std::string& json_text) {
@@ -143,18 +134,6 @@ std::set<std::string> listed_names(const std::string& json_text) {
     for (const auto& m : doc.object().value("models").toArray())
         names.insert(m.toObject().value("name").toString().toStdString());
     return names;
-}
-
-meswitch::ModelRecord fake_base(const std::string& name) {
-    meswitch::ModelRecord m;
-    m.name = name;
-    m.path = "/nonexistent/" + name;
-    m.architecture = "LlamaForCausalLM";
-    m.dtype = "F32";
-    m.parameter_count = 1000;
-    m.bytes = 4000;
-    m.content_hash = "00" + name;
-    return m;
 }
 
 }  // namespace
@@ -175,7 +154,7 @@ void TestCatalogConcurrency::cliBesideOpenConnections() {
     const fs::path wal = file.string() + "-wal";
 
     Catalog gui(file);  // the Studio's GUI-thread connection
-    gui.add_model(fake_base("first"));
+    gui.add_model(catalog_test::base_model("first"));
     QVERIFY(fs::exists(wal));
     Catalog worker(file);  // a second connection in the same process (the engine worker's)
     QVERIFY(!worker.list_models().empty());
@@ -188,12 +167,12 @@ void TestCatalogConcurrency::cliBesideOpenConnections() {
     QVERIFY2(fs::exists(wal), "the CLI removed the WAL while the Studio's connections were open");
 
     // Work written by the app is visible to the CLI while the app runs, and the app goes on.
-    gui.add_model(fake_base("second"));
+    gui.add_model(catalog_test::base_model("second"));
     const CliRun again = run_cli(home, {"list", "--json"}, home);
     QVERIFY2(again.exit_code == 0, again.err.c_str());
     QVERIFY(listed_names(again.out).count("second"));
     QCOMPARE(worker.list_models().size(), std::size_t(2));
-    worker.add_model(fake_base("third"));
+    worker.add_model(catalog_test::base_model("third"));
     QCOMPARE(gui.list_models().size(), std::size_t(3));
     QVERIFY(deleted_side_files(file).empty());
     QCOMPARE(integrity(file), std::string("ok"));
@@ -213,7 +192,7 @@ void TestCatalogConcurrency::creatingAtOnce() {
             threads.emplace_back([&, t] {
                 try {
                     Catalog c(file);
-                    c.add_model(fake_base("thread-" + std::to_string(t)));
+                    c.add_model(catalog_test::base_model("thread-" + std::to_string(t)));
                 } catch (const std::exception& e) {
                     errors[t] = e.what();
                 }

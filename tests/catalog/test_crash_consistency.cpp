@@ -26,6 +26,7 @@
 #include <thread>
 #include <vector>
 
+#include "catalog_test_util.h"
 #include "io/stale_temporaries.h"
 #include "meswitch/catalog.h"
 #include "meswitch/import.h"
@@ -77,20 +78,6 @@ bool kill_after(pid_t pid, std::chrono::microseconds delay, int& exit_code) {
     return true;
 }
 
-std::string single_text(sqlite3* db, const char* sql) {
-    sqlite3_stmt* st = nullptr;
-    std::string out = "<no result>";
-    if (sqlite3_prepare_v2(db, sql, -1, &st, nullptr) == SQLITE_OK) {
-        const int rc = sqlite3_step(st);
-        if (rc == SQLITE_ROW)
-            out = reinterpret_cast<const char*>(sqlite3_column_text(st, 0));
-        else if (rc == SQLITE_DONE)
-            out = "";
-    }
-    sqlite3_finalize(st);
-    return out;
-}
-
 std::map<std::string, std::uintmax_t> file_sizes(const fs::path& folder) {
     std::map<std::string, std::uintmax_t> sizes;
     for (const auto& e : fs::directory_iterator(folder))
@@ -105,10 +92,10 @@ std::string check_consistent(const fs::path& home,
     try {
         Catalog catalog(file);  // opening also removes what dead writers left
         sqlite3* db = catalog.handle();
-        const std::string integrity = single_text(db, "PRAGMA integrity_check");
+        const std::string integrity = catalog_test::query_text(db, "PRAGMA integrity_check");
         if (integrity != "ok") return "integrity_check: " + integrity;
-        const std::string fk = single_text(db, "PRAGMA foreign_key_check");
-        if (!fk.empty()) return "foreign_key_check reports a row of table " + fk;
+        const std::string fk = catalog_test::query_text(db, "PRAGMA foreign_key_check");
+        if (fk != "<no row>") return "foreign_key_check reports a row of table " + fk;
         for (const auto& m : catalog.list_models()) {
             if (!fs::is_directory(m.path))
                 return "model '" + m.name + "' points at missing " + m.path;
@@ -133,7 +120,7 @@ std::string check_consistent(const fs::path& home,
                 return "run " + std::to_string(r.id) + " names a missing artifact";
         }
         const std::string torn =
-            single_text(db, "SELECT count(*) FROM messages WHERE length(text) != 200");
+            catalog_test::query_text(db, "SELECT count(*) FROM messages WHERE length(text) != 200");
         if (torn != "0") return torn + " torn messages";
         for (const fs::path& folder : {home, home / "deltas", home / "models"}) {
             std::error_code ec;
