@@ -41,13 +41,12 @@ constexpr const char* sql_schema_version = "PRAGMA schema_version";
 constexpr const char* sql_quick_check = "PRAGMA quick_check(1)";
 constexpr const char* sql_user_version = "PRAGMA user_version";
 constexpr const char* sql_application_id = "PRAGMA application_id";
-constexpr const char* sql_count_tables =
-    "SELECT count(*) FROM sqlite_schema WHERE name NOT LIKE 'sqlite_%'";
+constexpr const char* sql_schema_names =
+    "SELECT name FROM sqlite_schema WHERE name NOT LIKE 'sqlite_%'";
 constexpr const char* sql_journal_wal = "PRAGMA journal_mode = WAL";
 constexpr const char* sql_connection_settings =
     "PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;";
 constexpr const char* sql_foreign_keys = "PRAGMA foreign_keys";
-constexpr const char* sql_table_names = "SELECT name FROM sqlite_schema WHERE type = 'table'";
 using catalog::busy_timeout_ms;
 
 using Reason = CatalogOpenError::Reason;
@@ -227,8 +226,12 @@ int verify(const Context& d, bool new_file) {
     }
     const auto version = single_int(d, sql_user_version, "reading the schema version");
     const auto app_id = single_int(d, sql_application_id, "reading the application id");
-    const auto tables = single_int(d, sql_count_tables, "listing the tables");
-    if (version == 0 && app_id == 0 && tables == 0) {
+    std::vector<std::string> present;  // tables, indexes, ...
+    {
+        auto st = d.prepare(sql_schema_names, "listing the tables");
+        while (st.step()) present.push_back(st.text(0));
+    }
+    if (version == 0 && app_id == 0 && present.empty()) {
         if (new_file) return 0;
         refuse(d, Reason::corrupt,
                "the file is an empty database (it has lost its schema: no tables). Move it "
@@ -246,11 +249,6 @@ int verify(const Context& d, bool new_file) {
                    "). It was left unchanged: update ME-Switch Studio to open it");
     // Every table the applied migrations created must be there (a catalog that lost one
     // would fail later with "no such table" in the middle of a user's work).
-    std::vector<std::string> present;
-    {
-        auto st = d.prepare(sql_table_names, "listing the tables");
-        while (st.step()) present.push_back(st.text(0));
-    }
     for (const auto& m : catalog::migrations()) {
         if (m.version > version) break;
         static constexpr std::string_view create = "CREATE TABLE ";
