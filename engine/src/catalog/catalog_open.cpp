@@ -11,7 +11,6 @@
 //  - A new catalog is built complete under a temporary name and linked into place, so an
 //    existing file is always a whole catalog: an empty file or one without tables is damage,
 //    never a fresh start, and two processes creating the catalog at once cannot both win.
-#include <fcntl.h>
 #include <spdlog/spdlog.h>
 #include <unistd.h>
 
@@ -27,6 +26,7 @@
 
 #include "catalog/catalog_impl.h"
 #include "catalog/schema.h"
+#include "io/atomic_file.h"
 #include "io/stale_temporaries.h"
 #include "meswitch/error.h"
 
@@ -120,13 +120,6 @@ void remove_quietly(const fs::path& file) {
         fs::remove(file.string() + suffix, ec);
 }
 
-void sync_folder(const fs::path& folder) {
-    const int fd = ::open(folder.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (fd < 0) return;
-    ::fsync(fd);
-    ::close(fd);
-}
-
 // Creates a new, fully migrated catalog at `file` if none is there: built under a temporary
 // name in the same folder, closed (which checkpoints and removes its WAL) and hard-linked into
 // place, which fails harmlessly when another process got there first.
@@ -173,7 +166,10 @@ void create_catalog_file(const Context& d) {
             spdlog::info("catalog {}: created (schema version {})", file.string(),
                          Catalog::current_schema_version);
         }
-        sync_folder(parent);
+        if (const int err = io::sync_folder(parent); err == EIO)
+            refuse(d, Reason::other,
+                   "cannot make the new catalog durable (syncing " + parent.string() +
+                       " failed: " + std::strerror(err) + ")");
     } catch (...) {
         remove_quietly(temp);
         throw;

@@ -120,15 +120,18 @@ void AtomicFile::commit() {
     committed_ = true;
     // Make the rename itself durable. Some file systems cannot fsync a folder (EINVAL);
     // that only weakens durability, so it is not an error, but a failing disk (EIO) is.
-    const int dir = ::open(folder_of(target_).c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (dir >= 0) {
-        const int rc = ::fsync(dir);
-        const int err = errno;
-        ::close(dir);
-        if (rc != 0 && err == EIO)
-            throw Error(ErrorKind::io, "cannot write " + target_.string() +
-                                           ": syncing its folder failed: " + errno_message(err));
-    }
+    if (const int err = sync_folder(folder_of(target_)); err == EIO)
+        throw Error(ErrorKind::io, "cannot write " + target_.string() +
+                                       ": syncing its folder failed: " + errno_message(err));
+}
+
+int sync_folder(const fs::path& folder) {
+    const int dir = ::open(folder.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (dir < 0) return errno;
+    const int rc = ::fsync(dir);
+    const int err = errno;
+    ::close(dir);
+    return rc == 0 ? 0 : err;
 }
 
 void write_file_atomic(const fs::path& target, std::string_view content) {

@@ -29,6 +29,10 @@ private:
     bool committed_ = false;
 };
 
+// fsync of a folder, which makes a rename or link in it durable. Returns 0, or the errno
+// (EINVAL where the file system cannot sync folders: durability is weaker, nothing failed).
+int sync_folder(const std::filesystem::path& folder);
+
 // Whole-content convenience for small files (JSON, configs).
 void write_file_atomic(const std::filesystem::path& target, std::string_view content);
 
