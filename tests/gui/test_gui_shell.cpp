@@ -143,6 +143,19 @@ class TestGuiShell : public QObject {
     Q_OBJECT
 
 private:
+    // Opens `file` answering "move aside" to the question (kept in `asked`); what the opener
+    // tells the user afterwards is collected in `told`.
+    static CatalogOpener::Result openMovingAside(const fs::path& file, QString& asked,
+                                                 QStringList& told) {
+        CatalogOpener opener(
+            [&](const QString& message) {
+                asked = message;
+                return CatalogOpener::Choice::MoveAside;
+            },
+            [&](const QString& message, bool) { told << message; });
+        return opener.open(file);
+    }
+
     QTemporaryDir m_tmp;
     int m_homes = 0;
 
@@ -553,13 +566,7 @@ private slots:
         }
         QString asked;
         QStringList told;
-        CatalogOpener opener(
-            [&](const QString& message) {
-                asked = message;
-                return CatalogOpener::Choice::MoveAside;
-            },
-            [&](const QString& message, bool) { told << message; });
-        auto result = opener.open(file);
+        auto result = openMovingAside(file, asked, told);
 
         QVERIFY2(asked.contains(qs(file)), qPrintable(asked));  // the error names the file
         QVERIFY(result.catalog);
@@ -591,13 +598,7 @@ private slots:
         { std::ofstream out(file, std::ios::binary); }
         QString asked;
         QStringList told;
-        CatalogOpener opener(
-            [&](const QString& message) {
-                asked = message;
-                return CatalogOpener::Choice::MoveAside;
-            },
-            [&](const QString& message, bool) { told << message; });
-        auto result = opener.open(file);
+        auto result = openMovingAside(file, asked, told);
         QVERIFY2(asked.contains(qs(file)), qPrintable(asked));
         QVERIFY2(asked.contains(QStringLiteral("empty (0 bytes)")), qPrintable(asked));
         QVERIFY(result.catalog);
