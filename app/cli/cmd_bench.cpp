@@ -1,5 +1,7 @@
-// meswitch bench decode: prefill and decode speed, and how close decode comes to the
-// memory-bandwidth bound (every weight byte is read once per generated token).
+// meswitch bench decode: prefill and decode speed (medians of several runs after a warm-up),
+// each beside its bound: decode against the memory bandwidth (every weight byte is read once
+// per generated token), prefill against the f32 FMA peak.
+#include <algorithm>
 #include <cstdio>
 #include <iostream>
 #include <map>
@@ -36,6 +38,26 @@ ModelConfig synthetic_shape(const std::string& name) {
     }
     c.head_dim = c.hidden_size / c.num_attention_heads;
     return c;
+}
+
+// "f32" / "f16" / "bf16" (or the safetensors spelling) → a float dtype the engine computes in.
+DType parse_float_dtype(const std::string& s) {
+    const auto dtype = parse_dtype(s == "f32"    ? "F32"
+                                   : s == "f16"  ? "F16"
+                                   : s == "bf16" ? "BF16"
+                                                 : s);
+    if (!dtype || (*dtype != DType::f32 && *dtype != DType::f16 && *dtype != DType::bf16))
+        throw Error(ErrorKind::invalid_argument, "--dtype must be f32, f16 or bf16");
+    return *dtype;
+}
+
+// "min 12.3, max 14.0" over the timed runs, or "" when there was one run or none recorded.
+std::string spread(const std::vector<double>& samples) {
+    if (samples.size() < 2) return "";
+    const auto [lo, hi] = std::minmax_element(samples.begin(), samples.end());
+    char buf[64];
+    std::snprintf(buf, sizeof buf, " (runs: min %.2f, max %.2f)", *lo, *hi);
+    return buf;
 }
 
 }  // namespace
@@ -106,23 +128,80 @@ BenchDecodeResult bench_decode_on_cuda(const ModelConfig* synthetic, DType dtype
 
 void register_bench_switch(CLI::App* bench);  // cmd_bench_switch.cpp
 
+static void print_bench_decode(const BenchDecodeResult& r, const std::string& label, int prefill,
+                               int decode, bool json) {
+    const double prefill_ms = 1e3 * prefill / r.prefill_tokens_per_second;
+    if (json) {
+        print_json(
+            {{"model", label},
+             {"threads", r.threads},
+             {"runs", r.runs},
+             {"prefill_tokens", prefill},
+             {"decode_tokens", decode},
+             {"prefill_tokens_per_second", r.prefill_tokens_per_second},
+             {"prefill_ms", prefill_ms},
+             {"prefill_samples", r.prefill_samples},
+             {"decode_tokens_per_second", r.decode_tokens_per_second},
+             {"decode_samples", r.decode_samples},
+             {"weight_bytes", r.total_weight_bytes},
+             {"weight_bytes_per_token", r.weight_bytes_per_token},
+             {"memory_bandwidth_gbps", r.memory_bandwidth_gbps},
+             {"bandwidth_bound_tokens_per_second", r.bandwidth_bound_tokens_per_second},
+             {"fraction_of_bound", r.fraction_of_bound},
+             {"prefill_flops_per_token", r.prefill_flops_per_token},
+             {"peak_gflops", r.peak_gflops},
+             {"compute_bound_prefill_tokens_per_second", r.compute_bound_prefill_tokens_per_second},
+             {"prefill_fraction_of_bound", r.prefill_fraction_of_bound}});
+        return;
+    }
+    std::printf("model %s, %d threads, %.2f GB of weights\n", label.c_str(), r.threads,
+                r.total_weight_bytes / 1e9);
+    if (r.runs > 1)
+        std::printf("figures: medians of %d timed runs after one untimed warm-up\n", r.runs);
+    else
+        std::printf("figures: one timed run after one untimed warm-up\n");
+    std::printf("prefill %d tokens, fresh context: %.2f tokens/s, %.1f ms%s\n", prefill,
+                r.prefill_tokens_per_second, prefill_ms, spread(r.prefill_samples).c_str());
+    if (r.peak_gflops > 0)
+        std::printf(
+            "  bound: %.2f GFLOP per token at %.1f GFLOP/s (measured f32 FMA peak) = %.2f "
+            "tokens/s; prefill reaches %.1f%%\n",
+            r.prefill_flops_per_token / 1e9, r.peak_gflops,
+            r.compute_bound_prefill_tokens_per_second, 100.0 * r.prefill_fraction_of_bound);
+    std::printf("decode %d tokens after the prompt: %.2f tokens/s%s\n", decode,
+                r.decode_tokens_per_second, spread(r.decode_samples).c_str());
+    std::printf(
+        "  bound: %.1f MB read per token at %.2f GB/s (measured read bandwidth) = %.2f "
+        "tokens/s; decode reaches %.1f%%\n",
+        r.weight_bytes_per_token / 1e6, r.memory_bandwidth_gbps,
+        r.bandwidth_bound_tokens_per_second, 100.0 * r.fraction_of_bound);
+    if (r.fraction_of_bound > 1)
+        std::printf(
+            "  (above the bound: the weights fit in the CPU caches, which outrun memory)\n");
+}
+
 void register_bench(CLI::App& app, Context& ctx) {
     auto* bench = app.add_subcommand("bench", "benchmarks");
     bench->require_subcommand(1);
     register_bench_compress(bench);
     register_bench_switch(bench);
-    auto* cmd = bench->add_subcommand("decode",
-                                      "prefill and decode tokens/s vs the memory-bandwidth bound");
+    auto* cmd = bench->add_subcommand(
+        "decode",
+        "prefill and decode tokens/s (medians of --runs after a warm-up) vs the compute and "
+        "memory-bandwidth bounds");
     static std::string model_arg = "synthetic:1b", dtype_arg = "bf16", device_arg = "cpu";
-    static int prefill = 64, decode = 32, threads = 0;
+    static int prefill = 64, decode = 32, threads = 0, runs = 5;
     static bool json = false;
     cmd->add_option("--model", model_arg,
                     "model folder, catalog name, or synthetic:tiny|1b|7b (random weights)")
         ->capture_default_str();
     cmd->add_option("--dtype", dtype_arg, "weight dtype of synthetic models: f32, f16, bf16")
         ->capture_default_str();
-    cmd->add_option("--prefill", prefill, "prompt tokens")->capture_default_str();
-    cmd->add_option("--decode", decode, "generated tokens")->capture_default_str();
+    cmd->add_option("--prefill", prefill, "prompt tokens (llama-bench -p)")->capture_default_str();
+    cmd->add_option("--decode", decode, "generated tokens (llama-bench -n)")->capture_default_str();
+    cmd->add_option("--runs", runs, "timed runs; figures are their medians (CPU only)")
+        ->check(CLI::Range(1, 1000))
+        ->capture_default_str();
     cmd->add_option("--threads", threads, "CPU threads (default: all cores)");
     cmd->add_option("--device", device_arg, "cpu or cuda (batch-1 decode on the GPU)")
         ->check(CLI::IsMember({"cpu", "cuda"}))
@@ -132,47 +211,21 @@ void register_bench(CLI::App& app, Context& ctx) {
         BenchDecodeResult r;
         std::string label = model_arg;
         if (model_arg.rfind("synthetic:", 0) == 0) {
-            const auto dtype = parse_dtype(dtype_arg == "f32"    ? "F32"
-                                           : dtype_arg == "f16"  ? "F16"
-                                           : dtype_arg == "bf16" ? "BF16"
-                                                                 : dtype_arg);
-            if (!dtype || (*dtype != DType::f32 && *dtype != DType::f16 && *dtype != DType::bf16))
-                throw Error(ErrorKind::invalid_argument, "--dtype must be f32, f16 or bf16");
+            const DType dtype = parse_float_dtype(dtype_arg);
             const ModelConfig shape = synthetic_shape(model_arg.substr(10));
             r = device_arg == "cuda"
-                    ? bench_decode_on_cuda(&shape, *dtype, {}, prefill, decode, threads)
-                    : bench_decode(shape, *dtype, prefill, decode, threads);
+                    ? bench_decode_on_cuda(&shape, dtype, {}, prefill, decode, threads)
+                    : bench_decode(shape, dtype, prefill, decode, threads, runs);
             label += " " + dtype_arg;
         } else if (device_arg == "cuda") {
             r = bench_decode_on_cuda(nullptr, DType::f32, ctx.resolve_model(model_arg), prefill,
                                      decode, threads);
         } else {
             Model model = Model::load(ctx.resolve_model(model_arg), ModelOptions{threads});
-            r = bench_decode(model, prefill, decode);
+            r = bench_decode(model, prefill, decode, runs);
         }
         if (device_arg == "cuda") label += " on cuda";
-        if (json) {
-            print_json({{"model", label},
-                        {"threads", r.threads},
-                        {"prefill_tokens", prefill},
-                        {"decode_tokens", decode},
-                        {"prefill_tokens_per_second", r.prefill_tokens_per_second},
-                        {"decode_tokens_per_second", r.decode_tokens_per_second},
-                        {"weight_bytes", r.total_weight_bytes},
-                        {"weight_bytes_per_token", r.weight_bytes_per_token},
-                        {"memory_bandwidth_gbps", r.memory_bandwidth_gbps},
-                        {"bandwidth_bound_tokens_per_second", r.bandwidth_bound_tokens_per_second},
-                        {"fraction_of_bound", r.fraction_of_bound}});
-            return;
-        }
-        std::printf("model %s, %d threads, %.2f GB of weights\n", label.c_str(), r.threads,
-                    r.total_weight_bytes / 1e9);
-        std::printf("prefill %d tokens: %.2f tokens/s\n", prefill, r.prefill_tokens_per_second);
-        std::printf("decode %d tokens: %.2f tokens/s\n", decode, r.decode_tokens_per_second);
-        std::printf("bandwidth: %.2f GB/s measured; %.1f MB read per token; bound %.2f tokens/s\n",
-                    r.memory_bandwidth_gbps, r.weight_bytes_per_token / 1e6,
-                    r.bandwidth_bound_tokens_per_second);
-        std::printf("decode reaches %.1f%% of the bandwidth bound\n", 100.0 * r.fraction_of_bound);
+        print_bench_decode(r, label, prefill, decode, json);
     });
 }
 

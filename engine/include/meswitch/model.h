@@ -242,23 +242,40 @@ private:
 
 // ------------------------------------------------------------------------------ benchmark
 
+// Figures of bench_decode. Each timed run starts on an empty cache: one batched prefill of
+// the prompt (as llama-bench's pp test: a fresh context, logits of the last position only),
+// then decode_tokens greedy single-token steps after it. Speeds are medians over the runs.
 struct BenchDecodeResult {
+    int runs = 1;  // timed runs the medians are taken over (after one untimed warm-up)
     double prefill_tokens_per_second = 0;
     double decode_tokens_per_second = 0;
+    std::vector<double> prefill_samples;  // tokens/s of each timed run, in run order
+    std::vector<double> decode_samples;   // (empty where only the median is known)
+
+    // Decode bound: every weight byte is read once per generated token.
     std::uint64_t weight_bytes_per_token = 0;
     double memory_bandwidth_gbps = 0;              // measured streaming read, same thread count
     double bandwidth_bound_tokens_per_second = 0;  // bandwidth / bytes per token
     double fraction_of_bound = 0;                  // decode / bound
+
+    // Prefill bound: the prompt's floating-point work at the measured f32 FMA peak (the CPU
+    // kernels widen f16/bf16 weights to f32 and multiply-add in f32). 0 where not measured.
+    double prefill_flops_per_token = 0;  // 2 × multiply-adds of linears, attention, head share
+    double peak_gflops = 0;              // f32 FMA loop on the same number of threads
+    double compute_bound_prefill_tokens_per_second = 0;  // peak / flops per token
+    double prefill_fraction_of_bound = 0;                // prefill / bound
+
     std::uint64_t total_weight_bytes = 0;
     int threads = 0;
 };
 
-// Builds a model of `config`'s shape with random weights of `dtype` in memory, runs a prefill
-// of prefill_tokens and decode_tokens single-token steps, and measures the memory read
-// bandwidth of this machine with the same number of threads.
+// Builds a model of `config`'s shape with random weights of `dtype` in memory, runs one
+// untimed warm-up (a prefill and two decode steps) and `runs` timed runs of a prefill of
+// prefill_tokens and decode_tokens single-token steps, then measures this machine's memory
+// read bandwidth and f32 FMA peak with the same number of threads.
 BenchDecodeResult bench_decode(const ModelConfig& config, DType dtype, int prefill_tokens,
-                               int decode_tokens, int threads);
+                               int decode_tokens, int threads, int runs = 5);
 // Same measurement on a loaded model (its weights as stored, its thread count).
-BenchDecodeResult bench_decode(Model& model, int prefill_tokens, int decode_tokens);
+BenchDecodeResult bench_decode(Model& model, int prefill_tokens, int decode_tokens, int runs = 5);
 
 }  // namespace meswitch
