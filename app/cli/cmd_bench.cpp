@@ -1,15 +1,21 @@
 // meswitch bench decode: prefill and decode speed (medians of several runs after a warm-up),
 // each beside its bound: decode against the memory bandwidth (every weight byte is read once
-// per generated token), prefill against the f32 FMA peak.
+// per generated token), prefill against the f32 FMA peak. meswitch bench make-model: a
+// synthetic-shaped model with random weights as a Hugging Face folder (e.g. for comparing
+// with llama.cpp, scripts/bench-vs-llamacpp.sh).
 #include <algorithm>
 #include <cstdio>
+#include <filesystem>
 #include <iostream>
 #include <map>
 
 #include "cli_context.h"
 #include "delta/quant/bench_compress.h"
+#include "io/atomic_file.h"
+#include "io/safetensors.h"
 #include "meswitch/error.h"
 #include "meswitch/model.h"
+#include "model/synthetic.h"
 
 namespace meswitch::cli {
 
@@ -128,6 +134,71 @@ BenchDecodeResult bench_decode_on_cuda(const ModelConfig* synthetic, DType dtype
 
 void register_bench_switch(CLI::App* bench);  // cmd_bench_switch.cpp
 
+static void register_bench_make_model(CLI::App* bench) {
+    auto* cmd = bench->add_subcommand(
+        "make-model",
+        "write a synthetic-shaped Llama model with random weights as a Hugging Face folder "
+        "(config.json + model.safetensors; no tokenizer)");
+    static std::string shape = "1b", dtype_arg = "bf16", out;
+    static std::uint64_t seed = 20240607;
+    static int threads = 0;
+    static bool force = false;
+    cmd->add_option("--shape", shape, "tiny, 1b (TinyLlama-1.1B) or 7b (Mistral-7B)")
+        ->check(CLI::IsMember({"tiny", "1b", "7b"}))
+        ->capture_default_str();
+    cmd->add_option("--dtype", dtype_arg, "weight dtype: f32, f16, bf16")->capture_default_str();
+    cmd->add_option("--out", out, "folder to write (created if missing)")->required();
+    cmd->add_option("--seed", seed, "random seed")->capture_default_str();
+    cmd->add_option("--threads", threads, "CPU threads for the random fill (default: all)");
+    cmd->add_flag("--force", force, "replace config.json and model.safetensors if present");
+    cmd->callback([] {
+        const DType dtype = parse_float_dtype(dtype_arg);
+        ModelConfig c = synthetic_shape(shape);
+        const std::filesystem::path dir(out);
+        for (const char* f : {"config.json", "model.safetensors"})
+            if (!force && std::filesystem::exists(dir / f))
+                throw Error(ErrorKind::invalid_argument,
+                            (dir / f).string() + " exists (use --force to replace it)");
+        std::filesystem::create_directories(dir);
+        const auto weights = model::random_weights(c, dtype, seed, threads);
+        std::vector<io::TensorToWrite> tensors;
+        std::uint64_t bytes = 0, params = 0;
+        for (const auto& [name, t] : weights) {
+            tensors.push_back({name, t.dtype, t.shape, t.data.data(), {}});
+            bytes += t.data.size();
+            params += t.data.size() / dtype_size(t.dtype);
+        }
+        // Weights first, config.json last: a folder with a config.json is complete.
+        io::write_safetensors(dir / "model.safetensors", tensors, {{"format", "pt"}});
+        const char* torch_dtype = dtype == DType::bf16  ? "bfloat16"
+                                  : dtype == DType::f16 ? "float16"
+                                                        : "float32";
+        const nlohmann::json config = {
+            {"architectures", nlohmann::json::array({"LlamaForCausalLM"})},
+            {"model_type", "llama"},
+            {"hidden_act", "silu"},
+            {"hidden_size", c.hidden_size},
+            {"intermediate_size", c.intermediate_size},
+            {"num_hidden_layers", c.num_hidden_layers},
+            {"num_attention_heads", c.num_attention_heads},
+            {"num_key_value_heads", c.num_key_value_heads},
+            {"head_dim", c.head_dim},
+            {"vocab_size", c.vocab_size},
+            {"max_position_embeddings", c.max_position_embeddings},
+            {"rms_norm_eps", c.rms_norm_eps},
+            {"rope_theta", c.rope_theta},
+            {"tie_word_embeddings", c.tie_word_embeddings},
+            {"bos_token_id", 1},
+            {"eos_token_id", 2},
+            {"torch_dtype", torch_dtype},
+            {"meswitch_synthetic",
+             "random weights, shape " + shape + ", seed " + std::to_string(seed)}};
+        io::write_file_atomic(dir / "config.json", config.dump(2) + "\n");
+        std::printf("wrote %s: config.json, model.safetensors (%s, %.1f M parameters, %.2f GB)\n",
+                    dir.string().c_str(), dtype_arg.c_str(), params / 1e6, bytes / 1e9);
+    });
+}
+
 static void print_bench_decode(const BenchDecodeResult& r, const std::string& label, int prefill,
                                int decode, bool json) {
     const double prefill_ms = 1e3 * prefill / r.prefill_tokens_per_second;
@@ -185,6 +256,7 @@ void register_bench(CLI::App& app, Context& ctx) {
     bench->require_subcommand(1);
     register_bench_compress(bench);
     register_bench_switch(bench);
+    register_bench_make_model(bench);
     auto* cmd = bench->add_subcommand(
         "decode",
         "prefill and decode tokens/s (medians of --runs after a warm-up) vs the compute and "

@@ -6,6 +6,7 @@
 #include <QTemporaryDir>
 #include <QtTest>
 
+#include <algorithm>
 #include <fstream>
 
 #include "test_support.h"
@@ -140,6 +141,48 @@ private slots:
         QVERIFY2(r.exit_code == 0, r.err.constData());
         QVERIFY2(r.err.contains("2-bit meswitch delta"), r.err.constData());
         QVERIFY(!r.out.trimmed().isEmpty());
+    }
+
+    // make-model writes a folder bench decode loads; the figures are medians of --runs runs.
+    void benchMakeModelAndDecode() {
+        QTemporaryDir dir;
+        const QString model = dir.path() + "/tiny-f16";
+        Run r =
+            run_cli({"bench", "make-model", "--shape", "tiny", "--dtype", "f16", "--out", model});
+        QVERIFY2(r.exit_code == 0, r.err.constData());
+        QVERIFY(QFile::exists(model + "/config.json") &&
+                QFile::exists(model + "/model.safetensors"));
+        r = run_cli({"bench", "make-model", "--shape", "tiny", "--out", model});
+        QVERIFY(r.exit_code != 0);  // refuses to replace without --force
+        QVERIFY2(r.err.contains("--force"), r.err.constData());
+
+        r = run_cli({"bench", "decode", "--model", model, "--prefill", "8", "--decode", "4",
+                     "--runs", "3", "--threads", "1", "--json"});
+        QVERIFY2(r.exit_code == 0, r.err.constData());
+        const QJsonObject b = parse_object(r.out);
+        QCOMPARE(b["runs"].toInt(), 3);
+        for (const char* kind : {"prefill", "decode"}) {
+            QList<double> s;
+            for (const auto& v : b[QString(kind) + "_samples"].toArray()) s.append(v.toDouble());
+            QCOMPARE(s.size(), 3);
+            std::sort(s.begin(), s.end());
+            QCOMPARE(b[QString(kind) + "_tokens_per_second"].toDouble(), s[1]);  // the median
+        }
+        QVERIFY(b["peak_gflops"].toDouble() > 0 && b["memory_bandwidth_gbps"].toDouble() > 0);
+        QVERIFY(b["prefill_flops_per_token"].toDouble() > 0);
+        QVERIFY(qAbs(b["prefill_fraction_of_bound"].toDouble() *
+                         b["compute_bound_prefill_tokens_per_second"].toDouble() -
+                     b["prefill_tokens_per_second"].toDouble()) <
+                1e-9 * b["prefill_tokens_per_second"].toDouble());
+        QCOMPARE(b["prefill_ms"].toDouble(), 8e3 / b["prefill_tokens_per_second"].toDouble());
+
+        r = run_cli({"bench", "decode", "--model", model, "--prefill", "8", "--decode", "4",
+                     "--runs", "2", "--threads", "1"});
+        QVERIFY2(r.exit_code == 0, r.err.constData());
+        QVERIFY2(r.out.contains("medians of 2 timed runs after one untimed warm-up"),
+                 r.out.constData());
+        QVERIFY2(r.out.contains("prefill 8 tokens, fresh context:"), r.out.constData());
+        QVERIFY2(r.out.contains("measured f32 FMA peak"), r.out.constData());
     }
 
     void unknownCommandFails() {
