@@ -5,18 +5,22 @@
 //  - both policies give the logits of the expert reconstructed outside the pool:
 //      in place  — exactly (max |Δlogit| = 0): the same f32 sum rounded to the same dtype;
 //      separate  — within 1e-4 absolute of a reference whose decoder linears hold
-//                  W_base + Δ̂ in f32 (the product is exact in f32; only the summation order
-//                  differs), other tensors rounded to the model's dtype as the pool merges them;
+//                  W_base + Δ̂ in f32 (the product rounds each activation to 16 bits per
+//                  block, see backend/cpu/delta_product.h; the summation order differs),
+//                  other tensors rounded to the model's dtype as the pool merges them; and
+//                  24 greedy decode steps give the reference's tokens;
 //  - least-recently-used eviction under a budget; a budget too small for one delta gives
 //    Error(out_of_memory) and the pool stays usable;
 //  - the memory estimates.
 #include <QTemporaryDir>
 #include <QtTest>
 
+#include <algorithm>
 #include <cmath>
 #include <filesystem>
 #include <map>
 #include <random>
+#include <span>
 
 #include "delta/msd/msd_file.h"
 #include "delta/quant/packing.h"
@@ -48,6 +52,38 @@ std::vector<float> logits_of(Model& m) {
     ForwardOptions fo;
     fo.all_positions = true;
     return m.forward(probe_ids, cache, fo);
+}
+
+// Greedy decoding one token per forward (the decode path, where the separate delta is added
+// inside the base matrix × vector): the tokens, and every step's logits one after another.
+struct Greedy {
+    std::vector<std::int32_t> tokens;
+    std::vector<float> logits;
+};
+template <class Forward>
+Greedy greedy(Forward&& forward, int steps) {
+    Greedy g;
+    std::vector<float> l = forward(std::span<const std::int32_t>(probe_ids));
+    for (int i = 0; i < steps; ++i) {
+        g.logits.insert(g.logits.end(), l.begin(), l.end());
+        const auto next =
+            static_cast<std::int32_t>(std::max_element(l.begin(), l.end()) - l.begin());
+        g.tokens.push_back(next);
+        const std::int32_t one[1] = {next};
+        l = forward(std::span<const std::int32_t>(one));
+    }
+    return g;
+}
+constexpr int greedy_steps = 24;
+Greedy greedy_of(serve::DeviceBackend& b) {
+    auto cache = b.make_cache(static_cast<std::int64_t>(probe_ids.size()) + greedy_steps + 1);
+    return greedy([&](std::span<const std::int32_t> ids) { return b.forward(ids, *cache, false); },
+                  greedy_steps);
+}
+Greedy greedy_of(Model& m) {
+    KvCache cache = m.make_cache(static_cast<std::int64_t>(probe_ids.size()) + greedy_steps + 1);
+    return greedy([&](std::span<const std::int32_t> ids) { return m.forward(ids, cache); },
+                  greedy_steps);
 }
 
 double max_abs_diff(const std::vector<float>& a, const std::vector<float>& b) {
@@ -185,6 +221,12 @@ private slots:
             const double d_merged = max_abs_diff(logits_of(*b), want_merged);
             pool.activate(e, DeltaMode::separate);
             const double d_separate = max_abs_diff(logits_of(*b), want_separate);
+            // Decode steps: the same greedy tokens as the reconstructed expert, every step's
+            // logits within the same tolerance.
+            const Greedy got = greedy_of(*b), want = greedy_of(separate_ref);
+            QCOMPARE(got.tokens, want.tokens);
+            const double d_steps = max_abs_diff(got.logits, want.logits);
+            QVERIFY2(d_steps <= 1e-4, qPrintable(QString::number(d_steps)));
             pool.activate("", DeltaMode::merged);
             qInfo("%s %s: in place %.3g, separate %.3g (max |Δlogit|), expert vs base %.3g",
                   dt.c_str(), e, d_merged, d_separate, max_abs_diff(want_merged, base_logits));

@@ -101,9 +101,16 @@ struct Model::Impl {
 
     void linear(const LinearSlots& l, const float* in, std::int64_t rows, float* out) {
         const cpu::Matrix w = l.weight->matrix();
-        cpu::matmul(in, rows, w, out, pool);
+        // One-row steps: the delta's rows are added while the base weights stream.
+        const DeltaProvider::RowAdder fused =
+            delta && rows == 1 ? delta->row_adder(l.ref, in, rows, w.cols, out, w.rows)
+                               : DeltaProvider::RowAdder{};
+        if (fused)
+            cpu::gemv(w, in, out, pool, &fused);
+        else
+            cpu::matmul(in, rows, w, out, pool);
         if (l.bias) cpu::add_bias(out, l.bias->vector(), rows, w.rows);
-        if (delta) delta->add_delta(l.ref, in, rows, w.cols, out, w.rows);
+        if (delta && !fused) delta->add_delta(l.ref, in, rows, w.cols, out, w.rows);
     }
 
     std::vector<float> forward(std::span<const std::int32_t> tokens, KvCache& cache,

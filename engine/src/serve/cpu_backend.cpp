@@ -6,7 +6,7 @@
 // apply_in_place / restore_in_place (inplace_delta.h), exactly like the device kernel.
 // 1-D tensors (norms, biases: the model keeps a widened copy of them) are replaced by a
 // new tensor and restored with Model::restore_weight, exact by construction.
-// Separate: a DeltaProvider adds x·Δ̂ᵀ from the packed form (delta::add_delta_product).
+// Separate: a DeltaProvider adds x·Δ̂ᵀ from the packed codes (cpu::add_delta_product).
 #include <unistd.h>
 
 #include <fstream>
@@ -16,6 +16,7 @@
 #include <set>
 #include <sstream>
 
+#include "backend/cpu/delta_product.h"
 #include "core/thread_pool.h"
 #include "delta/pipeline/apply.h"
 #include "meswitch/error.h"
@@ -45,6 +46,7 @@ public:
         std::string weight;            // HF weight name
         std::optional<LinearRef> ref;  // set for decoder linears
         delta::CompressedLinear data;
+        cpu::PackedDelta packed;  // separate computation's view of `data` (decoder linears)
     };
     std::string name_;
     std::vector<Linear> linears;
@@ -55,22 +57,31 @@ public:
     std::uint64_t bytes() const override { return bytes_; }
 };
 
-// y += x·Δ̂ᵀ for the active delta's decoder linears.
+// y += x·Δ̂ᵀ for the active delta's decoder linears, from the packed codes on the pool.
 class SeparateProvider final : public DeltaProvider {
 public:
+    explicit SeparateProvider(ThreadPool& pool) : pool_(pool) {}
     void clear() { layers_.clear(); }
     bool empty() const { return layers_.empty(); }
-    void set(LinearRef ref, const delta::CompressedLinear* l) { layers_[key(ref)] = l; }
+    void set(LinearRef ref, const cpu::PackedDelta* l) { layers_[key(ref)] = l; }
     void add_delta(LinearRef ref, const float* x, std::int64_t rows, std::int64_t in, float* y,
                    std::int64_t out) override {
         const auto it = layers_.find(key(ref));
         if (it == layers_.end()) return;
-        delta::add_delta_product(*it->second, x, rows, y);
+        cpu::add_delta_product(*it->second, x, rows, y, pool_);
+    }
+    RowAdder row_adder(LinearRef ref, const float* x, std::int64_t rows, std::int64_t in, float* y,
+                       std::int64_t out) override {
+        const auto it = layers_.find(key(ref));
+        if (it == layers_.end()) return {};
+        const cpu::DeltaProduct product = cpu::prepare_product(*it->second, x, rows, y);
+        return [product](std::int64_t r0, std::int64_t r1) { product.add_rows(r0, r1); };
     }
 
 private:
     static std::int64_t key(LinearRef ref) { return ref.layer * 16 + static_cast<int>(ref.kind); }
-    std::map<std::int64_t, const delta::CompressedLinear*> layers_;
+    ThreadPool& pool_;
+    std::map<std::int64_t, const cpu::PackedDelta*> layers_;
 };
 
 std::uint64_t meminfo_available() {
@@ -88,7 +99,8 @@ std::uint64_t meminfo_available() {
 
 class CpuBackend final : public DeviceBackend {
 public:
-    explicit CpuBackend(Model model) : model_(std::move(model)), pool_(model_.threads()) {
+    explicit CpuBackend(Model model)
+        : model_(std::move(model)), pool_(model_.threads()), provider_(pool_) {
         for (const std::string& n : model_.weight_names()) base_bytes_ += model_.weight(n).nbytes;
     }
     ~CpuBackend() override {
@@ -149,8 +161,12 @@ public:
                                     std::to_string(nl.linear.rows) + "×" +
                                     std::to_string(nl.linear.cols) + " but the base's tensor is " +
                                     w.shape_string());
-                d->linears.push_back({weight, delta::parse_linear_prefix(nl.prefix), nl.linear});
+                d->linears.push_back(
+                    {weight, delta::parse_linear_prefix(nl.prefix), nl.linear, {}});
             }
+            // After the vector is complete: a PackedDelta points into its linear's codes.
+            for (CpuDelta::Linear& l : d->linears)
+                if (l.ref) l.packed = cpu::prepare_delta(l.data);
             for (const delta::DenseDelta& dd : host.dense) {
                 check_name(dd.name);
                 const TensorView w = model_.weight(dd.name);
@@ -183,7 +199,7 @@ public:
         try {
             for (const CpuDelta::Linear& l : next->linears) {
                 if (mode == DeltaMode::separate && l.ref) {
-                    provider_.set(*l.ref, &l.data);
+                    provider_.set(*l.ref, &l.packed);
                     continue;
                 }
                 apply_one(l.weight, compressed_rows(l.data));

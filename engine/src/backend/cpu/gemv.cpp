@@ -4,6 +4,7 @@
 // and w[2j+1] as (lane & 0xFFFF0000), so with x split once into even and odd halves the
 // inner loop needs no shuffles. Highway dynamic dispatch picks AVX-512 / AVX2 / SSE4 at run
 // time (the build uses no -march flags).
+#include <algorithm>
 #include <cstring>
 #include <vector>
 
@@ -148,6 +149,7 @@ void GemvF16(const std::uint16_t* bits, std::int64_t cols, const float* x, float
     const hwy::float16_t* w = reinterpret_cast<const hwy::float16_t*>(bits);
     const std::int64_t n = static_cast<std::int64_t>(hn::Lanes(df));
     const std::int64_t vec_end = cols - cols % n;
+    const std::int64_t line_halves = 64 / 2;  // f16 values per 64-byte cache line
     auto tail = [&](std::int64_t row) {
         float s = 0.0f;
         for (std::int64_t i = vec_end; i < cols; ++i) s += f16_to_f32(bits[row * cols + i]) * x[i];
@@ -160,7 +162,15 @@ void GemvF16(const std::uint16_t* bits, std::int64_t cols, const float* x, float
         const hwy::float16_t* w2 = w1 + cols;
         const hwy::float16_t* w3 = w2 + cols;
         auto a0 = hn::Zero(df), a1 = hn::Zero(df), a2 = hn::Zero(df), a3 = hn::Zero(df);
+        // As in GemvBf16: the next four rows start in new pages; request them line by line.
+        const hwy::float16_t* next = r + 8 <= r1 ? w + (r + 4) * cols : nullptr;
         for (std::int64_t i = 0; i < vec_end; i += n) {
+            if (next && (i % line_halves) == 0) {
+                hwy::Prefetch(next + i);
+                hwy::Prefetch(next + cols + i);
+                hwy::Prefetch(next + 2 * cols + i);
+                hwy::Prefetch(next + 3 * cols + i);
+            }
             const auto xv = hn::LoadU(df, x + i);
             a0 = hn::MulAdd(hn::PromoteTo(df, hn::LoadU(dh, w0 + i)), xv, a0);
             a1 = hn::MulAdd(hn::PromoteTo(df, hn::LoadU(dh, w1 + i)), xv, a1);
@@ -240,7 +250,7 @@ void gemv_rows(const Matrix& w, const float* x, float* y, std::int64_t r0, std::
     run_rows(w, x, even.data(), odd.data(), y, r0, r1);
 }
 
-void gemv(const Matrix& w, const float* x, float* y, ThreadPool& pool) {
+void gemv(const Matrix& w, const float* x, float* y, ThreadPool& pool, const RowsHook* after_rows) {
     check_dtype(w);
     thread_local std::vector<float> even, odd;
     if (w.dtype == DType::bf16) split_even_odd(x, w.cols, even, odd);
@@ -249,8 +259,14 @@ void gemv(const Matrix& w, const float* x, float* y, ThreadPool& pool) {
     pool.parallel_for(
         static_cast<std::size_t>(w.rows),
         [&](std::size_t begin, std::size_t end) {
-            run_rows(w, x, e, o, y, static_cast<std::int64_t>(begin),
-                     static_cast<std::int64_t>(end));
+            const auto b = static_cast<std::int64_t>(begin), stop = static_cast<std::int64_t>(end);
+            if (!after_rows) return run_rows(w, x, e, o, y, b, stop);
+            constexpr std::int64_t run = 64;
+            for (std::int64_t r = b; r < stop; r += run) {
+                const std::int64_t r1 = std::min(stop, r + run);
+                run_rows(w, x, e, o, y, r, r1);
+                (*after_rows)(r, r1);
+            }
         },
         4);
 }

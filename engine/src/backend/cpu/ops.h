@@ -5,6 +5,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <span>
 #include <vector>
@@ -40,8 +41,13 @@ void widen_to_f32(DType dtype, const void* src, float* dst, std::size_t count);
 
 // gemv.cpp: y[r] = W[r, :] · x for r in [r0, r1), one thread. x has W.cols floats.
 void gemv_rows(const Matrix& w, const float* x, float* y, std::int64_t r0, std::int64_t r1);
-// gemv.cpp: all rows, split across the pool (rows in blocks of 4).
-void gemv(const Matrix& w, const float* x, float* y, ThreadPool& pool);
+// gemv.cpp: all rows, split across the pool (rows in blocks of 4). With `after_rows`, each
+// thread calls it for every run of rows it has just computed (runs of up to 64 rows, disjoint,
+// from several threads at once): the separate-computation delta is added there while the
+// weights stream, in the same parallel region.
+using RowsHook = std::function<void(std::int64_t r0, std::int64_t r1)>;
+void gemv(const Matrix& w, const float* x, float* y, ThreadPool& pool,
+          const RowsHook* after_rows = nullptr);
 
 // gemm.cpp: y[t, o] = Σ_i x[t, i] · W[o, i] with a register-blocked SIMD kernel (weights
 // widened in registers), split across the pool by weight rows.

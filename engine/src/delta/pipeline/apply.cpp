@@ -33,20 +33,39 @@ std::optional<LinearRef> parse_linear_prefix(std::string_view prefix) {
 }
 
 void CompressedDeltaProvider::set(LinearRef ref, CompressedLinear linear) {
-    layers_[key(ref)] = std::move(linear);
+    Layer& l = layers_[key(ref)];
+    l.linear = std::move(linear);
+    l.packed = cpu::prepare_delta(l.linear);
 }
 
-void CompressedDeltaProvider::add_delta(LinearRef ref, const float* x, std::int64_t rows,
-                                        std::int64_t in, float* y, std::int64_t out) {
+const CompressedDeltaProvider::Layer* CompressedDeltaProvider::find(LinearRef ref, std::int64_t in,
+                                                                    std::int64_t out) const {
     const auto it = layers_.find(key(ref));
-    if (it == layers_.end()) return;
-    const CompressedLinear& l = it->second;
+    if (it == layers_.end()) return nullptr;
+    const CompressedLinear& l = it->second.linear;
     if (l.cols != in || l.rows != out)
         throw Error(ErrorKind::invalid_argument,
                     "delta for " + linear_weight_name(ref) + " is " + std::to_string(l.rows) + "×" +
                         std::to_string(l.cols) + " but the layer is " + std::to_string(out) + "×" +
                         std::to_string(in));
-    add_delta_product(l, x, rows, y);
+    return &it->second;
+}
+
+void CompressedDeltaProvider::add_delta(LinearRef ref, const float* x, std::int64_t rows,
+                                        std::int64_t in, float* y, std::int64_t out) {
+    const Layer* l = find(ref, in, out);
+    if (!l) return;
+    if (!pool_) pool_ = std::make_unique<ThreadPool>(threads_);
+    cpu::add_delta_product(l->packed, x, rows, y, *pool_);
+}
+
+DeltaProvider::RowAdder CompressedDeltaProvider::row_adder(LinearRef ref, const float* x,
+                                                           std::int64_t rows, std::int64_t in,
+                                                           float* y, std::int64_t out) {
+    const Layer* l = find(ref, in, out);
+    if (!l) return {};
+    const cpu::DeltaProduct product = cpu::prepare_product(l->packed, x, rows, y);
+    return [product](std::int64_t r0, std::int64_t r1) { product.add_rows(r0, r1); };
 }
 
 }  // namespace delta
@@ -69,7 +88,7 @@ struct AppliedDelta::Impl {
     delta::CompressedDeltaProvider provider;
     bool provider_set = false;
 
-    Impl(Model& m, DeltaMode md) : model(m), mode(md) {}
+    Impl(Model& m, DeltaMode md) : model(m), mode(md), provider(m.threads()) {}
 
     void undo() noexcept {
         if (provider_set) model.set_delta_provider(nullptr);

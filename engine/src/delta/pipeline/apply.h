@@ -3,9 +3,12 @@
 #pragma once
 
 #include <map>
+#include <memory>
 #include <optional>
 #include <string_view>
 
+#include "backend/cpu/delta_product.h"
+#include "core/thread_pool.h"
 #include "delta/quant/quantize.h"
 #include "meswitch/model.h"
 
@@ -14,17 +17,30 @@ namespace meswitch::delta {
 // "model.layers.3.mlp.up_proj" → {3, up_proj}; nullopt for anything else.
 std::optional<LinearRef> parse_linear_prefix(std::string_view prefix);
 
-// Adds x·Δ̂ᵀ from the packed form to the linears it holds; others are left alone.
+// Adds x·Δ̂ᵀ from the packed form to the linears it holds (cpu::add_delta_product on a
+// pool of its own, `threads` <= 0: all cores); others are left alone.
 class CompressedDeltaProvider final : public DeltaProvider {
 public:
+    explicit CompressedDeltaProvider(int threads = 0) : threads_(threads) {}
     void set(LinearRef ref, CompressedLinear linear);
     bool empty() const { return layers_.empty(); }
     void add_delta(LinearRef ref, const float* x, std::int64_t rows, std::int64_t in, float* y,
                    std::int64_t out) override;
+    RowAdder row_adder(LinearRef ref, const float* x, std::int64_t rows, std::int64_t in, float* y,
+                       std::int64_t out) override;
 
 private:
     static std::int64_t key(LinearRef ref) { return ref.layer * 16 + static_cast<int>(ref.kind); }
-    std::map<std::int64_t, CompressedLinear> layers_;
+    struct Layer;
+    // The layer's delta, checked against the layer's shape; null when it has none.
+    const Layer* find(LinearRef ref, std::int64_t in, std::int64_t out) const;
+    struct Layer {
+        CompressedLinear linear;
+        cpu::PackedDelta packed;  // points into `linear` (map nodes do not move)
+    };
+    int threads_ = 0;
+    std::unique_ptr<ThreadPool> pool_;  // made on first use
+    std::map<std::int64_t, Layer> layers_;
 };
 
 }  // namespace meswitch::delta

@@ -1,0 +1,383 @@
+// y += x·Δ̂ᵀ from the packed delta (see delta_product.h for the arithmetic).
+//
+// Layout. A row's codes are read in blocks of B bytes (B = the SIMD width: 64 on AVX-512).
+// Byte i of block b holds P = 8/bits codes: slot k is coded column (b·B + i)·P + k. Shifting
+// the block right by k·bits and masking gives, in byte lane i, the code of slot k; so the
+// activations are laid out per block and slot, act[(b·P + k)·B + i] = x[(b·B + i)·P + k],
+// and each (block, slot) is one u8 × s8 dot product of B lanes. 3-bit rows are unpacked to
+// one code per byte first and use P = 1.
+#include "backend/cpu/delta_product.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <string>
+
+#include "core/thread_pool.h"
+#include "delta/quant/packing.h"
+#include "delta/quant/quantize.h"
+#include "meswitch/error.h"
+
+#ifndef MESWITCH_DELTA_ACTS_ONCE
+#define MESWITCH_DELTA_ACTS_ONCE
+namespace meswitch::cpu {
+// Activations of one call, rounded and permuted for one target's block size.
+struct DeltaActs {
+    std::int64_t n = 0;       // activation rows
+    std::int64_t blocks = 0;  // code blocks per weight row
+    std::int64_t stride = 0;  // bytes of hi (and of lo) per activation row
+    std::vector<std::int8_t> hi, lo;
+    std::vector<float> step;  // n × blocks
+    std::vector<float> zsum;  // n: Σ of the rounded coded activations
+    std::vector<float> xs;    // n × k: the salient activations
+};
+// One step covers |x| up to 127·257 steps, so v = 256·hi + lo fits two signed bytes.
+constexpr float kLevels = 32639.0f;
+}  // namespace meswitch::cpu
+#endif
+
+#define HWY_WANT_AVX3_DL  // AVX-512 VNNI (vpdpbusd); Highway leaves it out by default
+#undef HWY_TARGET_INCLUDE
+#define HWY_TARGET_INCLUDE "backend/cpu/delta_product.cpp"
+#include <hwy/foreach_target.h>  // IWYU pragma: keep
+#include <hwy/highway.h>
+
+HWY_BEFORE_NAMESPACE();
+namespace meswitch::cpu::HWY_NAMESPACE {
+namespace hn = hwy::HWY_NAMESPACE;
+
+#undef MESWITCH_DELTA_SIMD
+#if HWY_TARGET == HWY_AVX3_DL || HWY_TARGET == HWY_AVX3 || HWY_TARGET == HWY_AVX2 || \
+    HWY_TARGET == HWY_SSE4 || HWY_TARGET == HWY_SSSE3
+#define MESWITCH_DELTA_SIMD 1
+#else
+#define MESWITCH_DELTA_SIMD 0
+#endif
+
+#if MESWITCH_DELTA_SIMD
+using DU8 = hn::ScalableTag<std::uint8_t>;
+using DI8 = hn::ScalableTag<std::int8_t>;
+using DU16 = hn::ScalableTag<std::uint16_t>;
+using DI32 = hn::ScalableTag<std::int32_t>;
+using DF = hn::ScalableTag<float>;
+using VU8 = hn::Vec<DU8>;
+using VI8 = hn::Vec<DI8>;
+using VI32 = hn::Vec<DI32>;
+
+// acc[m] += Σ_{i<4} a[4m+i]·b[4m+i], a unsigned (codes ≤ 15), b signed. Without VNNI the
+// pairwise 16-bit sums cannot saturate: 2 · 15 · 128 < 32767.
+HWY_INLINE VI32 DotAcc(VI32 acc, VU8 a, VI8 b) {
+#if HWY_TARGET == HWY_AVX3_DL
+    // Highway 1.0's AVX3_DL target string enables "avxvnni" instead of "avx512vnni", so the
+    // intrinsic cannot be inlined here; the instruction itself is part of the target.
+    __m512i r = acc.raw;
+    asm("vpdpbusd %2, %1, %0" : "+v"(r) : "v"(a.raw), "v"(b.raw));
+    return VI32{r};
+#elif HWY_TARGET == HWY_AVX3
+    const __m512i pairs = _mm512_maddubs_epi16(a.raw, b.raw);
+    return VI32{_mm512_add_epi32(acc.raw, _mm512_madd_epi16(pairs, _mm512_set1_epi16(1)))};
+#elif HWY_TARGET == HWY_AVX2
+    const __m256i pairs = _mm256_maddubs_epi16(a.raw, b.raw);
+    return VI32{_mm256_add_epi32(acc.raw, _mm256_madd_epi16(pairs, _mm256_set1_epi16(1)))};
+#else
+    const __m128i pairs = _mm_maddubs_epi16(a.raw, b.raw);
+    return VI32{_mm_add_epi32(acc.raw, _mm_madd_epi16(pairs, _mm_set1_epi16(1)))};
+#endif
+}
+
+std::int64_t BlockBytes() {
+    return static_cast<std::int64_t>(hn::Lanes(DU8()));
+}
+#else
+std::int64_t BlockBytes() {
+    return 16;
+}
+#endif
+
+// Codes per byte in the kernel's view of a row (3-bit rows are unpacked: one per byte).
+int PerByte(int bits) {
+    return bits == 3 ? 1 : 8 / bits;
+}
+
+// Rounds `count` activations of one block to v = 256·hi + lo (nearest, ties to even) and
+// stores code j's activation where the kernel's slot j % PER of byte j / PER reads it.
+// Returns Σ v.
+template <int PER>
+std::int64_t QuantizeBlock(const float* xc, std::int64_t count, float inv, std::int64_t bb,
+                           std::int8_t* hi, std::int8_t* lo) {
+    std::int64_t vsum = 0;
+    for (std::int64_t j = 0; j < count; ++j) {
+        int v = static_cast<int>(std::rint(xc[j] * inv));  // |x·inv| <= kLevels (+ rounding)
+        v = std::clamp(v, -static_cast<int>(kLevels), static_cast<int>(kLevels));
+        const int h = (v + 128) >> 8;
+        const std::int64_t pos = (j % PER) * bb + j / PER;
+        hi[pos] = static_cast<std::int8_t>(h);
+        lo[pos] = static_cast<std::int8_t>(v - h * 256);
+        vsum += v;
+    }
+    return vsum;
+}
+
+void PrepareActs(const PackedDelta& d, const float* x, std::int64_t n, DeltaActs& a) {
+    const std::int64_t bb = BlockBytes();
+    const int per = PerByte(d.bits);
+    const std::int64_t row_len = d.bits == 3 ? d.coded : d.row_bytes;
+    const std::int64_t k = static_cast<std::int64_t>(d.salient.size());
+    a.n = n;
+    a.blocks = (row_len + bb - 1) / bb;
+    a.stride = a.blocks * per * bb;
+    a.hi.assign(static_cast<std::size_t>(n * a.stride), 0);
+    a.lo.assign(a.hi.size(), 0);
+    a.step.assign(static_cast<std::size_t>(n * a.blocks), 0.0f);
+    a.zsum.assign(static_cast<std::size_t>(n), 0.0f);
+    a.xs.resize(static_cast<std::size_t>(n * k));
+    thread_local std::vector<float> xc;
+    xc.resize(static_cast<std::size_t>(d.coded));
+    const std::int64_t block_codes = bb * per;
+    for (std::int64_t t = 0; t < n; ++t) {
+        const float* xt = x + t * d.cols;
+        std::int64_t at = 0;
+        for (const auto& [first, len] : d.runs) {
+            std::memcpy(xc.data() + at, xt + first, static_cast<std::size_t>(len) * sizeof(float));
+            at += len;
+        }
+        for (std::int64_t j = 0; j < k; ++j)
+            a.xs[static_cast<std::size_t>(t * k + j)] = xt[d.salient[static_cast<std::size_t>(j)]];
+        std::int8_t* hi = a.hi.data() + t * a.stride;
+        std::int8_t* lo = a.lo.data() + t * a.stride;
+        double zsum = 0;
+        for (std::int64_t b = 0; b < a.blocks; ++b) {
+            const std::int64_t j0 = b * block_codes;
+            const std::int64_t j1 = std::min(d.coded, j0 + block_codes);
+            float m = 0.0f;
+            bool finite = true;
+            for (std::int64_t j = j0; j < j1; ++j) {
+                m = std::max(m, std::fabs(xc[j]));
+                finite = finite && std::isfinite(xc[j]);
+            }
+            if (!finite) {  // NaN or Inf: let it show in every output
+                a.step[static_cast<std::size_t>(t * a.blocks + b)] = std::nanf("");
+                zsum = std::nan("");
+                continue;
+            }
+            if (m == 0.0f) continue;
+            const float step = m / kLevels, inv = kLevels / m;
+            a.step[static_cast<std::size_t>(t * a.blocks + b)] = step;
+            std::int8_t* bh = hi + b * per * bb;
+            std::int8_t* bl = lo + b * per * bb;
+            const std::int64_t vsum =
+                per == 8   ? QuantizeBlock<8>(xc.data() + j0, j1 - j0, inv, bb, bh, bl)
+                : per == 4 ? QuantizeBlock<4>(xc.data() + j0, j1 - j0, inv, bb, bh, bl)
+                : per == 2 ? QuantizeBlock<2>(xc.data() + j0, j1 - j0, inv, bb, bh, bl)
+                           : QuantizeBlock<1>(xc.data() + j0, j1 - j0, inv, bb, bh, bl);
+            zsum += static_cast<double>(step) * static_cast<double>(vsum);
+        }
+        a.zsum[static_cast<std::size_t>(t)] = static_cast<float>(zsum);
+    }
+}
+
+// Σ_coded q·x for weight row `codes` (row_len bytes in the kernel's view) and activation
+// rows [t0, t0 + NT), into dot[0 .. NT). BITS 8 stands for unpacked 3-bit rows.
+// Blocks may read past the row into the next row's codes (their activations are zero);
+// only bytes at or past `end`, the end of the buffer, are never read.
+template <int BITS, int NT>
+void RowDots(const std::uint8_t* codes, std::int64_t row_len, const std::uint8_t* end,
+             const DeltaActs& a, std::int64_t t0, float* dot) {
+    constexpr int PER = 8 / BITS;
+#if MESWITCH_DELTA_SIMD
+    const DU8 du8;
+    const DI8 di8;
+    const DU16 du16;
+    const DI32 di32;
+    const DF df;
+    const std::int64_t bb = BlockBytes();
+    const auto mask = hn::Set(du8, static_cast<std::uint8_t>(BITS == 8 ? 0xFF : (1u << BITS) - 1u));
+    hn::Vec<DF> acc[NT];
+    for (int t = 0; t < NT; ++t) acc[t] = hn::Zero(df);
+    const std::int8_t* hi[NT];
+    const std::int8_t* lo[NT];
+    const float* step[NT];
+    for (int t = 0; t < NT; ++t) {
+        hi[t] = a.hi.data() + (t0 + t) * a.stride;
+        lo[t] = a.lo.data() + (t0 + t) * a.stride;
+        step[t] = a.step.data() + (t0 + t) * a.blocks;
+    }
+    alignas(64) std::uint8_t tail[64];
+    for (std::int64_t b = 0; b < a.blocks; ++b) {
+        const std::uint8_t* src = codes + b * bb;
+        if (src + bb > end) {
+            std::memset(tail, 0, sizeof tail);
+            std::memcpy(tail, src, static_cast<std::size_t>(row_len - b * bb));
+            src = tail;
+        }
+        const VU8 c = hn::LoadU(du8, src);
+        VU8 q[PER];
+        q[0] = BITS == 8 ? c : hn::And(c, mask);
+        if constexpr (PER > 1)
+            for (int k = 1; k < PER; ++k)
+                q[k] = hn::And(hn::BitCast(du8, hn::ShiftRightSame(hn::BitCast(du16, c), k * BITS)),
+                               mask);
+        const std::int64_t off = b * PER * bb;
+        for (int t = 0; t < NT; ++t) {
+            // Independent accumulators per slot: the dot-product latency chains overlap.
+            VI32 sh[PER], sl[PER];
+            for (int k = 0; k < PER; ++k) {
+                sh[k] = DotAcc(hn::Zero(di32), q[k], hn::LoadU(di8, hi[t] + off + k * bb));
+                sl[k] = DotAcc(hn::Zero(di32), q[k], hn::LoadU(di8, lo[t] + off + k * bb));
+            }
+            for (int k = 1; k < PER; ++k) {
+                sh[0] = hn::Add(sh[0], sh[k]);
+                sl[0] = hn::Add(sl[0], sl[k]);
+            }
+            const VI32 v = hn::Add(hn::ShiftLeft<8>(sh[0]), sl[0]);
+            acc[t] = hn::MulAdd(hn::ConvertTo(df, v), hn::Set(df, step[t][b]), acc[t]);
+        }
+    }
+    for (int t = 0; t < NT; ++t) dot[t] = hn::GetLane(hn::SumOfLanes(df, acc[t]));
+#else
+    const std::int64_t bb = BlockBytes();
+    const unsigned mask = BITS == 8 ? 0xFFu : (1u << BITS) - 1u;
+    for (int t = 0; t < NT; ++t) {
+        const std::int8_t* hi = a.hi.data() + (t0 + t) * a.stride;
+        const std::int8_t* lo = a.lo.data() + (t0 + t) * a.stride;
+        double sum = 0;
+        for (std::int64_t b = 0; b < a.blocks; ++b) {
+            std::int64_t s = 0;
+            for (std::int64_t i = 0; i < bb && b * bb + i < row_len; ++i) {
+                const unsigned byte = codes[b * bb + i];
+                for (int k = 0; k < PER; ++k) {
+                    const unsigned q = (byte >> (k * BITS)) & mask;
+                    const std::int64_t pos = (b * PER + k) * bb + i;
+                    s += static_cast<std::int64_t>(q) * (256 * hi[pos] + lo[pos]);
+                }
+            }
+            sum +=
+                static_cast<double>(s) * a.step[static_cast<std::size_t>((t0 + t) * a.blocks + b)];
+        }
+        dot[t] = static_cast<float>(sum);
+    }
+#endif
+}
+
+template <int BITS>
+void RowsPer(const PackedDelta& d, const DeltaActs& a, float* y, std::int64_t r0, std::int64_t r1) {
+    const std::int64_t k = static_cast<std::int64_t>(d.salient.size());
+    const std::int64_t row_len = d.bits == 3 ? d.coded : d.row_bytes;
+    thread_local std::vector<std::uint8_t> unpacked;
+    if (d.bits == 3) unpacked.assign(static_cast<std::size_t>(d.coded + 64), 0);
+    const std::uint8_t* packed_end = d.codes + d.rows * d.row_bytes;
+    for (std::int64_t r = r0; r < r1; ++r) {
+        const std::uint8_t* codes = d.codes + r * d.row_bytes;
+        const std::uint8_t* end = packed_end;
+        if (d.bits == 3) {
+            delta::unpack_codes(codes, d.coded, 3, unpacked.data());
+            codes = unpacked.data();
+            end = codes + unpacked.size();
+        }
+        const float s = d.scale[static_cast<std::size_t>(r)];
+        const float z = d.zero[static_cast<std::size_t>(r)];
+        const float* sal = d.salient_values.data() + r * k;
+        for (std::int64_t t = 0; t < a.n; t += 4) {
+            float dot[4];
+            const std::int64_t nt = std::min<std::int64_t>(4, a.n - t);
+            switch (nt) {
+                case 1:
+                    RowDots<BITS, 1>(codes, row_len, end, a, t, dot);
+                    break;
+                case 2:
+                    RowDots<BITS, 2>(codes, row_len, end, a, t, dot);
+                    break;
+                case 3:
+                    RowDots<BITS, 3>(codes, row_len, end, a, t, dot);
+                    break;
+                default:
+                    RowDots<BITS, 4>(codes, row_len, end, a, t, dot);
+                    break;
+            }
+            for (std::int64_t i = 0; i < nt; ++i) {
+                float acc = s * (dot[i] - z * a.zsum[static_cast<std::size_t>(t + i)]);
+                const float* xs = a.xs.data() + (t + i) * k;
+                for (std::int64_t j = 0; j < k; ++j) acc += xs[j] * sal[j];
+                y[(t + i) * d.rows + r] += acc;
+            }
+        }
+    }
+}
+
+void DeltaRows(const PackedDelta& d, const DeltaActs& a, float* y, std::int64_t r0,
+               std::int64_t r1) {
+    switch (d.bits) {
+        case 1:
+            return RowsPer<1>(d, a, y, r0, r1);
+        case 2:
+            return RowsPer<2>(d, a, y, r0, r1);
+        case 4:
+            return RowsPer<4>(d, a, y, r0, r1);
+        default:  // 3: unpacked to a byte per code
+            return RowsPer<8>(d, a, y, r0, r1);
+    }
+}
+
+}  // namespace meswitch::cpu::HWY_NAMESPACE
+HWY_AFTER_NAMESPACE();
+
+#if HWY_ONCE
+namespace meswitch::cpu {
+
+HWY_EXPORT(PrepareActs);
+HWY_EXPORT(DeltaRows);
+
+PackedDelta prepare_delta(const delta::CompressedLinear& c) {
+    c.validate("compressed layer");
+    PackedDelta d;
+    d.rows = c.rows;
+    d.cols = c.cols;
+    d.bits = c.bits;
+    d.codes = c.codes.data();
+    d.row_bytes = c.row_bytes;
+    d.coded = c.cols - c.salient_count();
+    d.scale.resize(static_cast<std::size_t>(c.rows));
+    d.zero.resize(d.scale.size());
+    for (std::int64_t r = 0; r < c.rows; ++r) {
+        d.scale[static_cast<std::size_t>(r)] = c.scale_at(r);
+        d.zero[static_cast<std::size_t>(r)] = c.zero_at(r);
+    }
+    d.salient = c.salient_idx;
+    d.salient_values.resize(c.salient_values.size());
+    for (std::size_t i = 0; i < c.salient_values.size(); ++i)
+        d.salient_values[i] = c.salient_dtype == DType::bf16 ? bf16_to_f32(c.salient_values[i])
+                                                             : f16_to_f32(c.salient_values[i]);
+    std::int64_t col = 0;
+    for (std::size_t s = 0; s <= c.salient_idx.size(); ++s) {
+        const std::int64_t end = s < c.salient_idx.size() ? c.salient_idx[s] : c.cols;
+        if (end > col) d.runs.emplace_back(col, end - col);
+        col = end + 1;
+    }
+    return d;
+}
+
+DeltaProduct prepare_product(const PackedDelta& d, const float* x, std::int64_t n, float* y) {
+    thread_local DeltaActs acts;
+    if (n > 0 && d.rows > 0) HWY_DYNAMIC_DISPATCH(PrepareActs)(d, x, n, acts);
+    return DeltaProduct(&d, n > 0 ? &acts : nullptr, y);
+}
+
+void DeltaProduct::add_rows(std::int64_t r0, std::int64_t r1) const {
+    if (!acts_ || r0 >= r1) return;
+    HWY_DYNAMIC_DISPATCH(DeltaRows)(*delta_, *acts_, y_, r0, r1);
+}
+
+void add_delta_product(const PackedDelta& d, const float* x, std::int64_t n, float* y,
+                       ThreadPool& pool) {
+    if (n <= 0 || d.rows <= 0) return;
+    const DeltaProduct product = prepare_product(d, x, n, y);
+    pool.parallel_for(
+        static_cast<std::size_t>(d.rows),
+        [&](std::size_t b, std::size_t e) {
+            product.add_rows(static_cast<std::int64_t>(b), static_cast<std::int64_t>(e));
+        },
+        8);
+}
+
+}  // namespace meswitch::cpu
+#endif  // HWY_ONCE
