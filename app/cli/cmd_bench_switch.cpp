@@ -64,8 +64,11 @@ void register_bench_switch(CLI::App* bench) {
                         {"delta_bytes", r.delta_bytes},
                         {"delta_bits_per_param", r.delta_bits_per_param},
                         {"in_place_switch_ms", r.in_place_ms},
+                        {"in_place_switch_median_ms", r.in_place_median_ms},
                         {"in_place_switch_min_ms", r.in_place_min_ms},
                         {"in_place_bytes_touched", r.in_place_bytes_touched},
+                        {"read_write_bandwidth_gbps", r.update_bandwidth_gbps},
+                        {"in_place_bandwidth_fraction", r.in_place_bandwidth_fraction},
                         {"separate_switch_ms", r.separate_ms},
                         {"upload_evicted_delta_ms", r.upload_ms},
                         {"reload_cold_ms", r.reload_cold_ms},
@@ -88,10 +91,12 @@ void register_bench_switch(CLI::App* bench) {
             r.delta_bytes / 1048576.0, r.delta_bits_per_param);
         if (!r.note.empty()) std::printf("note: %s\n", r.note.c_str());
         std::printf(
-            "switch in place (restore + apply): %.1f ms mean, %.1f ms best; %.2f GB "
-            "of weights read+written (%.2f GB/s effective)\n",
-            r.in_place_ms, r.in_place_min_ms, r.in_place_bytes_touched / 1e9,
-            r.in_place_bytes_touched / 1e9 / (r.in_place_min_ms / 1000.0));
+            "switch in place (restore + apply): %.1f ms median, %.1f ms mean, %.1f ms best; "
+            "%.2f GB of weights read+written (%.2f GB/s at the median = %.0f %% of the "
+            "measured %.2f GB/s read+write bandwidth)\n",
+            r.in_place_median_ms, r.in_place_ms, r.in_place_min_ms, r.in_place_bytes_touched / 1e9,
+            r.in_place_bytes_touched / 1e9 / (r.in_place_median_ms / 1000.0),
+            100.0 * r.in_place_bandwidth_fraction, r.update_bandwidth_gbps);
         std::printf(
             "exact restore: %.3f %% of touched elements patched, %.1f MiB (incl. working "
             "copies on the CPU)\n",

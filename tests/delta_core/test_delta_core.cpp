@@ -8,8 +8,10 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <limits>
 #include <random>
 
+#include "core/thread_pool.h"
 #include "delta/msd/msd_file.h"
 #include "delta/quant/bench_compress.h"
 #include "delta/quant/packing.h"
@@ -17,6 +19,8 @@
 #include "delta/quant/synthetic_layer.h"
 #include "io/safetensors.h"
 #include "meswitch/error.h"
+#include "serve/delta_rows.h"
+#include "serve/inplace_delta.h"
 #include "test_support.h"
 
 using namespace meswitch;
@@ -54,6 +58,152 @@ CompressedLinear compress(const Layer& L, Method m, int bits, const std::string&
 
 double out_err(const Layer& L, const CompressedLinear& c) {
     return measure_error(L.l.delta.data(), c, L.eval).rel_output_error;
+}
+
+// The in-place delta's scalar definition (the code before the SIMD kernels, bit for bit):
+// load as float, add or subtract in f32, round to the dtype with core's conversions.
+float ref_load(DType t, std::uint32_t b) {
+    if (t == DType::bf16) return bf16_to_f32(static_cast<std::uint16_t>(b));
+    if (t == DType::f16) return f16_to_f32(static_cast<std::uint16_t>(b));
+    float f;
+    std::memcpy(&f, &b, 4);
+    return f;
+}
+std::uint32_t ref_store(DType t, float f) {
+    if (t == DType::bf16) return f32_to_bf16(f);
+    if (t == DType::f16) return f32_to_f16(f);
+    std::uint32_t b;
+    std::memcpy(&b, &f, 4);
+    return b;
+}
+float f32_of(std::uint32_t b) {
+    float f;
+    std::memcpy(&f, &b, 4);
+    return f;
+}
+std::uint32_t bits_of(float f) {
+    std::uint32_t b;
+    std::memcpy(&b, &f, 4);
+    return b;
+}
+
+// A weight row as raw bits (16 or 32 per element) and a Δ̂ row that together cover the
+// awkward cases: every exponent range, ±0, subnormals, ±inf, quiet and signalling NaNs,
+// sums that overflow, land on subnormals or sit exactly halfway between two neighbours.
+void special_row(DType t, std::mt19937& rng, std::size_t cols, std::vector<std::uint32_t>& w,
+                 std::vector<float>& d) {
+    const bool wide = t == DType::f32;
+    std::normal_distribution<float> normal(0.0f, 0.05f);
+    w.resize(cols);
+    d.resize(cols);
+    for (std::size_t c = 0; c < cols; ++c) {
+        const unsigned pick = rng() % 8;
+        std::uint32_t b = 0;
+        if (pick < 3)
+            b = ref_store(t, normal(rng));
+        else if (pick < 6)
+            b = wide ? static_cast<std::uint32_t>(rng()) : rng() & 0xFFFFu;
+        else {
+            const std::uint32_t specials16[] = {0x0000, 0x8000, 0x0001, 0x8001, 0x7F80, 0xFF80,
+                                                0x7FC0, 0x7F81, 0xFFC1, 0x7F7F, 0x7C00, 0xFC00,
+                                                0x7E00, 0x7C01, 0x7BFF, 0x03FF, 0x0400, 0x3C00};
+            const std::uint32_t specials32[] = {0x00000000, 0x80000000, 0x00000001, 0x807FFFFF,
+                                                0x7F800000, 0xFF800000, 0x7FC00000, 0x7F800001,
+                                                0xFFC00123, 0x7F7FFFFF, 0x00800000, 0x3F800000};
+            b = wide ? specials32[rng() % std::size(specials32)]
+                     : specials16[rng() % std::size(specials16)];
+        }
+        w[c] = b;
+        const float wf = ref_load(t, b);
+        const bool w_nan = std::isnan(wf);
+        const unsigned dp = rng() % 10;
+        float v = 0;
+        if (dp < 4) {
+            v = wf * normal(rng);  // |Δ| about 5 % of |W|
+        } else if (dp < 6) {
+            // Exactly half a step of the dtype at w: a tie for round to nearest even.
+            const std::uint32_t step = t == DType::bf16 ? 0x10000u : t == DType::f16 ? 0x2000u : 1u;
+            const float next = f32_of(bits_of(std::isfinite(wf) ? wf : 1.0f) + step);
+            v = (next - (std::isfinite(wf) ? wf : 1.0f)) * 0.5f * (rng() % 2 ? 1.0f : -1.0f);
+        } else if (dp < 8) {
+            v = std::ldexp(normal(rng), static_cast<int>(rng() % 300) - 150);
+        } else {
+            const float specials[] = {0.0f,
+                                      -0.0f,
+                                      std::numeric_limits<float>::infinity(),
+                                      -std::numeric_limits<float>::infinity(),
+                                      std::numeric_limits<float>::max(),
+                                      -65504.0f,
+                                      65520.0f,
+                                      std::numeric_limits<float>::denorm_min(),
+                                      -1e-40f,
+                                      3.4e38f,
+                                      std::numeric_limits<float>::quiet_NaN()};
+            v = specials[rng() % std::size(specials)];
+            // Two NaN operands: which payload an add keeps is the compiler's choice.
+            if (std::isnan(v) && w_nan) v = 1.0f;
+        }
+        d[c] = v;
+    }
+}
+
+std::vector<std::byte> to_bytes(DType t, const std::vector<std::uint32_t>& w) {
+    const std::size_t es = dtype_size(t);
+    std::vector<std::byte> out(w.size() * es);
+    for (std::size_t i = 0; i < w.size(); ++i) {
+        if (es == 4)
+            std::memcpy(out.data() + i * 4, &w[i], 4);
+        else {
+            const auto h = static_cast<std::uint16_t>(w[i]);
+            std::memcpy(out.data() + i * 2, &h, 2);
+        }
+    }
+    return out;
+}
+std::uint32_t element(DType t, const std::byte* p, std::size_t i) {
+    if (t == DType::f32) {
+        std::uint32_t b;
+        std::memcpy(&b, p + i * 4, 4);
+        return b;
+    }
+    std::uint16_t h;
+    std::memcpy(&h, p + i * 2, 2);
+    return h;
+}
+
+// A random valid compressed linear with salient columns at the edges and side by side.
+CompressedLinear random_compressed(std::int64_t rows, std::int64_t cols, int bits, ZeroFormat zf,
+                                   DType salient_dtype, std::uint64_t seed) {
+    std::mt19937 rng(static_cast<std::uint32_t>(seed));
+    CompressedLinear c;
+    c.rows = rows;
+    c.cols = cols;
+    c.bits = bits;
+    c.zero_format = zf;
+    c.salient_dtype = salient_dtype;
+    for (std::int64_t i = 0; i < cols; ++i)
+        if (i == 0 || i == cols - 1 || i == cols / 2 || i == cols / 2 + 1 || rng() % 29 == 0)
+            c.salient_idx.push_back(static_cast<std::int32_t>(i));
+    const std::int64_t k = c.salient_count();
+    c.row_bytes = packed_bytes(cols - k, bits);
+    std::vector<std::uint8_t> q(static_cast<std::size_t>(cols - k));
+    c.codes.resize(static_cast<std::size_t>(rows * c.row_bytes));
+    for (std::int64_t r = 0; r < rows; ++r) {
+        for (auto& v : q) v = static_cast<std::uint8_t>(rng() & ((1u << bits) - 1));
+        pack_codes(q.data(), cols - k, bits, c.codes.data() + r * c.row_bytes);
+    }
+    std::uniform_real_distribution<float> u(0.001f, 0.1f);
+    for (std::int64_t r = 0; r < rows; ++r) {
+        c.scales.push_back(f32_to_f16(u(rng)));
+        if (zf == ZeroFormat::u8) c.zeros.push_back(static_cast<std::uint16_t>(rng() % 256));
+        if (zf == ZeroFormat::f16) c.zeros.push_back(f32_to_f16(u(rng) * 20.0f));
+    }
+    for (std::int64_t i = 0; i < rows * k; ++i) {
+        const float v = u(rng) * (rng() % 2 ? 1.0f : -1.0f);
+        c.salient_values.push_back(salient_dtype == DType::bf16 ? f32_to_bf16(v) : f32_to_f16(v));
+    }
+    c.validate("test layer");
+    return c;
 }
 
 // Owned copy of a safetensors file's tensors, to rewrite it with a mutation.
@@ -463,6 +613,192 @@ private slots:
                 QVERIFY(std::string(e.what()).find("cut.msd") != std::string::npos);
             }
         }
+    }
+
+    // The SIMD row kernels of the in-place switch against the scalar definition, bit for
+    // bit: the applied row, the patch (which elements, which original bits) and the
+    // restored row, for all three dtypes and every kind of special value; row lengths that
+    // are not multiples of the vector length exercise the padded tail.
+    void in_place_row_kernels_match_scalar_bit_for_bit() {
+        std::mt19937 rng(41);
+        std::vector<std::uint32_t> w;
+        std::vector<float> d;
+        for (DType t : {DType::f32, DType::bf16, DType::f16}) {
+            std::size_t patched = 0, total = 0;
+            for (int trial = 0; trial < 400; ++trial) {
+                const std::size_t cols = trial < 100 ? 1 + trial : 64 + rng() % 2000;
+                special_row(t, rng, cols, w, d);
+                std::vector<std::byte> row = to_bytes(t, w);
+                std::vector<std::uint32_t> idx(cols + serve::row_patch_slack),
+                    bits(cols + serve::row_patch_slack);
+                const std::uint32_t base = 1000u * static_cast<std::uint32_t>(trial);
+                const std::size_t n = serve::apply_row_in_place(t, row.data(), d.data(), cols, base,
+                                                                idx.data(), bits.data());
+                std::vector<std::uint32_t> want_idx, want_bits;
+                for (std::size_t c = 0; c < cols; ++c) {
+                    const std::uint32_t applied = ref_store(t, ref_load(t, w[c]) + d[c]);
+                    const QString where = QString("%1 trial %2 col %3 w %4 d %5")
+                                              .arg(dtype_name(t))
+                                              .arg(trial)
+                                              .arg(c)
+                                              .arg(w[c], 0, 16)
+                                              .arg(bits_of(d[c]), 0, 16);
+                    QVERIFY2(element(t, row.data(), c) == applied, qPrintable("apply " + where));
+                    if (ref_store(t, ref_load(t, applied) - d[c]) != w[c]) {
+                        want_idx.push_back(base + static_cast<std::uint32_t>(c));
+                        want_bits.push_back(w[c]);
+                    }
+                }
+                QCOMPARE(n, want_idx.size());
+                idx.resize(n);
+                bits.resize(n);
+                QVERIFY(idx == want_idx);
+                QVERIFY(bits == want_bits);
+                patched += n;
+                total += cols;
+                // Restore: the scalar w' − d, then the patch gives every original bit back.
+                const std::vector<std::byte> applied_row = row;
+                serve::restore_row_in_place(t, row.data(), d.data(), cols);
+                for (std::size_t c = 0; c < cols; ++c)
+                    QCOMPARE(element(t, row.data(), c),
+                             ref_store(t, ref_load(t, element(t, applied_row.data(), c)) - d[c]));
+                const std::size_t es = dtype_size(t);
+                for (std::size_t i = 0; i < n; ++i)
+                    std::memcpy(row.data() + (idx[i] - base) * es, &bits[i], es);
+                QVERIFY(row == to_bytes(t, w));
+            }
+            // Special values and ties make many round trips fail; most still come back.
+            QVERIFY(patched > 0 && patched < total / 2);
+        }
+    }
+
+    // Every f16 bit pattern through the f16 kernels (the F16C conversions against core's
+    // f16_to_f32 / f32_to_f16), with a spread of deltas.
+    void in_place_f16_kernels_cover_every_f16_value() {
+        const std::size_t cols = 65536;
+        std::vector<std::uint32_t> w(cols);
+        for (std::size_t i = 0; i < cols; ++i) w[i] = static_cast<std::uint32_t>(i);
+        for (float scale : {0.0f, 1e-3f, 0.05f, -0.5f, 3.0f, 1e-7f}) {
+            std::vector<float> d(cols);
+            for (std::size_t i = 0; i < cols; ++i) {
+                const float wf = f16_to_f32(static_cast<std::uint16_t>(i));
+                d[i] = std::isfinite(wf) ? wf * scale + scale * 1e-4f : scale;
+            }
+            std::vector<std::byte> row = to_bytes(DType::f16, w);
+            std::vector<std::uint32_t> idx(cols + serve::row_patch_slack), bits(idx.size());
+            const std::size_t n = serve::apply_row_in_place(DType::f16, row.data(), d.data(), cols,
+                                                            0, idx.data(), bits.data());
+            std::size_t want = 0;
+            for (std::size_t c = 0; c < cols; ++c) {
+                const std::uint32_t applied = f32_to_f16(f16_to_f32(std::uint16_t(c)) + d[c]);
+                QCOMPARE(element(DType::f16, row.data(), c), applied);
+                if (f32_to_f16(f16_to_f32(std::uint16_t(applied)) - d[c]) != c) {
+                    QVERIFY(want < n && idx[want] == c && bits[want] == c);
+                    ++want;
+                }
+            }
+            QCOMPARE(n, want);
+        }
+    }
+
+    // The SIMD decode of packed codes and the row decoder of a compressed linear give the
+    // bits delta::reconstruct gives, for every code width, zero format and salient dtype.
+    void delta_rows_match_reconstruct_bit_for_bit() {
+        std::mt19937 rng(5);
+        for (int bits = 1; bits <= 4; ++bits)
+            for (std::int64_t count : {0, 1, 3, 4, 7, 8, 15, 16, 17, 31, 32, 33, 100, 1031}) {
+                std::vector<std::uint8_t> q(static_cast<std::size_t>(count));
+                for (auto& v : q) v = static_cast<std::uint8_t>(rng() & ((1u << bits) - 1));
+                std::vector<std::uint8_t> packed(
+                    static_cast<std::size_t>(packed_bytes(count, bits)));
+                pack_codes(q.data(), count, bits, packed.data());
+                const float scale = 0.0123f, zero = 1.37f;
+                std::vector<float> out(static_cast<std::size_t>(count) + 1, -7.0f);
+                serve::decode_coded_row(packed.data(), count, bits, scale, zero, out.data());
+                for (std::int64_t j = 0; j < count; ++j)
+                    QCOMPARE(bits_of(out[j]), bits_of(scale * (static_cast<float>(q[j]) - zero)));
+                QCOMPARE(out.back(), -7.0f);  // nothing written past the row
+            }
+        for (int bits = 1; bits <= 4; ++bits)
+            for (ZeroFormat zf : {ZeroFormat::midpoint, ZeroFormat::u8, ZeroFormat::f16})
+                for (DType sd : {DType::f16, DType::bf16})
+                    for (std::int64_t cols : {3, 37, 173, 1030}) {
+                        const CompressedLinear c =
+                            random_compressed(9, cols, bits, zf, sd, bits * 1000 + cols);
+                        std::vector<float> want(static_cast<std::size_t>(9 * cols));
+                        reconstruct(c, want.data());
+                        const serve::DeltaRowFn rows = serve::compressed_rows(c);
+                        std::vector<float> got(static_cast<std::size_t>(cols));
+                        for (std::int64_t r = 0; r < 9; ++r) {
+                            rows(r, got.data());
+                            QVERIFY2(
+                                std::memcmp(got.data(), want.data() + r * cols,
+                                            got.size() * sizeof(float)) == 0,
+                                qPrintable(
+                                    QString("bits %1 cols %2 row %3").arg(bits).arg(cols).arg(r)));
+                        }
+                    }
+    }
+
+    // apply_in_place / restore_in_place over a whole weight on a pool: the same weight and
+    // patch as the scalar definition row by row, and the original bits back; with a delta
+    // far larger than the weight, the pristine-copy fallback, exact as well.
+    void in_place_weight_apply_restore_is_exact() {
+        ThreadPool pool(3);
+        std::mt19937 rng(8);
+        std::normal_distribution<float> normal(0.0f, 1.0f);
+        for (DType t : {DType::f32, DType::bf16, DType::f16})
+            for (bool huge : {false, true}) {
+                const std::int64_t rows = 300, cols = 77;
+                std::vector<std::uint32_t> w, rw;
+                std::vector<float> d, rd;
+                for (std::int64_t r = 0; r < rows; ++r) {
+                    special_row(t, rng, cols, rw, rd);
+                    for (std::int64_t c = 0; c < cols; ++c) {
+                        if (huge)
+                            rd[c] = 1e3f * (1.0f + std::abs(normal(rng)));
+                        else if (rng() % 20) {  // mostly ordinary, a few special values
+                            rw[c] = ref_store(t, normal(rng));
+                            rd[c] = 0.05f * normal(rng);
+                        }
+                    }
+                    w.insert(w.end(), rw.begin(), rw.end());
+                    d.insert(d.end(), rd.begin(), rd.end());
+                }
+                const std::vector<std::byte> original = to_bytes(t, w);
+                std::vector<std::byte> data = original;
+                const serve::MutableWeight mw{t, rows, cols, data.data()};
+                const serve::DeltaRowFn fn = [&](std::int64_t r, float* out) {
+                    std::memcpy(out, d.data() + r * cols, cols * sizeof(float));
+                };
+                const serve::RestorePatch patch = serve::apply_in_place(mw, fn, &pool);
+                std::vector<std::uint32_t> want_idx, want_bits;
+                for (std::size_t i = 0; i < w.size(); ++i) {
+                    const std::uint32_t applied = ref_store(t, ref_load(t, w[i]) + d[i]);
+                    QCOMPARE(element(t, data.data(), i), applied);
+                    if (ref_store(t, ref_load(t, applied) - d[i]) != w[i]) {
+                        want_idx.push_back(static_cast<std::uint32_t>(i));
+                        want_bits.push_back(w[i]);
+                    }
+                }
+                QCOMPARE(patch.pristine.empty(), !huge);
+                if (!huge) {
+                    QVERIFY(patch.index == want_idx);
+                    QVERIFY(patch.bits == want_bits);
+                } else {
+                    QVERIFY(patch.pristine == original);
+                }
+                serve::restore_in_place(mw, fn, patch, &pool);
+                QVERIFY(data == original);
+                // Malformed patches are refused before anything is written.
+                if (!huge && patch.index.size() >= 2) {
+                    serve::RestorePatch bad = patch;
+                    std::swap(bad.index[0], bad.index[1]);
+                    const std::vector<std::byte> before = data;
+                    QVERIFY_THROWS_EXCEPTION(Error, serve::restore_in_place(mw, fn, bad, &pool));
+                    QVERIFY(data == before);
+                }
+            }
     }
 
     void bench_compress_reports_figures() {

@@ -4,10 +4,12 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
 #include <random>
+#include <vector>
 
 #include "delta/quant/packing.h"
 #include "io/safetensors.h"
@@ -16,7 +18,35 @@
 #include "serve/device_backend.h"
 #include "serve/expert_pool.h"
 
+#undef HWY_TARGET_INCLUDE
+#define HWY_TARGET_INCLUDE "serve/bench_switch.cpp"
+#include <hwy/foreach_target.h>  // IWYU pragma: keep
+#include <hwy/highway.h>
+
+HWY_BEFORE_NAMESPACE();
+namespace meswitch::serve::HWY_NAMESPACE {
+namespace hn = hwy::HWY_NAMESPACE;
+
+// p[i] += 1 for i < n (n a multiple of the vector length): the plainest in-place update.
+void IncrementWords(std::uint32_t* p, std::size_t n) {
+    const hn::ScalableTag<std::uint32_t> d;
+    const auto one = hn::Set(d, 1u);
+    for (std::size_t i = 0; i < n; i += hn::Lanes(d))
+        hn::Store(hn::Add(hn::Load(d, p + i), one), d, p + i);
+}
+
+}  // namespace meswitch::serve::HWY_NAMESPACE
+HWY_AFTER_NAMESPACE();
+
+#if HWY_ONCE
+
+#include <hwy/aligned_allocator.h>
+
+#include "core/thread_pool.h"
+
 namespace meswitch::serve {
+
+HWY_EXPORT(IncrementWords);
 
 namespace {
 
@@ -146,6 +176,41 @@ std::uint64_t meminfo_available_bytes() {
     return static_cast<std::uint64_t>(kib) * 1024;
 }
 
+// Read+write bandwidth in GB/s: best of a few passes of an in-place update of 1 GiB split
+// across `threads` like the switch's rows (each pass reads and writes every byte).
+double measure_update_bandwidth(int threads) {
+    const std::size_t count = (1ull << 30) / sizeof(std::uint32_t);
+    const auto words = hwy::AllocateAligned<std::uint32_t>(count);
+    if (!words)
+        throw Error(ErrorKind::out_of_memory, "bench switch: no 1 GiB for the bandwidth pass");
+    ThreadPool pool(threads);
+    constexpr std::size_t grain = 1 << 16;  // words; a multiple of every vector length
+    pool.parallel_for(
+        count,
+        [&](std::size_t b, std::size_t e) { std::fill(words.get() + b, words.get() + e, 0u); },
+        grain);
+    double best = 0;
+    for (int pass = 0; pass < 5; ++pass) {
+        const auto t = clock_type::now();
+        pool.parallel_for(
+            count,
+            [&](std::size_t b, std::size_t e) {
+                HWY_DYNAMIC_DISPATCH(IncrementWords)(words.get() + b, e - b);
+            },
+            grain);
+        const double s = ms_since(t) / 1000.0;
+        best = std::max(best, 2.0 * static_cast<double>(count * sizeof(std::uint32_t)) / s / 1e9);
+    }
+    asm volatile("" : : "r"(words.get()) : "memory");
+    return best;
+}
+
+double median(std::vector<double> v) {
+    std::sort(v.begin(), v.end());
+    const std::size_t n = v.size();
+    return n == 0 ? 0 : n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
+}
+
 }  // namespace
 
 ModelConfig bench_shape(std::string_view name) {
@@ -202,6 +267,9 @@ BenchSwitchResult bench_switch(const BenchSwitchOptions& o,
                         std::to_string(host_need >> 20) + " MiB of host memory here but " +
                         std::to_string(available >> 20) +
                         " MiB are available; use a smaller --shape (small, tiny)");
+    const int threads = o.threads > 0 ? o.threads : ThreadPool::default_threads();
+    say("measuring the read+write memory bandwidth (1 GiB in place)");
+    r.update_bandwidth_gbps = measure_update_bandwidth(threads);
     say("building the synthetic base");
     Model host = Model::from_tensors(config, model::random_weights(config, o.dtype, 1, o.threads),
                                      ModelOptions{o.threads});
@@ -248,20 +316,26 @@ BenchSwitchResult bench_switch(const BenchSwitchOptions& o,
 
     say("timing in-place switches");
     double total = 0, best = 1e300, patched = 0, touched = 0;
+    std::vector<double> times;
     for (int i = 0; i < o.switches; ++i) {
         const SwitchReport s =
             pool.activate(names[static_cast<std::size_t>(i) % names.size()], DeltaMode::merged);
         total += s.activate_ms;
         best = std::min(best, s.activate_ms);
+        times.push_back(s.activate_ms);
         const auto [p, t] = backend->patch_counts();
         patched += static_cast<double>(p);
         touched += static_cast<double>(t);
     }
     r.in_place_ms = total / o.switches;
+    r.in_place_median_ms = median(times);
     r.in_place_min_ms = best;
     r.patch_fraction = touched > 0 ? patched / touched : 0;
     r.restore_overhead_bytes = backend->restore_overhead_bytes();
     r.in_place_bytes_touched = touched_bytes(config, o.dtype);
+    if (r.in_place_median_ms > 0 && r.update_bandwidth_gbps > 0)
+        r.in_place_bandwidth_fraction = static_cast<double>(r.in_place_bytes_touched) / 1e9 /
+                                        (r.in_place_median_ms / 1000.0) / r.update_bandwidth_gbps;
     r.in_place_tokens_per_second = decode_tps(*backend, o.decode_steps);
 
     say("timing separate-computation switches");
@@ -303,3 +377,5 @@ BenchSwitchResult bench_switch(const BenchSwitchOptions& o,
 }
 
 }  // namespace meswitch::serve
+
+#endif  // HWY_ONCE

@@ -4,7 +4,8 @@
 // Measures a switch in place (restore + apply), in separate computation, re-uploading an
 // evicted delta from host memory, and reloading the expert's full safetensors from disk
 // (cold: the file's pages dropped from the page cache first), decode speed in each mode,
-// and how many Mistral-7B-shaped experts fit beside the base in a memory size.
+// and how many Mistral-7B-shaped experts fit beside the base in a memory size. The in-place
+// switch is also given as a fraction of the machine's measured read+write bandwidth.
 #pragma once
 
 #include <cstdint>
@@ -38,7 +39,8 @@ struct BenchSwitchResult {
     std::uint64_t base_bytes = 0;
     std::uint64_t delta_bytes = 0;  // one expert
     double delta_bits_per_param = 0;
-    double in_place_ms = 0;  // mean: restore the previous expert + apply the next
+    double in_place_ms = 0;         // mean: restore the previous expert + apply the next
+    double in_place_median_ms = 0;  // the same, median of the timed switches
     double in_place_min_ms = 0;
     double separate_ms = 0;     // mean: switch with decoder linears computed separately
     double upload_ms = 0;       // host → device copy of an evicted delta
@@ -48,6 +50,10 @@ struct BenchSwitchResult {
     double patch_fraction = 0;  // elements the exact restore patches, of those touched
     std::uint64_t restore_overhead_bytes = 0;
     std::uint64_t in_place_bytes_touched = 0;  // weights read+written, both directions
+    // Read+write memory bandwidth (GB/s, best of 5 in-place passes over 1 GiB on the same
+    // threads), and the in-place switch's bytes touched ÷ median time as a fraction of it.
+    double update_bandwidth_gbps = 0;
+    double in_place_bandwidth_fraction = 0;
     double base_tokens_per_second = 0;
     double in_place_tokens_per_second = 0;
     double separate_tokens_per_second = 0;

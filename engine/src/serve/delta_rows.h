@@ -11,6 +11,11 @@ namespace meswitch::serve {
 // `linear` must be validated and outlive the returned function.
 DeltaRowFn compressed_rows(const delta::CompressedLinear& linear);
 
+// out[j] = scale · (q_j − zero) for the first `count` codes of one packed row (the codes
+// of the non-salient columns, see delta/quant/quantize.h); SIMD, exposed for tests.
+void decode_coded_row(const std::uint8_t* packed, std::int64_t count, int bits, float scale,
+                      float zero, float* out);
+
 // Rows of a dense delta seen as rows × cols (a 1-D delta is one row). `d` must outlive the
 // returned function.
 DeltaRowFn dense_rows(const delta::DenseDelta& d, std::int64_t cols);

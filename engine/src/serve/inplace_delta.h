@@ -10,14 +10,18 @@
 // packed delta. d is decoded into a row buffer first, so the compiler cannot fuse the
 // decode's multiply into the add differently in the two passes.
 //
-// Cost: one extra pass at apply time, and 8 bytes per patched element. Rounding comes
-// back unless w' lands in a larger binade than w (then half an ulp of w' can be a whole
-// ulp of w, or more when |d| > |w|) or on a tie. The rate depends on |Δ|/|W|: measured
-// 15 % of the elements on tiny bf16/f16 test experts whose delta is ~40 % of the weights,
-// and ~3 % at a more realistic 5 % (see `meswitch bench switch`). When the patch would
-// cost more than the weight itself (rate > 25 % for bf16/f16, > 50 % for f32),
-// apply_in_place keeps a pristine copy of that weight instead, so the overhead per weight
-// is at most min(8 × rate, 1) × its bytes.
+// Both passes stream each row once: Δ̂ is decoded into a row buffer, then one SIMD loop
+// adds, rounds, checks the round trip and stores (see inplace_delta.cpp); rows run in
+// parallel on the pool.
+//
+// Cost: one more subtraction and rounding per element at apply time, and 8 bytes per
+// patched element. Rounding comes back unless w' lands in a larger binade than w (then
+// half an ulp of w' can be a whole ulp of w, or more when |d| > |w|) or on a tie. The rate
+// depends on |Δ|/|W|: measured 15 % of the elements on tiny bf16/f16 test experts whose
+// delta is ~40 % of the weights, and ~3 % at a more realistic 5 % (see `meswitch bench
+// switch`). When the patch would cost more than the weight itself (rate > 25 % for
+// bf16/f16, > 50 % for f32), apply_in_place keeps a pristine copy of that weight instead,
+// so the overhead per weight is at most min(8 × rate, 1) × its bytes.
 #pragma once
 
 #include <cstddef>
@@ -63,5 +67,15 @@ RestorePatch apply_in_place(const MutableWeight& w, const DeltaRowFn& delta_row,
 // w ← round(w − Δ̂), then the patched elements get their original bits back.
 void restore_in_place(const MutableWeight& w, const DeltaRowFn& delta_row,
                       const RestorePatch& patch, ThreadPool* pool);
+
+// The row kernels under both (SIMD, dispatched at run time; exposed for tests).
+// apply_row_in_place: row[c] ← round(row[c] + d[c]) for c < cols, and for every c where
+// round(row'[c] − d[c]) is not the original bits, appends (base + c, original bits) to
+// index/bits, which need room for cols + row_patch_slack entries; returns how many.
+inline constexpr std::size_t row_patch_slack = 64;
+std::size_t apply_row_in_place(DType dtype, std::byte* row, const float* d, std::size_t cols,
+                               std::uint32_t base, std::uint32_t* index, std::uint32_t* bits);
+// row[c] ← round(row[c] − d[c]) for c < cols.
+void restore_row_in_place(DType dtype, std::byte* row, const float* d, std::size_t cols);
 
 }  // namespace meswitch::serve
