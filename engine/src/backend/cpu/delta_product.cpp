@@ -54,6 +54,15 @@ namespace hn = hwy::HWY_NAMESPACE;
 #define MESWITCH_DELTA_SIMD 0
 #endif
 
+// The slot and tile loops must unroll, or their vector arrays live on the stack.
+#ifndef MESWITCH_UNROLL
+#if defined(__clang__)
+#define MESWITCH_UNROLL _Pragma("unroll")
+#else
+#define MESWITCH_UNROLL _Pragma("GCC unroll 8")
+#endif
+#endif
+
 #if MESWITCH_DELTA_SIMD
 using DU8 = hn::ScalableTag<std::uint8_t>;
 using DI8 = hn::ScalableTag<std::int8_t>;
@@ -85,11 +94,11 @@ HWY_INLINE VI32 DotAcc(VI32 acc, VU8 a, VI8 b) {
 #endif
 }
 
-std::int64_t BlockBytes() {
+HWY_INLINE std::int64_t BlockBytes() {
     return static_cast<std::int64_t>(hn::Lanes(DU8()));
 }
 #else
-std::int64_t BlockBytes() {
+HWY_INLINE std::int64_t BlockBytes() {
     return 16;
 }
 #endif
@@ -193,10 +202,12 @@ void RowDots(const std::uint8_t* codes, std::int64_t row_len, const std::uint8_t
     const std::int64_t bb = BlockBytes();
     const auto mask = hn::Set(du8, static_cast<std::uint8_t>(BITS == 8 ? 0xFF : (1u << BITS) - 1u));
     hn::Vec<DF> acc[NT];
+    MESWITCH_UNROLL
     for (int t = 0; t < NT; ++t) acc[t] = hn::Zero(df);
     const std::int8_t* hi[NT];
     const std::int8_t* lo[NT];
     const float* step[NT];
+    MESWITCH_UNROLL
     for (int t = 0; t < NT; ++t) {
         hi[t] = a.hi.data() + (t0 + t) * a.stride;
         lo[t] = a.lo.data() + (t0 + t) * a.stride;
@@ -213,18 +224,23 @@ void RowDots(const std::uint8_t* codes, std::int64_t row_len, const std::uint8_t
         const VU8 c = hn::LoadU(du8, src);
         VU8 q[PER];
         q[0] = BITS == 8 ? c : hn::And(c, mask);
-        if constexpr (PER > 1)
+        if constexpr (PER > 1) {
+            MESWITCH_UNROLL
             for (int k = 1; k < PER; ++k)
                 q[k] = hn::And(hn::BitCast(du8, hn::ShiftRightSame(hn::BitCast(du16, c), k * BITS)),
                                mask);
+        }
         const std::int64_t off = b * PER * bb;
+        MESWITCH_UNROLL
         for (int t = 0; t < NT; ++t) {
             // Independent accumulators per slot: the dot-product latency chains overlap.
             VI32 sh[PER], sl[PER];
+            MESWITCH_UNROLL
             for (int k = 0; k < PER; ++k) {
                 sh[k] = DotAcc(hn::Zero(di32), q[k], hn::LoadU(di8, hi[t] + off + k * bb));
                 sl[k] = DotAcc(hn::Zero(di32), q[k], hn::LoadU(di8, lo[t] + off + k * bb));
             }
+            MESWITCH_UNROLL
             for (int k = 1; k < PER; ++k) {
                 sh[0] = hn::Add(sh[0], sh[k]);
                 sl[0] = hn::Add(sl[0], sl[k]);
@@ -233,6 +249,7 @@ void RowDots(const std::uint8_t* codes, std::int64_t row_len, const std::uint8_t
             acc[t] = hn::MulAdd(hn::ConvertTo(df, v), hn::Set(df, step[t][b]), acc[t]);
         }
     }
+    MESWITCH_UNROLL
     for (int t = 0; t < NT; ++t) dot[t] = hn::GetLane(hn::SumOfLanes(df, acc[t]));
 #else
     const std::int64_t bb = BlockBytes();
@@ -276,7 +293,6 @@ void RowsPer(const PackedDelta& d, const DeltaActs& a, float* y, std::int64_t r0
         }
         const float s = d.scale[static_cast<std::size_t>(r)];
         const float z = d.zero[static_cast<std::size_t>(r)];
-        const float* sal = d.salient_values.data() + r * k;
         for (std::int64_t t = 0; t < a.n; t += 4) {
             float dot[4];
             const std::int64_t nt = std::min<std::int64_t>(4, a.n - t);
@@ -294,12 +310,18 @@ void RowsPer(const PackedDelta& d, const DeltaActs& a, float* y, std::int64_t r0
                     RowDots<BITS, 4>(codes, row_len, end, a, t, dot);
                     break;
             }
-            for (std::int64_t i = 0; i < nt; ++i) {
-                float acc = s * (dot[i] - z * a.zsum[static_cast<std::size_t>(t + i)]);
-                const float* xs = a.xs.data() + (t + i) * k;
-                for (std::int64_t j = 0; j < k; ++j) acc += xs[j] * sal[j];
-                y[(t + i) * d.rows + r] += acc;
-            }
+            for (std::int64_t i = 0; i < nt; ++i)
+                y[(t + i) * d.rows + r] +=
+                    s * (dot[i] - z * a.zsum[static_cast<std::size_t>(t + i)]);
+        }
+    }
+    // Salient columns, column by column across the rows (vectorises; values stored k-major).
+    for (std::int64_t t = 0; t < a.n; ++t) {
+        float* yt = y + t * d.rows;
+        for (std::int64_t j = 0; j < k; ++j) {
+            const float xv = a.xs[static_cast<std::size_t>(t * k + j)];
+            const float* v = d.salient_values.data() + j * d.rows;
+            for (std::int64_t r = r0; r < r1; ++r) yt[r] += xv * v[r];
         }
     }
 }
@@ -343,10 +365,14 @@ PackedDelta prepare_delta(const delta::CompressedLinear& c) {
         d.zero[static_cast<std::size_t>(r)] = c.zero_at(r);
     }
     d.salient = c.salient_idx;
+    const std::int64_t k = c.salient_count();
     d.salient_values.resize(c.salient_values.size());
-    for (std::size_t i = 0; i < c.salient_values.size(); ++i)
-        d.salient_values[i] = c.salient_dtype == DType::bf16 ? bf16_to_f32(c.salient_values[i])
-                                                             : f16_to_f32(c.salient_values[i]);
+    for (std::int64_t r = 0; r < c.rows; ++r)
+        for (std::int64_t j = 0; j < k; ++j) {
+            const std::uint16_t v = c.salient_values[static_cast<std::size_t>(r * k + j)];
+            d.salient_values[static_cast<std::size_t>(j * c.rows + r)] =
+                c.salient_dtype == DType::bf16 ? bf16_to_f32(v) : f16_to_f32(v);
+        }
     std::int64_t col = 0;
     for (std::size_t s = 0; s <= c.salient_idx.size(); ++s) {
         const std::int64_t end = s < c.salient_idx.size() ? c.salient_idx[s] : c.cols;

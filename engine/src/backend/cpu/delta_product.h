@@ -40,7 +40,7 @@ struct PackedDelta {
     std::int64_t coded = 0;             // non-salient columns per row
     std::vector<float> scale, zero;     // per row
     std::vector<std::int32_t> salient;  // column indices, sorted
-    std::vector<float> salient_values;  // rows × salient.size()
+    std::vector<float> salient_values;  // salient.size() × rows (column-major: k-th column's rows)
     // Runs of consecutive coded columns: (first column, length), in column order.
     std::vector<std::pair<std::int64_t, std::int64_t>> runs;
 };
