@@ -202,6 +202,48 @@ private slots:
         QVERIFY(max_abs_diff(y, reference_matmul(x, 70, w.widened, 9, 40)) < 1e-4);
     }
 
+    void gemm_packed_chunks_and_k_blocks_data() {
+        QTest::addColumn<int>("rows");
+        QTest::addColumn<int>("out");
+        QTest::addColumn<int>("in");
+        // rows: 1…4 vectors of rows per chunk, a partial vector, several 64-row chunks;
+        // out: not a multiple of any micro-tile height (6, 8, 12, 16) nor of the per-thread
+        // block; in: inside, exactly at and past the 384-column K-block, odd tails.
+        QTest::newRow("one vector") << 16 << 50 << 100;
+        QTest::newRow("two vectors, partial") << 29 << 37 << 385;
+        QTest::newRow("three vectors") << 48 << 101 << 384;
+        QTest::newRow("prompt 64") << 64 << 200 << 777;
+        QTest::newRow("chunks 64+6") << 70 << 97 << 131;
+        QTest::newRow("chunks 64+64+1") << 129 << 23 << 800;
+        QTest::newRow("wide in") << 33 << 7 << 1537;
+    }
+    void gemm_packed_chunks_and_k_blocks() {
+        QFETCH(int, rows);
+        QFETCH(int, out);
+        QFETCH(int, in);
+        const auto x = randoms(static_cast<std::size_t>(rows * in), 21);
+        for (DType dt : {DType::f32, DType::bf16, DType::f16}) {
+            const StoredMatrix w = make_matrix(out, in, dt, 22);
+            const auto ref = reference_matmul(x, rows, w.widened, out, in);
+            std::vector<float> first;
+            for (int threads : {1, 2, 3}) {
+                ThreadPool pool(threads);
+                std::vector<float> y(static_cast<std::size_t>(rows * out), -7.0f);
+                cpu::gemm(x.data(), rows, w.matrix(), y.data(), pool);
+                QVERIFY2(max_abs_diff(y, ref) < 1e-5 * std::sqrt(double(in)),
+                         qPrintable(QString("%1 threads=%2 err=%3")
+                                        .arg(dtype_name(dt))
+                                        .arg(threads)
+                                        .arg(max_abs_diff(y, ref))));
+                // threads split the outputs, never the sums: the result is the same
+                if (first.empty())
+                    first = y;
+                else
+                    QCOMPARE(max_abs_diff(y, first), 0.0);
+            }
+        }
+    }
+
     void widen_matches_scalar_conversions() {
         std::vector<std::uint16_t> bits(1000);
         std::mt19937 rng(7);

@@ -1,7 +1,12 @@
-// Matrix × matrix for batched prefill, y[t, o] = x[t, :] · W[o, :], weights f32 / f16 / bf16
-// widened in registers (no f32 copy of the weights). Register-blocked: 4 weight rows × up to
-// 4 activation rows per micro-kernel call, 16 FMA accumulators, the weight block staying in
-// L1 while activation rows stream from L2. bf16 uses the even/odd pair trick of gemv.cpp.
+// Matrix × matrix for batched prefill, y[t, o] = x[t, :] · W[o, :], weights f32 / f16 / bf16.
+// BLIS-style: the activations of up to `chunk` rows are packed once per call k-major
+// (xp[k][t], rows padded to whole vectors, shared by all threads); each thread takes a range
+// of output features and, for every K-block of `kc` columns, widens MR weight rows into a
+// small f32 tile (in L1), then a broadcast micro-kernel accumulates MR outputs × NV vectors
+// of rows: per k it loads NV vectors of packed x and broadcasts MR weights (MR × NV FMA
+// accumulators, 24 of the 32 zmm registers on AVX-512). Partial sums live in a per-thread
+// block [MR][rows] across K-blocks and are transposed into y at the end. Every weight is
+// read from memory and widened once per row chunk, the packed x block stays in L1/L2.
 // (Debian's OpenBLAS 0.3.21 does not recognise recent Xeons and falls back to SSE3 kernels,
 // so a portable Highway kernel is both faster and predictable here.)
 #include <algorithm>
@@ -12,19 +17,28 @@
 #include "core/thread_pool.h"
 #include "meswitch/error.h"
 
-#ifndef MESWITCH_GEMM_ACTS_ONCE
-#define MESWITCH_GEMM_ACTS_ONCE
+#ifndef MESWITCH_GEMM_ONCE
+#define MESWITCH_GEMM_ONCE
 namespace meswitch::cpu {
-// Activations prepared for one dtype: for bf16 every row is also split into even and odd
-// halves (`pairs` floats each); other dtypes use the rows as they are.
-struct GemmActs {
-    const float* x;     // rows × cols
-    const float* even;  // rows × pairs (bf16 only)
-    const float* odd;   // rows × pairs (bf16 only)
-    std::int64_t cols;
-    std::int64_t pairs;
+// How a target blocks one call: activation rows per packed chunk (a multiple of its vector
+// length) and output features per micro-tile for that many rows.
+struct GemmPlan {
+    std::int64_t chunk_rows;
+    std::int64_t mr;
 };
+
+// Columns per K-block: the packed x block (kc × chunk_rows floats, 96 KiB for 64 rows)
+// stays in L2 while one thread's tiles pass over it (measured: 384 beats 128-256 by ~10%,
+// the tile set-up and partial-sum traffic being amortised over more k).
+constexpr std::int64_t gemm_kc = 384;
+// Micro-tiles per thread block: their partial sums (tiles × MR × rows floats) stay in L1/L2
+// across the K-blocks, and the packed x of the whole K is reread once per block.
+constexpr std::int64_t gemm_block_tiles = 16;
 }  // namespace meswitch::cpu
+
+// Full unrolling of the register-block loops (GCC at -O2 would keep the accumulators in
+// memory otherwise).
+#define MESWITCH_UNROLL _Pragma("GCC unroll 32")
 #endif
 
 #undef HWY_TARGET_INCLUDE
@@ -36,134 +50,134 @@ HWY_BEFORE_NAMESPACE();
 namespace meswitch::cpu::HWY_NAMESPACE {
 namespace hn = hwy::HWY_NAMESPACE;
 
-template <int NT, int NO>
-void BlockBf16(const std::uint16_t* w, const GemmActs& a, std::int64_t t0, std::int64_t o0,
-               float* y, std::int64_t ldy) {
-    const hn::ScalableTag<float> df;
-    const hn::RebindToUnsigned<decltype(df)> du;
-    const std::int64_t n = static_cast<std::int64_t>(hn::Lanes(df));
-    const std::int64_t vec_pairs = a.pairs - a.pairs % n;
-    const auto mask = hn::Set(du, 0xFFFF0000u);
-    using V = decltype(hn::Zero(df));
-    V acc[NT][NO];
-    for (int t = 0; t < NT; ++t)
-        for (int o = 0; o < NO; ++o) acc[t][o] = hn::Zero(df);
-    const std::uint32_t* wp[NO];
-    for (int o = 0; o < NO; ++o)
-        wp[o] = reinterpret_cast<const std::uint32_t*>(w + (o0 + o) * a.cols);
-    for (std::int64_t j = 0; j < vec_pairs; j += n) {
-        V lo[NO], hi[NO];
-        for (int o = 0; o < NO; ++o) {
-            const auto v = hn::LoadU(du, wp[o] + j);
-            lo[o] = hn::BitCast(df, hn::ShiftLeft<16>(v));
-            hi[o] = hn::BitCast(df, hn::And(v, mask));
-        }
-        for (int t = 0; t < NT; ++t) {
-            const auto xe = hn::LoadU(df, a.even + (t0 + t) * a.pairs + j);
-            const auto xo = hn::LoadU(df, a.odd + (t0 + t) * a.pairs + j);
-            for (int o = 0; o < NO; ++o) {
-                acc[t][o] = hn::MulAdd(lo[o], xe, acc[t][o]);
-                acc[t][o] = hn::MulAdd(hi[o], xo, acc[t][o]);
-            }
-        }
-    }
-    for (int t = 0; t < NT; ++t) {
-        const float* xr = a.x + (t0 + t) * a.cols;
-        for (int o = 0; o < NO; ++o) {
-            float s = hn::GetLane(hn::SumOfLanes(df, acc[t][o]));
-            const std::uint16_t* wr = w + (o0 + o) * a.cols;
-            for (std::int64_t i = 2 * vec_pairs; i < a.cols; ++i) {
-                const std::uint32_t u = static_cast<std::uint32_t>(wr[i]) << 16;
-                float f;
-                std::memcpy(&f, &u, sizeof f);
-                s += f * xr[i];
-            }
-            y[(t0 + t) * ldy + o0 + o] = s;
-        }
-    }
+// 32 vector registers (AVX-512): up to 4 vectors of rows × 6 outputs; else (16 registers)
+// up to 2 vectors × 6.
+#if HWY_TARGET == HWY_AVX3 || HWY_TARGET == HWY_AVX3_DL
+constexpr int kMaxNv = 4;
+constexpr int MrFor(int nv) {
+    return nv == 4 ? 6 : nv == 3 ? 8 : nv == 2 ? 12 : 16;
+}
+#else
+constexpr int kMaxNv = 2;
+constexpr int MrFor(int nv) {
+    return nv == 2 ? 6 : 12;
+}
+#endif
+
+std::int64_t Lanes() {
+    return static_cast<std::int64_t>(hn::Lanes(hn::ScalableTag<float>()));
 }
 
-// f32 and f16 weights: widen with LoadU / PromoteTo, x used directly.
-template <int NT, int NO, typename W>
-void BlockDirect(const W* w, const GemmActs& a, std::int64_t t0, std::int64_t o0, float* y,
-                 std::int64_t ldy) {
+GemmPlan Plan(std::int64_t rows) {
+    const std::int64_t n = Lanes();
+    const std::int64_t chunk = kMaxNv * n;
+    const std::int64_t first = std::min(rows, chunk);
+    const int nv = static_cast<int>((first + n - 1) / n);
+    return {chunk, MrFor(nv)};
+}
+
+// c[m][t] (+)= Σ_k w[m][k] · xp[k][t] for m < MR, t < NV·lanes; w rows are gemm_kc apart,
+// xp rows tp apart, c rows tp apart.
+template <int MR, int NV>
+HWY_NOINLINE void Micro(const float* HWY_RESTRICT w, const float* HWY_RESTRICT xp, std::int64_t tp,
+                        std::int64_t kc, float* HWY_RESTRICT c, bool accumulate) {
     const hn::ScalableTag<float> df;
     const std::int64_t n = static_cast<std::int64_t>(hn::Lanes(df));
-    const std::int64_t vec_end = a.cols - a.cols % n;
     using V = decltype(hn::Zero(df));
-    V acc[NT][NO];
-    for (int t = 0; t < NT; ++t)
-        for (int o = 0; o < NO; ++o) acc[t][o] = hn::Zero(df);
-    const W* wp[NO];
-    for (int o = 0; o < NO; ++o) wp[o] = w + (o0 + o) * a.cols;
-    for (std::int64_t i = 0; i < vec_end; i += n) {
-        V wv[NO];
-        for (int o = 0; o < NO; ++o) {
-            if constexpr (sizeof(W) == 4) {
-                wv[o] = hn::LoadU(df, reinterpret_cast<const float*>(wp[o]) + i);
-            } else {
-                const hn::Rebind<hwy::float16_t, decltype(df)> dh;
-                wv[o] = hn::PromoteTo(
-                    df, hn::LoadU(dh, reinterpret_cast<const hwy::float16_t*>(wp[o]) + i));
-            }
-        }
-        for (int t = 0; t < NT; ++t) {
-            const auto xv = hn::LoadU(df, a.x + (t0 + t) * a.cols + i);
-            for (int o = 0; o < NO; ++o) acc[t][o] = hn::MulAdd(wv[o], xv, acc[t][o]);
+    V acc[MR][NV];
+    MESWITCH_UNROLL
+    for (int m = 0; m < MR; ++m) {
+        MESWITCH_UNROLL
+        for (int v = 0; v < NV; ++v)
+            acc[m][v] = accumulate ? hn::LoadU(df, c + m * tp + v * n) : hn::Zero(df);
+    }
+    for (std::int64_t k = 0; k < kc; ++k) {
+        V xv[NV];
+        MESWITCH_UNROLL
+        for (int v = 0; v < NV; ++v) xv[v] = hn::LoadU(df, xp + k * tp + v * n);
+        MESWITCH_UNROLL
+        for (int m = 0; m < MR; ++m) {
+            const V b = hn::Set(df, w[m * gemm_kc + k]);
+            MESWITCH_UNROLL
+            for (int v = 0; v < NV; ++v) acc[m][v] = hn::MulAdd(b, xv[v], acc[m][v]);
         }
     }
-    for (int t = 0; t < NT; ++t) {
-        const float* xr = a.x + (t0 + t) * a.cols;
-        for (int o = 0; o < NO; ++o) {
-            float s = hn::GetLane(hn::SumOfLanes(df, acc[t][o]));
-            for (std::int64_t i = vec_end; i < a.cols; ++i) {
-                float wf;
-                if constexpr (sizeof(W) == 4) {
-                    std::memcpy(&wf, wp[o] + i, 4);
-                } else {
-                    wf = f16_to_f32(wp[o][i]);
-                }
-                s += wf * xr[i];
+    MESWITCH_UNROLL
+    for (int m = 0; m < MR; ++m) {
+        MESWITCH_UNROLL
+        for (int v = 0; v < NV; ++v) hn::StoreU(acc[m][v], df, c + m * tp + v * n);
+    }
+}
+
+// dst[i] = float(src[i]) for i < count.
+void WidenRow(DType dtype, const void* src, float* HWY_RESTRICT dst, std::int64_t count) {
+    const hn::ScalableTag<float> df;
+    const std::int64_t n = static_cast<std::int64_t>(hn::Lanes(df));
+    std::int64_t i = 0;
+    if (dtype == DType::bf16) {
+        const hn::RebindToUnsigned<decltype(df)> du32;
+        const hn::Rebind<std::uint16_t, decltype(df)> du16;
+        const auto* s = static_cast<const std::uint16_t*>(src);
+        for (; i + n <= count; i += n) {
+            const auto wide = hn::PromoteTo(du32, hn::LoadU(du16, s + i));
+            hn::StoreU(hn::BitCast(df, hn::ShiftLeft<16>(wide)), df, dst + i);
+        }
+        for (; i < count; ++i) dst[i] = bf16_to_f32(s[i]);
+    } else if (dtype == DType::f16) {
+        const hn::Rebind<hwy::float16_t, decltype(df)> dh;
+        const auto* s = static_cast<const std::uint16_t*>(src);
+        const auto* h = reinterpret_cast<const hwy::float16_t*>(s);
+        for (; i + n <= count; i += n)
+            hn::StoreU(hn::PromoteTo(df, hn::LoadU(dh, h + i)), df, dst + i);
+        for (; i < count; ++i) dst[i] = f16_to_f32(s[i]);
+    } else {
+        std::memcpy(dst, src, static_cast<std::size_t>(count) * sizeof(float));
+    }
+}
+
+// One thread's outputs [o_begin, o_end) for the packed chunk xp (cols × tp floats, nt valid
+// rows), written to y rows 0 … nt-1 (ldy floats apart).
+template <int NV>
+void BlockRange(const Matrix& w, const float* xp, std::int64_t tp, std::int64_t nt,
+                std::int64_t o_begin, std::int64_t o_end, float* y, std::int64_t ldy) {
+    constexpr int MR = MrFor(NV);
+    const std::int64_t k_total = w.cols;
+    const std::size_t esize = dtype_size(w.dtype);
+    thread_local std::vector<float> wtile, cblock;
+    wtile.resize(static_cast<std::size_t>(MR * gemm_kc));
+    cblock.resize(static_cast<std::size_t>(gemm_block_tiles * MR * tp));
+    const std::int64_t block_outputs = gemm_block_tiles * MR;
+    for (std::int64_t b0 = o_begin; b0 < o_end; b0 += block_outputs) {
+        const std::int64_t b1 = std::min(o_end, b0 + block_outputs);
+        for (std::int64_t k0 = 0; k0 < k_total; k0 += gemm_kc) {
+            const std::int64_t kc = std::min(gemm_kc, k_total - k0);
+            for (std::int64_t o = b0; o < b1; o += MR) {
+                const std::int64_t mr = std::min<std::int64_t>(MR, b1 - o);
+                for (std::int64_t m = 0; m < mr; ++m)
+                    WidenRow(w.dtype, w.data + ((o + m) * k_total + k0) * esize,
+                             wtile.data() + m * gemm_kc, kc);
+                for (std::int64_t m = mr; m < MR; ++m)
+                    std::fill_n(wtile.data() + m * gemm_kc, kc, 0.0f);
+                Micro<MR, NV>(wtile.data(), xp + k0 * tp, tp, kc, cblock.data() + (o - b0) * tp,
+                              k0 > 0);
             }
-            y[(t0 + t) * ldy + o0 + o] = s;
+        }
+        for (std::int64_t o = b0; o < b1; ++o) {
+            const float* c = cblock.data() + (o - b0) * tp;
+            for (std::int64_t t = 0; t < nt; ++t) y[t * ldy + o] = c[t];
         }
     }
 }
 
-template <int NO>
-void RowsBlock(DType dtype, const void* w, const GemmActs& a, std::int64_t t0, std::int64_t nt,
-               std::int64_t o0, float* y, std::int64_t ldy) {
-#define MESWITCH_GEMM_CASE(NT)                                                            \
-    case NT:                                                                              \
-        if (dtype == DType::bf16)                                                         \
-            BlockBf16<NT, NO>(static_cast<const std::uint16_t*>(w), a, t0, o0, y, ldy);   \
-        else if (dtype == DType::f16)                                                     \
-            BlockDirect<NT, NO>(static_cast<const std::uint16_t*>(w), a, t0, o0, y, ldy); \
-        else                                                                              \
-            BlockDirect<NT, NO>(static_cast<const std::uint32_t*>(w), a, t0, o0, y, ldy); \
-        break;
-    switch (nt) {
-        MESWITCH_GEMM_CASE(1)
-        MESWITCH_GEMM_CASE(2)
-        MESWITCH_GEMM_CASE(3)
-        MESWITCH_GEMM_CASE(4)
-        default:
-            break;
+void GemmRange(const Matrix& w, const float* xp, std::int64_t tp, std::int64_t nt,
+               std::int64_t o_begin, std::int64_t o_end, float* y, std::int64_t ldy) {
+    const std::int64_t nv = tp / Lanes();
+    if constexpr (kMaxNv == 4) {
+        if (nv == 4) return BlockRange<4>(w, xp, tp, nt, o_begin, o_end, y, ldy);
+        if (nv == 3) return BlockRange<3>(w, xp, tp, nt, o_begin, o_end, y, ldy);
     }
-#undef MESWITCH_GEMM_CASE
-}
-
-// Output rows [o_begin, o_end) for activation rows [t_begin, t_end).
-void GemmRange(DType dtype, const void* w, const GemmActs& a, std::int64_t t_begin,
-               std::int64_t t_end, std::int64_t o_begin, std::int64_t o_end, float* y,
-               std::int64_t ldy) {
-    std::int64_t o = o_begin;
-    for (; o + 4 <= o_end; o += 4)
-        for (std::int64_t t = t_begin; t < t_end; t += 4)
-            RowsBlock<4>(dtype, w, a, t, std::min<std::int64_t>(4, t_end - t), o, y, ldy);
-    for (; o < o_end; ++o)
-        for (std::int64_t t = t_begin; t < t_end; t += 4)
-            RowsBlock<1>(dtype, w, a, t, std::min<std::int64_t>(4, t_end - t), o, y, ldy);
+    if (nv == 2) return BlockRange<2>(w, xp, tp, nt, o_begin, o_end, y, ldy);
+    BlockRange<1>(w, xp, tp, nt, o_begin, o_end, y, ldy);
 }
 
 }  // namespace meswitch::cpu::HWY_NAMESPACE
@@ -172,6 +186,8 @@ HWY_AFTER_NAMESPACE();
 #if HWY_ONCE
 namespace meswitch::cpu {
 
+HWY_EXPORT(Plan);
+HWY_EXPORT(Lanes);
 HWY_EXPORT(GemmRange);
 
 void gemm(const float* x, std::int64_t rows, const Matrix& w, float* y, ThreadPool& pool) {
@@ -180,31 +196,30 @@ void gemm(const float* x, std::int64_t rows, const Matrix& w, float* y, ThreadPo
                                                 dtype_name(w.dtype) +
                                                 " is not supported (F32, F16, BF16)");
     if (rows <= 0 || w.rows <= 0) return;
-    GemmActs a{x, nullptr, nullptr, w.cols, w.cols / 2};
-    thread_local std::vector<float> even, odd;
-    if (w.dtype == DType::bf16) {
-        even.resize(static_cast<std::size_t>(rows * a.pairs));
-        odd.resize(even.size());
-        for (std::int64_t t = 0; t < rows; ++t)
-            for (std::int64_t j = 0; j < a.pairs; ++j) {
-                even[t * a.pairs + j] = x[t * w.cols + 2 * j];
-                odd[t * a.pairs + j] = x[t * w.cols + 2 * j + 1];
-            }
-        a.even = even.data();
-        a.odd = odd.data();
-    }
-    // Activation rows in chunks that stay in L2 while every weight row passes once.
-    constexpr std::int64_t t_chunk = 64;
-    for (std::int64_t t0 = 0; t0 < rows; t0 += t_chunk) {
-        const std::int64_t t1 = std::min(rows, t0 + t_chunk);
+    const std::int64_t lanes = HWY_DYNAMIC_DISPATCH(Lanes)();
+    const std::int64_t k = w.cols;
+    const std::int64_t chunk = HWY_DYNAMIC_DISPATCH(Plan)(rows).chunk_rows;
+    thread_local std::vector<float> xp;
+    for (std::int64_t t0 = 0; t0 < rows; t0 += chunk) {
+        const GemmPlan plan = HWY_DYNAMIC_DISPATCH(Plan)(rows - t0);
+        const std::int64_t nt = std::min(plan.chunk_rows, rows - t0);
+        const std::int64_t tp = (nt + lanes - 1) / lanes * lanes;
+        // Pack rows t0 … t0+nt-1 k-major, padded with zero rows up to tp.
+        xp.assign(static_cast<std::size_t>(k * tp), 0.0f);
+        for (std::int64_t t = 0; t < nt; ++t) {
+            const float* xr = x + (t0 + t) * k;
+            for (std::int64_t i = 0; i < k; ++i) xp[i * tp + t] = xr[i];
+        }
+        const float* xpp = xp.data();
+        float* yc = y + t0 * w.rows;
         pool.parallel_for(
             static_cast<std::size_t>(w.rows),
             [&](std::size_t b, std::size_t e) {
                 HWY_DYNAMIC_DISPATCH(GemmRange)
-                (w.dtype, w.data, a, t0, t1, static_cast<std::int64_t>(b),
-                 static_cast<std::int64_t>(e), y, w.rows);
+                (w, xpp, tp, nt, static_cast<std::int64_t>(b), static_cast<std::int64_t>(e), yc,
+                 w.rows);
             },
-            4);
+            static_cast<std::size_t>(plan.mr));
     }
 }
 
