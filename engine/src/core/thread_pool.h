@@ -1,10 +1,19 @@
 // A small fixed-size pool of worker threads for data-parallel loops (GEMV rows, GEMM
 // tiles, attention heads). The calling thread takes part in every loop, so a pool of
 // size 1 runs everything inline with no thread at all.
+//
+// A decode step is a few hundred short loops (one per linear layer, a few hundred µs each),
+// so starting a loop must cost next to nothing: after a loop, workers spin (with a pause,
+// yielding to other threads now and then) for a short while before they sleep on a
+// condition variable, and the caller spins on the loop's completion the same way. Waking a
+// sleeping thread costs a futex call and, on a virtual machine, an interrupt to a halted CPU
+// (measured 20 µs a loop here); a spinning one sees the new loop within a few hundred ns.
 #pragma once
 
+#include <atomic>
 #include <condition_variable>
 #include <cstddef>
+#include <cstdint>
 #include <exception>
 #include <functional>
 #include <mutex>
@@ -37,20 +46,28 @@ private:
     void run_chunks();
 
     std::vector<std::thread> workers_;
-    std::mutex mutex_;
-    std::condition_variable wake_;
-    std::condition_variable done_;
     std::mutex call_mutex_;  // one parallel_for at a time per pool
 
-    // The current job (guarded by mutex_ for publication; chunk claiming is atomic).
+    // The current loop, published by the release increment of generation_.
     const std::function<void(std::size_t, std::size_t)>* fn_ = nullptr;
     std::size_t n_ = 0;
     std::size_t chunk_ = 1;
-    std::size_t next_ = 0;  // next chunk start, claimed under mutex_
-    std::size_t generation_ = 0;
-    int busy_ = 0;  // workers still inside the current job
-    bool stop_ = false;
+    std::atomic<std::size_t> next_{0};  // next chunk start
+    std::atomic<std::uint64_t> generation_{0};
+    std::atomic<int> busy_{0};  // workers still inside the current loop
+    std::atomic<bool> stop_{false};
+    std::atomic<bool> failed_{false};
+    std::mutex error_mutex_;
     std::exception_ptr error_;
+
+    // Sleeping: workers wait on wake_ for a new generation; the caller on done_ for busy_ == 0.
+    // The counters tell the other side whether a notify is needed (both sides use sequentially
+    // consistent atomics, so one of them always sees the other).
+    std::mutex sleep_mutex_;
+    std::condition_variable wake_;
+    std::condition_variable done_;
+    std::atomic<int> sleeping_workers_{0};
+    std::atomic<bool> caller_sleeping_{false};
 };
 
 }  // namespace meswitch
