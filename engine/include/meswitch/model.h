@@ -168,10 +168,11 @@ public:
     virtual void add_delta(LinearRef linear, const float* x, std::int64_t rows,
                            std::int64_t in_features, float* y, std::int64_t out_features) = 0;
 
-    // Optional fusion with the base product (one-row steps): returns a function adding rows
-    // [r0, r1) of x·Δ̂ᵀ to y, which the forward pass calls from the pool's threads for
-    // disjoint row ranges right after computing those rows of x·W_baseᵀ; or an empty
-    // function (the default) to have add_delta called afterwards instead.
+    // Optional: returns a function adding rows [r0, r1) of x·Δ̂ᵀ to y, which the forward pass
+    // calls from its own pool's threads for disjoint row ranges — for one-row steps right
+    // after computing those rows of x·W_baseᵀ (fused with the base product), else after the
+    // whole base product; or an empty function (the default) to have add_delta called
+    // afterwards instead.
     using RowAdder = std::function<void(std::int64_t r0, std::int64_t r1)>;
     virtual RowAdder row_adder(LinearRef linear, const float* x, std::int64_t rows,
                                std::int64_t in_features, float* y, std::int64_t out_features) {

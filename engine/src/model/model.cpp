@@ -101,16 +101,25 @@ struct Model::Impl {
 
     void linear(const LinearSlots& l, const float* in, std::int64_t rows, float* out) {
         const cpu::Matrix w = l.weight->matrix();
-        // One-row steps: the delta's rows are added while the base weights stream.
-        const DeltaProvider::RowAdder fused =
-            delta && rows == 1 ? delta->row_adder(l.ref, in, rows, w.cols, out, w.rows)
-                               : DeltaProvider::RowAdder{};
-        if (fused)
-            cpu::gemv(w, in, out, pool, &fused);
-        else
+        // The separate delta runs on this model's pool: for one-row steps inside the base
+        // matrix × vector (its rows added while the weights stream), else right after it.
+        const DeltaProvider::RowAdder delta_rows =
+            delta ? delta->row_adder(l.ref, in, rows, w.cols, out, w.rows)
+                  : DeltaProvider::RowAdder{};
+        if (delta_rows && rows == 1) {
+            cpu::gemv(w, in, out, pool, &delta_rows);
+        } else {
             cpu::matmul(in, rows, w, out, pool);
+            if (delta_rows)
+                pool.parallel_for(
+                    static_cast<std::size_t>(w.rows),
+                    [&](std::size_t b, std::size_t e) {
+                        delta_rows(static_cast<std::int64_t>(b), static_cast<std::int64_t>(e));
+                    },
+                    8);
+        }
         if (l.bias) cpu::add_bias(out, l.bias->vector(), rows, w.rows);
-        if (delta && !fused) delta->add_delta(l.ref, in, rows, w.cols, out, w.rows);
+        if (delta && !delta_rows) delta->add_delta(l.ref, in, rows, w.cols, out, w.rows);
     }
 
     std::vector<float> forward(std::span<const std::int32_t> tokens, KvCache& cache,
