@@ -43,6 +43,7 @@ constexpr std::int64_t gemm_block_tiles = 16;
 
 #undef HWY_TARGET_INCLUDE
 #define HWY_TARGET_INCLUDE "backend/cpu/gemm.cpp"
+#include <hwy/cache_control.h>
 #include <hwy/foreach_target.h>  // IWYU pragma: keep
 #include <hwy/highway.h>
 
@@ -76,11 +77,28 @@ GemmPlan Plan(std::int64_t rows) {
     return {chunk, MrFor(nv)};
 }
 
+template <int MR, int NV, class D, class V>
+HWY_INLINE void Step(D df, const float* HWY_RESTRICT w, const float* HWY_RESTRICT xk,
+                     V (&acc)[MR][NV]) {
+    const std::int64_t n = static_cast<std::int64_t>(hn::Lanes(df));
+    V xv[NV];
+    MESWITCH_UNROLL
+    for (int v = 0; v < NV; ++v) xv[v] = hn::LoadU(df, xk + v * n);
+    MESWITCH_UNROLL
+    for (int m = 0; m < MR; ++m) {
+        const V b = hn::Set(df, w[m * gemm_kc]);
+        MESWITCH_UNROLL
+        for (int v = 0; v < NV; ++v) acc[m][v] = hn::MulAdd(b, xv[v], acc[m][v]);
+    }
+}
+
 // c[m][t] (+)= Σ_k w[m][k] · xp[k][t] for m < MR, t < NV·lanes; w rows are gemm_kc apart,
-// xp rows tp apart, c rows tp apart.
+// xp rows tp apart, c rows tp apart. Prefetches the npf cache lines pf[] (the next tile's
+// weights) one every other k, so that their misses overlap the FMAs.
 template <int MR, int NV>
 HWY_NOINLINE void Micro(const float* HWY_RESTRICT w, const float* HWY_RESTRICT xp, std::int64_t tp,
-                        std::int64_t kc, float* HWY_RESTRICT c, bool accumulate) {
+                        std::int64_t kc, float* HWY_RESTRICT c, bool accumulate,
+                        const std::byte* const* pf, std::int64_t npf) {
     const hn::ScalableTag<float> df;
     const std::int64_t n = static_cast<std::int64_t>(hn::Lanes(df));
     using V = decltype(hn::Zero(df));
@@ -91,17 +109,13 @@ HWY_NOINLINE void Micro(const float* HWY_RESTRICT w, const float* HWY_RESTRICT x
         for (int v = 0; v < NV; ++v)
             acc[m][v] = accumulate ? hn::LoadU(df, c + m * tp + v * n) : hn::Zero(df);
     }
-    for (std::int64_t k = 0; k < kc; ++k) {
-        V xv[NV];
-        MESWITCH_UNROLL
-        for (int v = 0; v < NV; ++v) xv[v] = hn::LoadU(df, xp + k * tp + v * n);
-        MESWITCH_UNROLL
-        for (int m = 0; m < MR; ++m) {
-            const V b = hn::Set(df, w[m * gemm_kc + k]);
-            MESWITCH_UNROLL
-            for (int v = 0; v < NV; ++v) acc[m][v] = hn::MulAdd(b, xv[v], acc[m][v]);
-        }
+    std::int64_t k = 0;
+    for (std::int64_t p = 0; p < npf && k + 2 <= kc; ++p, k += 2) {
+        hwy::Prefetch(pf[p]);
+        Step<MR, NV>(df, w + k, xp + k * tp, acc);
+        Step<MR, NV>(df, w + k + 1, xp + (k + 1) * tp, acc);
     }
+    for (; k < kc; ++k) Step<MR, NV>(df, w + k, xp + k * tp, acc);
     MESWITCH_UNROLL
     for (int m = 0; m < MR; ++m) {
         MESWITCH_UNROLL
@@ -144,6 +158,8 @@ void BlockRange(const Matrix& w, const float* xp, std::int64_t tp, std::int64_t 
     const std::int64_t k_total = w.cols;
     const std::size_t esize = dtype_size(w.dtype);
     thread_local std::vector<float> wtile, cblock;
+    thread_local std::vector<const std::byte*> pf;
+    pf.resize(static_cast<std::size_t>(MR * (gemm_kc * 4 / 64 + 1)));
     wtile.resize(static_cast<std::size_t>(MR * gemm_kc));
     cblock.resize(static_cast<std::size_t>(gemm_block_tiles * MR * tp));
     const std::int64_t block_outputs = gemm_block_tiles * MR;
@@ -158,8 +174,25 @@ void BlockRange(const Matrix& w, const float* xp, std::int64_t tp, std::int64_t 
                              wtile.data() + m * gemm_kc, kc);
                 for (std::int64_t m = mr; m < MR; ++m)
                     std::fill_n(wtile.data() + m * gemm_kc, kc, 0.0f);
+                // The next tile's weights (the same columns of the next MR rows, or the next
+                // K-block's first rows): the block's rows are too many short streams (one
+                // 4 KiB page per row) for the hardware prefetchers.
+                std::int64_t npf = 0;
+                {
+                    std::int64_t po = o + MR, pk = k0;
+                    if (po >= b1) po = b0, pk = k0 + gemm_kc;
+                    if (pk < k_total) {
+                        const std::int64_t prow = std::min<std::int64_t>(MR, b1 - po);
+                        const std::size_t bytes =
+                            static_cast<std::size_t>(std::min(gemm_kc, k_total - pk)) * esize;
+                        for (std::int64_t m = 0; m < prow; ++m) {
+                            const std::byte* row = w.data + ((po + m) * k_total + pk) * esize;
+                            for (std::size_t off = 0; off < bytes; off += 64) pf[npf++] = row + off;
+                        }
+                    }
+                }
                 Micro<MR, NV>(wtile.data(), xp + k0 * tp, tp, kc, cblock.data() + (o - b0) * tp,
-                              k0 > 0);
+                              k0 > 0, pf.data(), npf);
             }
         }
         for (std::int64_t o = b0; o < b1; ++o) {
