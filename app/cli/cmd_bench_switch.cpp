@@ -90,13 +90,16 @@ void register_bench_switch(CLI::App* bench) {
             r.device.c_str(), r.shape.c_str(), r.parameters / 1e6, dtype_arg.c_str(), o.bits,
             r.delta_bytes / 1048576.0, r.delta_bits_per_param);
         if (!r.note.empty()) std::printf("note: %s\n", r.note.c_str());
+        const double gbps = r.in_place_bytes_touched / 1e9 / (r.in_place_median_ms / 1000.0);
         std::printf(
             "switch in place (restore + apply): %.1f ms median, %.1f ms mean, %.1f ms best; "
-            "%.2f GB of weights read+written (%.2f GB/s at the median = %.0f %% of the "
-            "measured %.2f GB/s read+write bandwidth)\n",
+            "%.2f GB of weights read+written (%.2f GB/s at the median",
             r.in_place_median_ms, r.in_place_ms, r.in_place_min_ms, r.in_place_bytes_touched / 1e9,
-            r.in_place_bytes_touched / 1e9 / (r.in_place_median_ms / 1000.0),
-            100.0 * r.in_place_bandwidth_fraction, r.update_bandwidth_gbps);
+            gbps);
+        if (r.update_bandwidth_gbps > 0)
+            std::printf(" = %.0f %% of the %.2f GB/s read+write bandwidth measured in place",
+                        100.0 * r.in_place_bandwidth_fraction, r.update_bandwidth_gbps);
+        std::printf(")\n");
         std::printf(
             "exact restore: %.3f %% of touched elements patched, %.1f MiB (incl. working "
             "copies on the CPU)\n",

@@ -50,8 +50,9 @@ struct BenchSwitchResult {
     double patch_fraction = 0;  // elements the exact restore patches, of those touched
     std::uint64_t restore_overhead_bytes = 0;
     std::uint64_t in_place_bytes_touched = 0;  // weights read+written, both directions
-    // Read+write memory bandwidth (GB/s, best of 5 in-place passes over 1 GiB on the same
-    // threads), and the in-place switch's bytes touched ÷ median time as a fraction of it.
+    // CPU: read+write memory bandwidth (GB/s, best of 6 in-place passes over 1 GiB on the
+    // same threads, measured just before the switches), and the in-place switch's bytes
+    // touched ÷ median time as a fraction of it; 0 on a GPU.
     double update_bandwidth_gbps = 0;
     double in_place_bandwidth_fraction = 0;
     double base_tokens_per_second = 0;

@@ -1,16 +1,14 @@
 // Row decoding of compressed and dense deltas.
 //
-// A compressed row decodes its codes densely (SIMD for 1, 2 and 4 bits: one vector takes
-// 32 bits of codes, broadcasts them to every lane and shifts each lane's code down), then
-// places the runs of coded columns between the sorted salient columns with memcpy and
+// A compressed row decodes each run of coded columns between the sorted salient columns
+// straight into place (SIMD: one vector takes up to 32 bits of codes from an unaligned
+// 64-bit word, broadcasts them to every lane and shifts each lane's code down), then
 // writes the salient values. Every value is scale · (float(q) − zero), the same two IEEE
 // operations as delta::reconstruct, so the bits are the same.
 #include "serve/delta_rows.h"
 
 #include <cstring>
 #include <memory>
-
-#include "delta/quant/packing.h"
 
 #undef HWY_TARGET_INCLUDE
 #define HWY_TARGET_INCLUDE "serve/delta_rows.cpp"
@@ -21,50 +19,75 @@ HWY_BEFORE_NAMESPACE();
 namespace meswitch::serve::HWY_NAMESPACE {
 namespace hn = hwy::HWY_NAMESPACE;
 
-// out[j] = scale · (q_j − zero) for the first `count` codes of a packed row.
+// Lanes per vector for b-bit codes: the codes of one vector, plus up to 7 bits of offset
+// into their first byte, must fit the 64-bit word they are read from, and the codes alone
+// the 32-bit lanes.
+constexpr std::size_t lanes_for(int bits) {
+    return bits == 1 ? 32 : bits == 2 ? 16 : 8;
+}
+
+// out[col + j] = scale · (q − zero) for the codes at + j (j < len) of each run
+// (col, at, len) of a packed row. Reads whole 64-bit words while they end at or before
+// `end` (the end of the codes buffer); a run's last partial vector is a masked store.
+// Where a vector holds every code value, the values come from a table of the 2^b values
+// scale · (q − zero), computed with the same two operations.
 template <int Bits>
-void decode_codes(const std::uint8_t* packed, std::size_t count, float scale, float zero,
-                  float* out) {
-    // One vector per 32 bits of codes (fewer lanes where the target has fewer).
-    const hn::CappedTag<float, 32 / Bits> df;
+void decode_runs(const std::uint8_t* packed, const std::uint8_t* end, const std::int64_t* runs,
+                 std::size_t run_count, float scale, float zero, float* out) {
+    const hn::CappedTag<float, lanes_for(Bits)> df;
     const hn::RebindToSigned<decltype(df)> di;
     const hn::RebindToUnsigned<decltype(df)> du;
     const std::size_t n = hn::Lanes(df);
-    const std::size_t bytes = n * Bits / 8;
-    // A vector must take whole bytes (not so for 1 bit on 128-bit vectors).
-    const std::size_t vector_count = n * Bits % 8 == 0 ? count : 0;
+    constexpr std::size_t levels = std::size_t{1} << Bits;
+    const bool use_table = n >= levels;
+    HWY_ALIGN float table[hn::MaxLanes(df)] = {};
+    for (std::size_t q = 0; q < levels && q < n; ++q)
+        table[q] = scale * (static_cast<float>(q) - zero);
+    const auto values = hn::Load(df, table);
     const auto shifts = hn::Mul(hn::Iota(du, 0), hn::Set(du, static_cast<std::uint32_t>(Bits)));
-    const auto mask = hn::Set(du, (1u << Bits) - 1u);
+    const auto mask = hn::Set(du, static_cast<std::uint32_t>(levels - 1));
     const auto vs = hn::Set(df, scale), vz = hn::Set(df, zero);
-    std::size_t j = 0;
-    for (; j + n <= vector_count; j += n, packed += bytes) {
-        std::uint32_t word = 0;
-        std::memcpy(&word, packed, bytes);
-        const auto q = hn::BitCast(di, hn::And(hn::Set(du, word) >> shifts, mask));
-        hn::StoreU(hn::Mul(vs, hn::Sub(hn::ConvertTo(df, q), vz)), df, out + j);
-    }
-    for (std::size_t bit = 0; j < count; ++j, bit += Bits) {
-        const unsigned q = (packed[bit >> 3] >> (bit & 7)) & ((1u << Bits) - 1u);
-        out[j] = scale * (static_cast<float>(q) - zero);
+    const auto available = static_cast<std::size_t>(end - packed);
+    auto decode = [&](std::size_t bit) {
+        std::uint64_t word;
+        std::memcpy(&word, packed + (bit >> 3), 8);
+        const auto codes = hn::Set(du, static_cast<std::uint32_t>(word >> (bit & 7)));
+        const auto q = hn::And(hn::Shr(codes, shifts), mask);
+        if (use_table)
+            return hn::TableLookupLanes(values, hn::IndicesFromVec(df, hn::BitCast(di, q)));
+        return hn::Mul(vs, hn::Sub(hn::ConvertTo(df, hn::BitCast(di, q)), vz));
+    };
+    for (std::size_t r = 0; r < run_count; ++r) {
+        float* o = out + runs[3 * r];
+        const auto first = static_cast<std::size_t>(runs[3 * r + 1]);
+        const auto count = static_cast<std::size_t>(runs[3 * r + 2]);
+        std::size_t j = 0, bit = first * Bits;
+        for (; j + n <= count && (bit >> 3) + 8 <= available; j += n, bit += n * Bits)
+            hn::StoreU(decode(bit), df, o + j);
+        if (j < count && (bit >> 3) + 8 <= available) {
+            hn::BlendedStore(decode(bit), hn::FirstN(df, count - j), df, o + j);
+            continue;
+        }
+        for (; j < count; ++j, bit += Bits) {  // the last codes of the buffer
+            unsigned v = packed[bit >> 3];
+            if ((bit & 7) + Bits > 8) v |= static_cast<unsigned>(packed[(bit >> 3) + 1]) << 8;
+            const unsigned q = (v >> (bit & 7)) & (levels - 1);
+            o[j] = scale * (static_cast<float>(q) - zero);
+        }
     }
 }
 
-void DecodeCodes(const std::uint8_t* packed, std::size_t count, int bits, float scale, float zero,
-                 float* out) {
+void DecodeRuns(const std::uint8_t* packed, const std::uint8_t* end, const std::int64_t* runs,
+                std::size_t run_count, int bits, float scale, float zero, float* out) {
     switch (bits) {
         case 1:
-            return decode_codes<1>(packed, count, scale, zero, out);
+            return decode_runs<1>(packed, end, runs, run_count, scale, zero, out);
         case 2:
-            return decode_codes<2>(packed, count, scale, zero, out);
-        case 4:
-            return decode_codes<4>(packed, count, scale, zero, out);
-        default: {
-            thread_local std::vector<std::uint8_t> q;
-            q.resize(count);
-            delta::unpack_codes(packed, static_cast<std::int64_t>(count), bits, q.data());
-            for (std::size_t k = 0; k < count; ++k)
-                out[k] = scale * (static_cast<float>(q[k]) - zero);
-        }
+            return decode_runs<2>(packed, end, runs, run_count, scale, zero, out);
+        case 3:
+            return decode_runs<3>(packed, end, runs, run_count, scale, zero, out);
+        default:
+            return decode_runs<4>(packed, end, runs, run_count, scale, zero, out);
     }
 }
 
@@ -75,46 +98,32 @@ HWY_AFTER_NAMESPACE();
 
 namespace meswitch::serve {
 
-HWY_EXPORT(DecodeCodes);
+HWY_EXPORT(DecodeRuns);
 
-void decode_coded_row(const std::uint8_t* packed, std::int64_t count, int bits, float scale,
-                      float zero, float* out) {
-    HWY_DYNAMIC_DISPATCH(DecodeCodes)
-    (packed, static_cast<std::size_t>(count), bits, scale, zero, out);
+void decode_coded_row(const std::uint8_t* packed, const std::uint8_t* end, std::int64_t first,
+                      std::int64_t count, int bits, float scale, float zero, float* out) {
+    const std::int64_t run[3] = {0, first, count};
+    HWY_DYNAMIC_DISPATCH(DecodeRuns)(packed, end, run, 1, bits, scale, zero, out);
 }
 
-namespace {
-
-// A run of coded columns: out[col, col + len) = dense[at, at + len).
-struct Run {
-    std::int64_t col = 0, at = 0, len = 0;
-};
-
-}  // namespace
-
 DeltaRowFn compressed_rows(const delta::CompressedLinear& c) {
-    auto runs = std::make_shared<std::vector<Run>>();
+    // Runs of coded columns between the salient ones: (column, first code, length).
+    auto runs = std::make_shared<std::vector<std::int64_t>>();
     std::int64_t col = 0, at = 0;
+    auto add = [&](std::int64_t to) {
+        if (to > col) runs->insert(runs->end(), {col, at, to - col});
+        at += to - col;
+    };
     for (std::int64_t s : c.salient_idx) {
-        if (s > col) runs->push_back({col, at, s - col});
-        at += s - col;
+        add(s);
         col = s + 1;
     }
-    if (col < c.cols) runs->push_back({col, at, c.cols - col});
-    const std::int64_t coded = c.cols - c.salient_count();
-    return [&c, runs, coded](std::int64_t r, float* out) {
-        const std::uint8_t* packed = c.codes.data() + r * c.row_bytes;
+    add(c.cols);
+    return [&c, runs](std::int64_t r, float* out) {
         const float scale = c.scale_at(r), zero = c.zero_at(r);
-        if (c.salient_idx.empty()) {
-            decode_coded_row(packed, coded, c.bits, scale, zero, out);
-            return;
-        }
-        thread_local std::vector<float> dense;
-        dense.resize(static_cast<std::size_t>(coded));
-        decode_coded_row(packed, coded, c.bits, scale, zero, dense.data());
-        for (const Run& run : *runs)
-            std::memcpy(out + run.col, dense.data() + run.at,
-                        static_cast<std::size_t>(run.len) * sizeof(float));
+        HWY_DYNAMIC_DISPATCH(DecodeRuns)
+        (c.codes.data() + r * c.row_bytes, c.codes.data() + c.codes.size(), runs->data(),
+         runs->size() / 3, c.bits, scale, zero, out);
         const std::int64_t k = c.salient_count();
         const std::uint16_t* sv = c.salient_values.data() + r * k;
         for (std::int64_t j = 0; j < k; ++j)

@@ -11,10 +11,11 @@ namespace meswitch::serve {
 // `linear` must be validated and outlive the returned function.
 DeltaRowFn compressed_rows(const delta::CompressedLinear& linear);
 
-// out[j] = scale · (q_j − zero) for the first `count` codes of one packed row (the codes
-// of the non-salient columns, see delta/quant/quantize.h); SIMD, exposed for tests.
-void decode_coded_row(const std::uint8_t* packed, std::int64_t count, int bits, float scale,
-                      float zero, float* out);
+// out[j] = scale · (q − zero) for codes first … first + count − 1 of one packed row (the
+// codes of the non-salient columns, see delta/quant/quantize.h); `end` is the end of the
+// codes buffer, which the SIMD loop never reads past. Exposed for tests.
+void decode_coded_row(const std::uint8_t* packed, const std::uint8_t* end, std::int64_t first,
+                      std::int64_t count, int bits, float scale, float zero, float* out);
 
 // Rows of a dense delta seen as rows × cols (a 1-D delta is one row). `d` must outlive the
 // returned function.

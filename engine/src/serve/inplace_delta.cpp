@@ -3,7 +3,7 @@
 // The row kernels are Highway SIMD (dynamic dispatch: AVX-512 / AVX2 / SSE4 at run time).
 // They compute exactly what the scalar definition does, lane by lane: the f32 add and
 // subtract are the same IEEE operations, bf16 rounding is the integer formula of
-// f32_to_bf16, and f16 uses the F16C conversions (round to nearest even, the same results
+// f32_to_bf16 (round_back: (bits + 0x8000) >> 16), and f16 uses the F16C conversions (round to nearest even, the same results
 // as f32_to_f16 / f16_to_f32; tests/delta_core compares them bit for bit, special values
 // included). Targets without F16C take f16 rows through the scalar functions.
 // Apply records the patch with a compress-store of the lanes whose round trip fails, so
@@ -21,8 +21,8 @@
 
 #undef HWY_TARGET_INCLUDE
 #define HWY_TARGET_INCLUDE "serve/inplace_delta.cpp"
-#include <hwy/foreach_target.h>  // IWYU pragma: keep
 #include <hwy/cache_control.h>
+#include <hwy/foreach_target.h>  // IWYU pragma: keep
 #include <hwy/highway.h>
 
 HWY_BEFORE_NAMESPACE();
@@ -44,6 +44,7 @@ struct F32Ops {
     static void store(VU bits, T* p) { hn::StoreU(bits, DU(), p); }
     static VF widen(VU bits) { return hn::BitCast(DF(), bits); }
     static VU round(VF v) { return hn::BitCast(DU(), v); }
+    static VU round_back(VF v) { return round(v); }
 };
 
 struct Bf16Ops {
@@ -63,6 +64,10 @@ struct Bf16Ops {
         const auto nan = hn::RebindMask(du, hn::Ne(v, v));
         return hn::IfThenElse(nan, hn::Or(hi, hn::Set(du, 0x40u)), rounded);
     }
+    // The check's and the restore's rounding: half away from zero, (u + 0x8000) >> 16.
+    static VU round_back(VF v) {
+        return hn::ShiftRight<16>(hn::Add(hn::BitCast(DU(), v), hn::Set(DU(), 0x8000u)));
+    }
 };
 
 #if HWY_TARGET < HWY_SSE4  // x86 with AVX2 or better: F16C
@@ -81,6 +86,7 @@ struct F16Ops {
     static VU round(VF v) {
         return hn::PromoteTo(DU(), hn::BitCast(DU16(), hn::DemoteTo(DH(), v)));
     }
+    static VU round_back(VF v) { return round(v); }
 };
 #endif
 
@@ -89,22 +95,24 @@ struct F16Ops {
 // 1.9× faster with it).
 constexpr std::size_t prefetch_ahead = 2048;
 
-// One vector: row ← round(row + d); lanes whose round(row' − d) differs from the original
-// bits go to idx/bits (compress-stores: both need room for a whole vector). Returns how
-// many lanes were recorded; lanes at or past `valid` are never recorded.
-template <class Ops>
-HWY_INLINE std::size_t apply_vector(typename Ops::T* p, const float* d, std::uint32_t at,
-                                    std::size_t valid, std::uint32_t* idx, std::uint32_t* bits) {
+// One vector: row ← round(row + d); lanes whose round_back(row' − d) differs from the
+// original bits go to idx/bits (`index` holds the lanes' element indexes; both arrays need
+// room for a whole vector). Returns how many lanes were recorded; with Tail, never one at
+// or past `valid`.
+template <class Ops, bool Tail = false>
+HWY_INLINE std::size_t apply_vector(typename Ops::T* p, const float* d, VU index, std::size_t valid,
+                                    std::uint32_t* idx, std::uint32_t* bits) {
     const DF df;
     const DU du;
     const VF dv = hn::LoadU(df, d);
     const VU w = Ops::load(p);
     const VU applied = Ops::round(hn::Add(Ops::widen(w), dv));
-    const VU back = Ops::round(hn::Sub(Ops::widen(applied), dv));
+    const VU back = Ops::round_back(hn::Sub(Ops::widen(applied), dv));
     Ops::store(applied, p);
-    const auto bad = hn::And(hn::Ne(back, w), hn::FirstN(du, valid));
+    auto bad = hn::Ne(back, w);
+    if constexpr (Tail) bad = hn::And(bad, hn::FirstN(du, valid));
     hn::StoreU(hn::Compress(w, bad), du, bits);
-    hn::StoreU(hn::Compress(hn::Add(hn::Iota(du, 0), hn::Set(du, at)), bad), du, idx);
+    hn::StoreU(hn::Compress(index, bad), du, idx);
     return hn::CountTrue(du, bad);
 }
 
@@ -112,21 +120,22 @@ template <class Ops>
 std::size_t apply_row(std::byte* row_bytes, const float* d, std::size_t cols, std::uint32_t base,
                       std::uint32_t* idx, std::uint32_t* bits) {
     using T = typename Ops::T;
+    const DU du;
     auto* row = reinterpret_cast<T*>(row_bytes);
     const std::size_t n = hn::Lanes(DF());
+    const VU step = hn::Set(du, static_cast<std::uint32_t>(n));
+    VU index = hn::Iota(du, base);
     std::size_t c = 0, count = 0;
-    for (; c + n <= cols; c += n) {
+    for (; c + n <= cols; c += n, index = hn::Add(index, step)) {
         hwy::Prefetch(reinterpret_cast<const std::byte*>(row + c) + prefetch_ahead);
-        count += apply_vector<Ops>(row + c, d + c, base + static_cast<std::uint32_t>(c), n,
-                                   idx + count, bits + count);
+        count += apply_vector<Ops>(row + c, d + c, index, n, idx + count, bits + count);
     }
     if (c < cols) {  // the tail through a padded vector: the same lane arithmetic
         HWY_ALIGN T w[hn::MaxLanes(DF())] = {};
         HWY_ALIGN float dt[hn::MaxLanes(DF())] = {};
         std::memcpy(w, row + c, (cols - c) * sizeof(T));
         std::memcpy(dt, d + c, (cols - c) * sizeof(float));
-        count += apply_vector<Ops>(w, dt, base + static_cast<std::uint32_t>(c), cols - c,
-                                   idx + count, bits + count);
+        count += apply_vector<Ops, true>(w, dt, index, cols - c, idx + count, bits + count);
         std::memcpy(row + c, w, (cols - c) * sizeof(T));
     }
     return count;
@@ -134,7 +143,7 @@ std::size_t apply_row(std::byte* row_bytes, const float* d, std::size_t cols, st
 
 template <class Ops>
 HWY_INLINE void restore_vector(typename Ops::T* p, const float* d) {
-    Ops::store(Ops::round(hn::Sub(Ops::widen(Ops::load(p)), hn::LoadU(DF(), d))), p);
+    Ops::store(Ops::round_back(hn::Sub(Ops::widen(Ops::load(p)), hn::LoadU(DF(), d))), p);
 }
 
 template <class Ops>

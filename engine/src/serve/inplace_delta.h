@@ -2,9 +2,13 @@
 // pristine copy of the weight (the CPU reference for the device kernel).
 //
 //   apply:   w' = round(w + d) for every element (d = Δ̂ in f32, round = to the weight's
-//            dtype, nearest even); then, for the same element, r = round(w' − d): where
-//            r ≠ w (bitwise) the element's original bits go into a RestorePatch.
-//   restore: w = round(w' − d) for every element, then the patch writes its bits back.
+//            dtype, nearest even); then, for the same element, r = round_back(w' − d):
+//            where r ≠ w (bitwise) the element's original bits go into a RestorePatch.
+//   restore: w = round_back(w' − d) for every element, then the patch writes its bits back.
+// round_back is round, except for bf16: half away from zero, (bits + 0x8000) >> 16 (two
+// integer operations instead of seven). Exactness needs only that the check and the
+// restore round alike; the two roundings differ on exact ties and NaN alone, so the patch
+// is the same size (3.313 % of the elements in `meswitch bench switch` either way).
 // Exact by construction for f32, f16 and bf16 (also where w + d overflows or w is NaN),
 // as long as restore decodes the same d, which it does: the same code decodes the same
 // packed delta. d is decoded into a row buffer first, so the compiler cannot fuse the
