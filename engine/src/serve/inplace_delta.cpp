@@ -3,9 +3,9 @@
 // The row kernels are Highway SIMD (dynamic dispatch: AVX-512 / AVX2 / SSE4 at run time).
 // They compute exactly what the scalar definition does, lane by lane: the f32 add and
 // subtract are the same IEEE operations, bf16 rounding is the integer formula of
-// f32_to_bf16 (round_back: (bits + 0x8000) >> 16), and f16 uses the F16C conversions (round to nearest even, the same results
-// as f32_to_f16 / f16_to_f32; tests/delta_core compares them bit for bit, special values
-// included). Targets without F16C take f16 rows through the scalar functions.
+// f32_to_bf16 (round_back: (bits + 0x8000) >> 16), and f16 uses the F16C conversions (round to
+// nearest even, the same results as f32_to_f16 / f16_to_f32; tests/delta_core compares them bit for
+// bit, special values included). Targets without F16C take f16 rows through the scalar functions.
 // Apply records the patch with a compress-store of the lanes whose round trip fails, so
 // the common case (no such lane in a vector) costs one mask test.
 #include "serve/inplace_delta.h"
@@ -273,16 +273,49 @@ void check_weight(const MutableWeight& w) {
                                                 " is not supported (F32, F16, BF16)");
 }
 
+// Chunk buffers of earlier applies, kept so that their pages stay mapped: a switch makes
+// a patch for every weight, and fresh pages (faulted in and zeroed by the kernel) cost
+// more than filling them. At most 32 buffers of 4 MiB.
+class SpareBuffers {
+public:
+    std::vector<std::uint32_t> take() {
+        std::lock_guard lock(mutex_);
+        if (spare_.empty()) return {};
+        std::vector<std::uint32_t> v = std::move(spare_.back());
+        spare_.pop_back();
+        return v;
+    }
+    void give(std::vector<std::uint32_t>&& v) noexcept {
+        if (v.empty() || v.size() > (1u << 20)) return;
+        std::lock_guard lock(mutex_);
+        if (spare_.size() < 32) spare_.push_back(std::move(v));  // capacity reserved below
+    }
+    SpareBuffers() { spare_.reserve(32); }
+
+private:
+    std::mutex mutex_;
+    std::vector<std::vector<std::uint32_t>> spare_;
+};
+SpareBuffers spare_buffers;
+
 // Patch entries of one parallel chunk, in a buffer that always has room for one more row.
 struct Part {
     std::size_t begin = 0, end = 0;  // rows done
-    std::vector<std::uint32_t> index, bits;
+    std::vector<std::uint32_t> index = spare_buffers.take(), bits = spare_buffers.take();
     std::size_t count = 0;
+
+    Part() = default;
+    Part(Part&&) = default;
+    Part& operator=(Part&&) = default;
+    ~Part() {
+        spare_buffers.give(std::move(index));
+        spare_buffers.give(std::move(bits));
+    }
 
     void reserve_row(std::size_t cols) {
         const std::size_t need = count + cols + row_patch_slack;
-        if (need <= index.size()) return;
-        const std::size_t size = std::max(need, index.size() * 2);
+        if (need <= index.size() && need <= bits.size()) return;
+        const std::size_t size = std::max(need, std::max(index.size(), bits.size()) * 2);
         index.resize(size);
         bits.resize(size);
     }
