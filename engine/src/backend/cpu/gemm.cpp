@@ -34,6 +34,8 @@ constexpr std::int64_t gemm_kc = 384;
 // Micro-tiles per thread block: their partial sums (tiles × MR × rows floats) stay in L1/L2
 // across the K-blocks, and the packed x of the whole K is reread once per block.
 constexpr std::int64_t gemm_block_tiles = 16;
+// How many tiles ahead the micro-kernel prefetches weights.
+constexpr std::int64_t gemm_prefetch_tiles = 2;
 }  // namespace meswitch::cpu
 
 // Full unrolling of the register-block loops (GCC at -O2 would keep the accumulators in
@@ -179,8 +181,8 @@ void BlockRange(const Matrix& w, const float* xp, std::int64_t tp, std::int64_t 
                 // 4 KiB page per row) for the hardware prefetchers.
                 std::int64_t npf = 0;
                 {
-                    std::int64_t po = o + MR, pk = k0;
-                    if (po >= b1) po = b0, pk = k0 + gemm_kc;
+                    std::int64_t po = o + gemm_prefetch_tiles * MR, pk = k0;
+                    if (po >= b1) po = b0 + (po - b1), pk = k0 + gemm_kc;
                     if (pk < k_total) {
                         const std::int64_t prow = std::min<std::int64_t>(MR, b1 - po);
                         const std::size_t bytes =
@@ -195,9 +197,12 @@ void BlockRange(const Matrix& w, const float* xp, std::int64_t tp, std::int64_t 
                               k0 > 0, pf.data(), npf);
             }
         }
-        for (std::int64_t o = b0; o < b1; ++o) {
-            const float* c = cblock.data() + (o - b0) * tp;
-            for (std::int64_t t = 0; t < nt; ++t) y[t * ldy + o] = c[t];
+        // Transpose into y row by row: contiguous stores, strided reads from the (cached)
+        // block.
+        for (std::int64_t t = 0; t < nt; ++t) {
+            float* yr = y + t * ldy;
+            const float* c = cblock.data() + t;
+            for (std::int64_t o = b0; o < b1; ++o) yr[o] = c[(o - b0) * tp];
         }
     }
 }
