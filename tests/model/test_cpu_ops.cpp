@@ -316,13 +316,18 @@ private slots:
         QTest::addColumn<int>("rows");
         QTest::addColumn<int>("pos0");
         QTest::addColumn<int>("window");  // 0: none
-        QTest::newRow("mha prefill") << 4 << 4 << 9 << 0 << 0;
-        QTest::newRow("gqa prefill") << 8 << 2 << 9 << 0 << 0;
-        QTest::newRow("gqa decode") << 8 << 2 << 1 << 20 << 0;
-        QTest::newRow("gqa chunk after cache") << 6 << 3 << 5 << 11 << 0;
-        QTest::newRow("window prefill") << 4 << 2 << 12 << 0 << 4;
-        QTest::newRow("window decode") << 4 << 1 << 1 << 30 << 7;
-        QTest::newRow("window 1") << 2 << 1 << 6 << 2 << 1;
+        QTest::addColumn<int>("head_dim");
+        QTest::newRow("mha prefill") << 4 << 4 << 9 << 0 << 0 << 8;
+        QTest::newRow("gqa prefill") << 8 << 2 << 9 << 0 << 0 << 8;
+        QTest::newRow("gqa decode") << 8 << 2 << 1 << 20 << 0 << 8;
+        QTest::newRow("gqa chunk after cache") << 6 << 3 << 5 << 11 << 0 << 8;
+        QTest::newRow("window prefill") << 4 << 2 << 12 << 0 << 4 << 8;
+        QTest::newRow("window decode") << 4 << 1 << 1 << 30 << 7 << 8;
+        QTest::newRow("window 1") << 2 << 1 << 6 << 2 << 1 << 8;
+        // whole vectors of head_dim, and vectors plus a tail
+        QTest::newRow("d64 gqa prefill") << 8 << 2 << 21 << 0 << 0 << 64;
+        QTest::newRow("d72 mqa decode") << 4 << 1 << 1 << 40 << 0 << 72;
+        QTest::newRow("d40 window chunk") << 6 << 2 << 13 << 7 << 5 << 40;
     }
     void attention_gqa_causal_window() {
         QFETCH(int, heads);
@@ -330,18 +335,24 @@ private slots:
         QFETCH(int, rows);
         QFETCH(int, pos0);
         QFETCH(int, window);
-        ThreadPool pool(2);
-        const std::int64_t d = 8, total = pos0 + rows;
+        QFETCH(int, head_dim);
+        const std::int64_t d = head_dim, total = pos0 + rows;
         cpu::AttentionShape s{heads, kv_heads, d, std::nullopt};
         if (window) s.window = window;
         const auto q = randoms(static_cast<std::size_t>(rows * heads * d), 11, 2.0f);
         const auto k = randoms(static_cast<std::size_t>(total * kv_heads * d), 12, 2.0f);
         const auto v = randoms(static_cast<std::size_t>(total * kv_heads * d), 13);
-        std::vector<float> out(q.size());
-        cpu::attention(q.data(), rows, pos0, k.data(), v.data(), kv_heads * d, s, out.data(), pool);
         const auto ref = reference_attention(q, rows, pos0, k, v, s);
-        QVERIFY2(max_abs_diff(out, ref) < 1e-5,
-                 qPrintable(QString::number(max_abs_diff(out, ref))));
+        std::vector<float> out(q.size());
+        for (int threads : {1, 2, 3}) {
+            ThreadPool pool(threads);
+            std::fill(out.begin(), out.end(), -7.0f);
+            cpu::attention(q.data(), rows, pos0, k.data(), v.data(), kv_heads * d, s, out.data(),
+                           pool);
+            QVERIFY2(
+                max_abs_diff(out, ref) < 1e-5,
+                qPrintable(QString("threads=%1 err=%2").arg(threads).arg(max_abs_diff(out, ref))));
+        }
         if (window == 1) {  // each query sees only itself: output = its own value row
             for (int t = 0; t < rows; ++t)
                 for (int i = 0; i < heads * d; ++i) {
