@@ -92,8 +92,9 @@ void register_bench_switch(CLI::App* bench) {
         if (!r.note.empty()) std::printf("note: %s\n", r.note.c_str());
         const double gbps = r.in_place_bytes_touched / 1e9 / (r.in_place_median_ms / 1000.0);
         std::printf(
-            "switch in place (restore + apply): %.1f ms median, %.1f ms mean, %.1f ms best; "
-            "%.2f GB of weights read+written (%.2f GB/s at the median",
+            "switch in place (one pass, W = W_base + Δ̂): %.1f ms median, %.1f ms mean, %.1f ms "
+            "best; %.2f GB read+written: base read, weights written, delta read (%.2f GB/s at "
+            "the median",
             r.in_place_median_ms, r.in_place_ms, r.in_place_min_ms, r.in_place_bytes_touched / 1e9,
             gbps);
         if (r.update_bandwidth_gbps > 0)
@@ -101,8 +102,8 @@ void register_bench_switch(CLI::App* bench) {
                         100.0 * r.in_place_bandwidth_fraction, r.update_bandwidth_gbps);
         std::printf(")\n");
         std::printf(
-            "exact restore: %.3f %% of touched elements patched, %.1f MiB (incl. working "
-            "copies on the CPU)\n",
+            "exact restore: from the pristine base, %.3f %% of touched elements patched; "
+            "%.1f MiB kept for it (the CPU's working copies, the GPU's base copies)\n",
             100.0 * r.patch_fraction, r.restore_overhead_bytes / 1048576.0);
         std::printf(
             "switch with separate computation: %.1f ms mean (embeddings/head still "

@@ -132,11 +132,14 @@ HostDelta synthetic_delta(const ModelConfig& config, int bits, const std::string
     return d;
 }
 
-// Bytes read + written by restore and apply: every touched weight twice each way.
-std::uint64_t touched_bytes(const ModelConfig& config, DType dtype) {
-    return model_weight_bytes(config, dtype) * 4;
+// Bytes a switch moves: both backends compute W = W_base + Δ̂ in one pass from a pristine
+// copy of the base (the CPU's loaded weights, the GPU's device copy), so every touched
+// weight is read once and written once, and the packed delta is read.
+std::uint64_t touched_bytes(const ModelConfig& config, DType dtype, std::uint64_t delta_bytes) {
+    return model_weight_bytes(config, dtype) * 2 + delta_bytes;
 }
 
+// Decode tokens/s of `steps` single-token steps after a 16-token prompt (one run).
 double decode_tps(DeviceBackend& b, int steps) {
     auto cache = b.make_cache(16 + steps + 1);
     std::vector<std::int32_t> prompt(16);
@@ -319,7 +322,6 @@ BenchSwitchResult bench_switch(const BenchSwitchOptions& o,
     }
     r.delta_bits_per_param = static_cast<double>(r.delta_bytes) * 8 / r.parameters;
 
-    r.base_tokens_per_second = decode_tps(*backend, o.decode_steps);
     say("warming up (first upload, working copies)");
     for (const auto& n : names) pool.activate(n, DeltaMode::merged);
 
@@ -345,11 +347,10 @@ BenchSwitchResult bench_switch(const BenchSwitchOptions& o,
     r.in_place_min_ms = best;
     r.patch_fraction = touched > 0 ? patched / touched : 0;
     r.restore_overhead_bytes = backend->restore_overhead_bytes();
-    r.in_place_bytes_touched = touched_bytes(config, o.dtype);
+    r.in_place_bytes_touched = touched_bytes(config, o.dtype, r.delta_bytes);
     if (r.in_place_median_ms > 0 && r.update_bandwidth_gbps > 0)
         r.in_place_bandwidth_fraction = static_cast<double>(r.in_place_bytes_touched) / 1e9 /
                                         (r.in_place_median_ms / 1000.0) / r.update_bandwidth_gbps;
-    r.in_place_tokens_per_second = decode_tps(*backend, o.decode_steps);
 
     say("timing separate-computation switches");
     pool.activate(names.back(), DeltaMode::separate);  // leaves in-place mode (not timed)
@@ -359,7 +360,25 @@ BenchSwitchResult bench_switch(const BenchSwitchOptions& o,
             pool.activate(names[static_cast<std::size_t>(i) % names.size()], DeltaMode::separate)
                 .activate_ms;
     r.separate_ms = total / o.switches;
-    r.separate_tokens_per_second = decode_tps(*backend, std::max(1, o.decode_steps / 4));
+
+    // Decode in the three modes, interleaved round by round (so that a busy moment of the
+    // machine weighs on all three alike), after one untimed warm-up step each: medians.
+    say("timing decode: base, in place, separate (interleaved)");
+    std::vector<double> base_tps, merged_tps, separate_tps;
+    for (int round = 0; round < o.decode_runs; ++round) {
+        pool.activate("", DeltaMode::merged);
+        if (round == 0) decode_tps(*backend, 1);
+        base_tps.push_back(decode_tps(*backend, o.decode_steps));
+        pool.activate(names.front(), DeltaMode::merged);
+        if (round == 0) decode_tps(*backend, 1);
+        merged_tps.push_back(decode_tps(*backend, o.decode_steps));
+        pool.activate(names.front(), DeltaMode::separate);
+        if (round == 0) decode_tps(*backend, 1);
+        separate_tps.push_back(decode_tps(*backend, o.decode_steps));
+    }
+    r.base_tokens_per_second = median(base_tps);
+    r.in_place_tokens_per_second = median(merged_tps);
+    r.separate_tokens_per_second = median(separate_tps);
 
     say("timing re-upload of an evicted delta");
     pool.activate("", DeltaMode::merged);

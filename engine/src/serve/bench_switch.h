@@ -1,7 +1,7 @@
 // The expert-switching benchmark behind `meswitch bench switch`: a synthetic base of a
 // chosen shape with random weights and synthetic 2-bit compressed deltas (random codes,
 // step sizes giving |Δ| ≈ 5 % of |W|, 0.5 % salient channels), served by a DeviceBackend.
-// Measures a switch in place (restore + apply), in separate computation, re-uploading an
+// Measures a switch in place (W = W_base + Δ̂ in one pass), in separate computation, re-uploading an
 // evicted delta from host memory, and reloading the expert's full safetensors from disk
 // (cold: the file's pages dropped from the page cache first), decode speed in each mode,
 // and how many Mistral-7B-shaped experts fit beside the base in a memory size. The in-place
@@ -26,7 +26,8 @@ struct BenchSwitchOptions {
     int bits = 2;
     int experts = 3;
     int switches = 6;                // timed switches per policy (after one warm-up each)
-    int decode_steps = 8;            // timed single-token steps per mode
+    int decode_steps = 16;           // timed single-token steps per mode and run
+    int decode_runs = 5;             // interleaved runs of base, in place, separate (medians)
     std::uint64_t memory_bytes = 0;  // for the fit estimate; 0: the device's total memory
     int threads = 0;
     std::filesystem::path scratch;  // folder for the reload file; "": the system temp folder
@@ -49,7 +50,7 @@ struct BenchSwitchResult {
     std::uint64_t reload_bytes = 0;
     double patch_fraction = 0;  // elements the exact restore patches, of those touched
     std::uint64_t restore_overhead_bytes = 0;
-    std::uint64_t in_place_bytes_touched = 0;  // weights read+written, both directions
+    std::uint64_t in_place_bytes_touched = 0;  // base read + weights written + delta read
     // CPU: read+write memory bandwidth (GB/s, best of 6 in-place passes over 1 GiB on the
     // same threads, measured just before the switches), and the in-place switch's bytes
     // touched ÷ median time as a fraction of it; 0 on a GPU.

@@ -1,11 +1,13 @@
 // The CPU backend: the base is a meswitch::Model in host memory; "device" memory is host RAM.
 //
-// In place: the first time a delta touches a 2-D weight, the backend swaps in an owned
-// working copy of it (Model::replace_weight; the memory-mapped or in-memory original stays
-// as loaded) and from then on applies and restores deltas in that copy with
-// apply_in_place / restore_in_place (inplace_delta.h), exactly like the device kernel.
-// 1-D tensors (norms, biases: the model keeps a widened copy of them) are replaced by a
-// new tensor and restored with Model::restore_weight, exact by construction.
+// In place ("merged"): the memory-mapped or in-memory weights stay as loaded; a delta writes
+// working = round(base + Δ̂) for each 2-D weight it touches in one SIMD pass over the loaded
+// weight (apply_from_base, inplace_delta.h) into a working copy the backend owns (allocated
+// on first use, reused) and binds the model to it (Model::bind_weight). Going back to the
+// base unbinds (Model::restore_weight): exact by construction and free, so a switch costs one
+// pass, as on the GPU, which keeps a device copy of each touched base weight for the same
+// reason. 1-D tensors (norms, biases: the model keeps a widened copy of them) are replaced
+// by a new tensor and restored with Model::restore_weight.
 // Separate: a DeltaProvider adds x·Δ̂ᵀ from the packed codes (cpu::add_delta_product).
 #include <unistd.h>
 
@@ -15,6 +17,8 @@
 #include <optional>
 #include <set>
 #include <sstream>
+
+#include <hwy/aligned_allocator.h>
 
 #include "backend/cpu/delta_product.h"
 #include "core/thread_pool.h"
@@ -220,100 +224,85 @@ public:
     const DeviceDelta* active() const override { return active_; }
     DeltaMode active_mode() const override { return mode_; }
 
-    std::uint64_t restore_overhead_bytes() const override {
-        std::uint64_t n = working_bytes_;
-        for (const Applied& a : applied_) n += a.patch.bytes();
-        return n;
-    }
+    // The working copies (the loaded weights stay as they are; nothing else is kept).
+    std::uint64_t restore_overhead_bytes() const override { return working_bytes_; }
 
     std::vector<std::byte> read_weight(std::string_view name) const override {
         const TensorView v = model_.weight(name);
         return std::vector<std::byte>(v.data, v.data + v.nbytes);
     }
 
+    // No element ever needs a patch: the base is read again, not recomputed.
     std::pair<std::uint64_t, std::uint64_t> patch_counts() const override {
-        std::uint64_t patched = 0, touched = 0;
-        for (const Applied& a : applied_) {
-            patched += a.patch.elements(a.elements);
-            touched += a.elements;
-        }
-        return {patched, touched};
+        std::uint64_t touched = 0;
+        for (const Applied& a : applied_) touched += a.elements;
+        return {0, touched};
     }
 
 private:
     struct Applied {
         std::string name;
-        bool replaced = false;  // 1-D: restored with restore_weight
-        DeltaRowFn rows;
-        RestorePatch patch;
         std::uint64_t elements = 0;
     };
+    // A 2-D weight's working copy and the loaded (pristine) weight it is computed from.
+    struct Working {
+        TensorView base;
+        hwy::AlignedFreeUniquePtr<std::byte[]> data;  // aligned for non-temporal stores
+    };
 
-    // The working copy of a 2-D weight, made on first use.
-    MutableWeight working(const std::string& name) {
-        TensorView v = model_.weight(name);
-        if (!working_.count(name)) {
-            HostTensor copy;
-            copy.dtype = v.dtype;
-            copy.shape = v.shape;
-            try {
-                copy.data.assign(v.data, v.data + v.nbytes);
-            } catch (const std::bad_alloc&) {
-                throw Error(ErrorKind::out_of_memory,
-                            "not enough host memory for a working copy of '" + name + "' (" +
-                                std::to_string(v.nbytes >> 20) + " MiB)");
-            }
-            const std::byte* expected = copy.data.data();
-            model_.replace_weight(name, std::move(copy));
-            v = model_.weight(name);
-            if (v.data != expected) {
-                model_.restore_weight(name);
-                throw Error(ErrorKind::device,
-                            "cpu backend: the model did not keep the working copy of '" + name +
-                                "' in place");
-            }
-            working_.insert(name);
-            working_bytes_ += v.nbytes;
+    // The working copy of a 2-D weight, allocated on first use. Only called while the model
+    // reads the loaded weight (nothing bound), so `base` is the pristine tensor.
+    Working& working(const std::string& name) {
+        auto it = working_.find(name);
+        if (it != working_.end()) return it->second;
+        const TensorView v = model_.weight(name);
+        Working w;
+        w.base = v;
+        w.data = hwy::AllocateAligned<std::byte>(v.nbytes);
+        if (!w.data) {
+            throw Error(ErrorKind::out_of_memory, "not enough host memory for a working copy of '" +
+                                                      name + "' (" +
+                                                      std::to_string(v.nbytes >> 20) + " MiB)");
         }
-        // The working copy is our own HostTensor's buffer (checked above), not const memory.
-        return {v.dtype, v.shape[0], v.shape[1], const_cast<std::byte*>(v.data)};
+        working_bytes_ += v.nbytes;
+        return working_.emplace(name, std::move(w)).first->second;
     }
 
-    void apply_one(const std::string& name, DeltaRowFn rows) {
+    // Merges one tensor of the delta. 2-D: working = round(base + Δ̂) in one pass over the
+    // loaded weight, then the model reads the working copy (bind_weight). 1-D (norms,
+    // biases: the model widens them anyway): a replaced tensor.
+    void apply_one(const std::string& name, const DeltaRowFn& rows) {
         const TensorView v = model_.weight(name);
         Applied a;
         a.name = name;
         a.elements = static_cast<std::uint64_t>(v.numel());
+        applied_.reserve(applied_.size() + 1);  // the pushes below cannot throw
         if (v.shape.size() == 1) {
             std::vector<float> values(static_cast<std::size_t>(v.numel())), d(values.size());
             convert_to_f32(v.dtype, v.data, values.data(), values.size());
             rows(0, d.data());
             for (std::size_t i = 0; i < values.size(); ++i) values[i] += d[i];
             model_.replace_weight(name, HostTensor::from_f32(v.shape, values, v.dtype));
-            a.replaced = true;
             applied_.push_back(std::move(a));
             return;
         }
         if (v.shape.size() != 2)
             throw Error(ErrorKind::unsupported, "cpu backend: cannot apply a delta to '" + name +
                                                     "' of shape " + v.shape_string());
-        const MutableWeight w = working(name);
-        applied_.reserve(applied_.size() + 1);  // the push below cannot throw
-        a.rows = std::move(rows);
-        a.patch = apply_in_place(w, a.rows, &pool_);
+        Working& w = working(name);
+        apply_from_base({v.dtype, v.shape[0], v.shape[1], w.data.get()}, w.base.data, rows, &pool_);
+        TensorView bound = w.base;
+        bound.data = w.data.get();
+        model_.bind_weight(name, bound);
         applied_.push_back(std::move(a));
     }
 
-    // Back to the base, exactly, in reverse order of application.
+    // Back to the base, exactly: the model reads the loaded tensors again.
     void deactivate() {
         model_.set_delta_provider(nullptr);
         provider_.clear();
         while (!applied_.empty()) {
-            Applied& a = applied_.back();
-            if (a.replaced)
-                model_.restore_weight(a.name);
-            else
-                restore_in_place(working(a.name), a.rows, a.patch, &pool_);
+            model_.restore_weight(applied_.back().name);
             applied_.pop_back();
         }
         active_ = nullptr;
@@ -323,7 +312,7 @@ private:
     Model model_;
     ThreadPool pool_;
     std::uint64_t base_bytes_ = 0;
-    std::set<std::string> working_;
+    std::map<std::string, Working> working_;
     std::uint64_t working_bytes_ = 0;
     std::vector<Applied> applied_;
     SeparateProvider provider_;

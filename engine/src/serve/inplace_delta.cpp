@@ -42,6 +42,7 @@ struct F32Ops {
     using T = std::uint32_t;
     static VU load(const T* p) { return hn::LoadU(DU(), p); }
     static void store(VU bits, T* p) { hn::StoreU(bits, DU(), p); }
+    static void stream(VU bits, T* p) { hn::Stream(bits, DU(), p); }  // p aligned
     static VF widen(VU bits) { return hn::BitCast(DF(), bits); }
     static VU round(VF v) { return hn::BitCast(DU(), v); }
     static VU round_back(VF v) { return round(v); }
@@ -52,6 +53,9 @@ struct Bf16Ops {
     static VU load(const T* p) { return hn::PromoteTo(DU(), hn::LoadU(DU16(), p)); }
     static void store(VU bits, T* p) {
         hn::StoreU(hn::DemoteTo(DU16(), hn::BitCast(DI(), bits)), DU16(), p);
+    }
+    static void stream(VU bits, T* p) {  // p aligned to the half-width vector
+        hn::Stream(hn::DemoteTo(DU16(), hn::BitCast(DI(), bits)), DU16(), p);
     }
     static VF widen(VU bits) { return hn::BitCast(DF(), hn::ShiftLeft<16>(bits)); }
     // f32_to_bf16: NaN → (u >> 16) | 0x40, else (u + 0x7FFF + ((u >> 16) & 1)) >> 16.
@@ -78,6 +82,9 @@ struct F16Ops {
     static VU load(const T* p) { return hn::PromoteTo(DU(), hn::LoadU(DU16(), p)); }
     static void store(VU bits, T* p) {
         hn::StoreU(hn::DemoteTo(DU16(), hn::BitCast(DI(), bits)), DU16(), p);
+    }
+    static void stream(VU bits, T* p) {  // p aligned to the half-width vector
+        hn::Stream(hn::DemoteTo(DU16(), hn::BitCast(DI(), bits)), DU16(), p);
     }
     static VF widen(VU bits) {
         return hn::PromoteTo(DF(),
@@ -166,6 +173,46 @@ void restore_row(std::byte* row_bytes, const float* d, std::size_t cols) {
     }
 }
 
+// out ← round(base + d): the one-pass switch from the pristine weight.
+template <class Ops>
+void apply_from_row(const std::byte* base_bytes, std::byte* out_bytes, const float* d,
+                    std::size_t cols) {
+    using T = typename Ops::T;
+    const auto* base = reinterpret_cast<const T*>(base_bytes);
+    auto* out = reinterpret_cast<T*>(out_bytes);
+    const DF df;
+    const std::size_t n = hn::Lanes(df);
+    std::size_t c = 0;
+    // The working copy is written, never read here: non-temporal stores where it is aligned
+    // (it is, for the CPU backend's buffers) save reading each line before writing it.
+    if (reinterpret_cast<std::uintptr_t>(out) % (n * sizeof(T)) == 0) {
+        for (; c + n <= cols; c += n) {
+            hwy::Prefetch(reinterpret_cast<const std::byte*>(base + c) + prefetch_ahead);
+            Ops::stream(Ops::round(hn::Add(Ops::widen(Ops::load(base + c)), hn::LoadU(df, d + c))),
+                        out + c);
+        }
+    }
+    for (; c + n <= cols; c += n) {
+        hwy::Prefetch(reinterpret_cast<const std::byte*>(base + c) + prefetch_ahead);
+        Ops::store(Ops::round(hn::Add(Ops::widen(Ops::load(base + c)), hn::LoadU(df, d + c))),
+                   out + c);
+    }
+    if (c < cols) {
+        HWY_ALIGN T w[hn::MaxLanes(DF())] = {};
+        HWY_ALIGN float dt[hn::MaxLanes(DF())] = {};
+        std::memcpy(w, base + c, (cols - c) * sizeof(T));
+        std::memcpy(dt, d + c, (cols - c) * sizeof(float));
+        Ops::store(Ops::round(hn::Add(Ops::widen(Ops::load(w)), hn::LoadU(df, dt))), w);
+        std::memcpy(out + c, w, (cols - c) * sizeof(T));
+    }
+}
+void ApplyFromF32(const std::byte* base, std::byte* out, const float* d, std::size_t cols) {
+    apply_from_row<F32Ops>(base, out, d, cols);
+}
+void ApplyFromBf16(const std::byte* base, std::byte* out, const float* d, std::size_t cols) {
+    apply_from_row<Bf16Ops>(base, out, d, cols);
+}
+
 std::size_t ApplyRowF32(std::byte* row, const float* d, std::size_t cols, std::uint32_t base,
                         std::uint32_t* idx, std::uint32_t* bits) {
     return apply_row<F32Ops>(row, d, cols, base, idx, bits);
@@ -190,7 +237,16 @@ std::size_t ApplyRowF16(std::byte* row, const float* d, std::size_t cols, std::u
 void RestoreRowF16(std::byte* row, const float* d, std::size_t cols) {
     restore_row<F16Ops>(row, d, cols);
 }
+void ApplyFromF16(const std::byte* base, std::byte* out, const float* d, std::size_t cols) {
+    apply_from_row<F16Ops>(base, out, d, cols);
+}
 #else
+void ApplyFromF16(const std::byte* base_bytes, std::byte* out_bytes, const float* d,
+                  std::size_t cols) {
+    const auto* base = reinterpret_cast<const std::uint16_t*>(base_bytes);
+    auto* out = reinterpret_cast<std::uint16_t*>(out_bytes);
+    for (std::size_t c = 0; c < cols; ++c) out[c] = f32_to_f16(f16_to_f32(base[c]) + d[c]);
+}
 std::size_t ApplyRowF16(std::byte* row_bytes, const float* d, std::size_t cols, std::uint32_t base,
                         std::uint32_t* idx, std::uint32_t* bits) {
     auto* row = reinterpret_cast<std::uint16_t*>(row_bytes);
@@ -224,6 +280,25 @@ HWY_EXPORT(ApplyRowF16);
 HWY_EXPORT(RestoreRowF32);
 HWY_EXPORT(RestoreRowBf16);
 HWY_EXPORT(RestoreRowF16);
+HWY_EXPORT(ApplyFromF32);
+HWY_EXPORT(ApplyFromBf16);
+HWY_EXPORT(ApplyFromF16);
+
+void apply_row_from_base(DType dtype, const std::byte* base, std::byte* out, const float* d,
+                         std::size_t cols) {
+    switch (dtype) {
+        case DType::f32:
+            return HWY_DYNAMIC_DISPATCH(ApplyFromF32)(base, out, d, cols);
+        case DType::bf16:
+            return HWY_DYNAMIC_DISPATCH(ApplyFromBf16)(base, out, d, cols);
+        case DType::f16:
+            return HWY_DYNAMIC_DISPATCH(ApplyFromF16)(base, out, d, cols);
+        default:
+            throw Error(ErrorKind::unsupported, std::string("delta apply: weight dtype ") +
+                                                    dtype_name(dtype) +
+                                                    " is not supported (F32, F16, BF16)");
+    }
+}
 
 std::size_t apply_row_in_place(DType dtype, std::byte* row, const float* d, std::size_t cols,
                                std::uint32_t base, std::uint32_t* index, std::uint32_t* bits) {
@@ -462,6 +537,28 @@ void check_patch(const RestorePatch& patch, std::uint64_t numel, ThreadPool* poo
 }
 
 }  // namespace
+
+void apply_from_base(const MutableWeight& out, const std::byte* base, const DeltaRowFn& delta_row,
+                     ThreadPool* pool) {
+    check_weight(out);
+    const auto cols = static_cast<std::size_t>(out.cols);
+    const std::size_t row_bytes = cols * dtype_size(out.dtype);
+    auto body = [&](std::size_t begin, std::size_t end) {
+        thread_local std::vector<float> d;
+        d.resize(cols);
+        for (std::size_t r = begin; r < end; ++r) {
+            delta_row(static_cast<std::int64_t>(r), d.data());
+            apply_row_from_base(out.dtype, base + r * row_bytes, out.data + r * row_bytes, d.data(),
+                                cols);
+        }
+        hwy::FlushStream();  // the non-temporal stores are visible before the loop ends
+    };
+    const auto rows = static_cast<std::size_t>(out.rows);
+    if (pool)
+        pool->parallel_for(rows, body, row_grain);
+    else
+        body(0, rows);
+}
 
 RestorePatch apply_in_place(const MutableWeight& w, const DeltaRowFn& delta_row, ThreadPool* pool) {
     check_weight(w);

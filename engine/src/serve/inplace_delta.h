@@ -72,6 +72,14 @@ RestorePatch apply_in_place(const MutableWeight& w, const DeltaRowFn& delta_row,
 void restore_in_place(const MutableWeight& w, const DeltaRowFn& delta_row,
                       const RestorePatch& patch, ThreadPool* pool);
 
+// out ← round(base + Δ̂) for every element: the one-pass switch when the pristine weight is
+// still at hand (the CPU backend keeps the loaded weights and writes working copies, as the
+// GPU backend keeps a device copy of each touched base weight). Nothing to undo: going back
+// to the base is reading `base` again. base has out's shape and dtype; they may alias.
+// Error(unsupported) as apply_in_place. `pool` may be null (one thread).
+void apply_from_base(const MutableWeight& out, const std::byte* base, const DeltaRowFn& delta_row,
+                     ThreadPool* pool);
+
 // The row kernels under both (SIMD, dispatched at run time; exposed for tests).
 // apply_row_in_place: row[c] ← round(row[c] + d[c]) for c < cols, and for every c where
 // round(row'[c] − d[c]) is not the original bits, appends (base + c, original bits) to
@@ -81,5 +89,8 @@ std::size_t apply_row_in_place(DType dtype, std::byte* row, const float* d, std:
                                std::uint32_t base, std::uint32_t* index, std::uint32_t* bits);
 // row[c] ← round(row[c] − d[c]) for c < cols.
 void restore_row_in_place(DType dtype, std::byte* row, const float* d, std::size_t cols);
+// out[c] ← round(base[c] + d[c]) for c < cols (apply_from_base's row).
+void apply_row_from_base(DType dtype, const std::byte* base, std::byte* out, const float* d,
+                         std::size_t cols);
 
 }  // namespace meswitch::serve
