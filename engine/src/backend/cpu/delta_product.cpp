@@ -27,7 +27,7 @@ struct DeltaActs {
     std::int64_t blocks = 0;  // code blocks per weight row
     std::int64_t stride = 0;  // bytes of hi (and of lo) per activation row
     std::vector<std::int8_t> hi, lo;
-    std::vector<float> step;  // n × blocks
+    std::vector<float> step;  // n: the activation row's step (its largest |x| / kLevels)
     std::vector<float> zsum;  // n: Σ of the rounded coded activations
     std::vector<float> xs;    // n × k: the salient activations
 };
@@ -137,7 +137,7 @@ void PrepareActs(const PackedDelta& d, const float* x, std::int64_t n, DeltaActs
     a.stride = a.blocks * per * bb;
     a.hi.assign(static_cast<std::size_t>(n * a.stride), 0);
     a.lo.assign(a.hi.size(), 0);
-    a.step.assign(static_cast<std::size_t>(n * a.blocks), 0.0f);
+    a.step.assign(static_cast<std::size_t>(n), 0.0f);
     a.zsum.assign(static_cast<std::size_t>(n), 0.0f);
     a.xs.resize(static_cast<std::size_t>(n * k));
     thread_local std::vector<float> xc;
@@ -152,43 +152,43 @@ void PrepareActs(const PackedDelta& d, const float* x, std::int64_t n, DeltaActs
         }
         for (std::int64_t j = 0; j < k; ++j)
             a.xs[static_cast<std::size_t>(t * k + j)] = xt[d.salient[static_cast<std::size_t>(j)]];
+        float m = 0.0f;
+        bool finite = true;
+        for (std::int64_t j = 0; j < d.coded; ++j) {
+            m = std::max(m, std::fabs(xc[j]));
+            finite = finite && std::isfinite(xc[j]);
+        }
+        if (!finite) {  // NaN or Inf: let it show in every output
+            a.step[static_cast<std::size_t>(t)] = std::nanf("");
+            a.zsum[static_cast<std::size_t>(t)] = std::nanf("");
+            continue;
+        }
+        if (m == 0.0f) continue;
+        const float step = m / kLevels, inv = kLevels / m;
+        a.step[static_cast<std::size_t>(t)] = step;
         std::int8_t* hi = a.hi.data() + t * a.stride;
         std::int8_t* lo = a.lo.data() + t * a.stride;
-        double zsum = 0;
+        std::int64_t vsum = 0;
         for (std::int64_t b = 0; b < a.blocks; ++b) {
             const std::int64_t j0 = b * block_codes;
             const std::int64_t j1 = std::min(d.coded, j0 + block_codes);
-            float m = 0.0f;
-            bool finite = true;
-            for (std::int64_t j = j0; j < j1; ++j) {
-                m = std::max(m, std::fabs(xc[j]));
-                finite = finite && std::isfinite(xc[j]);
-            }
-            if (!finite) {  // NaN or Inf: let it show in every output
-                a.step[static_cast<std::size_t>(t * a.blocks + b)] = std::nanf("");
-                zsum = std::nan("");
-                continue;
-            }
-            if (m == 0.0f) continue;
-            const float step = m / kLevels, inv = kLevels / m;
-            a.step[static_cast<std::size_t>(t * a.blocks + b)] = step;
             std::int8_t* bh = hi + b * per * bb;
             std::int8_t* bl = lo + b * per * bb;
-            const std::int64_t vsum =
-                per == 8   ? QuantizeBlock<8>(xc.data() + j0, j1 - j0, inv, bb, bh, bl)
-                : per == 4 ? QuantizeBlock<4>(xc.data() + j0, j1 - j0, inv, bb, bh, bl)
-                : per == 2 ? QuantizeBlock<2>(xc.data() + j0, j1 - j0, inv, bb, bh, bl)
-                           : QuantizeBlock<1>(xc.data() + j0, j1 - j0, inv, bb, bh, bl);
-            zsum += static_cast<double>(step) * static_cast<double>(vsum);
+            vsum += per == 8   ? QuantizeBlock<8>(xc.data() + j0, j1 - j0, inv, bb, bh, bl)
+                    : per == 4 ? QuantizeBlock<4>(xc.data() + j0, j1 - j0, inv, bb, bh, bl)
+                    : per == 2 ? QuantizeBlock<2>(xc.data() + j0, j1 - j0, inv, bb, bh, bl)
+                               : QuantizeBlock<1>(xc.data() + j0, j1 - j0, inv, bb, bh, bl);
         }
-        a.zsum[static_cast<std::size_t>(t)] = static_cast<float>(zsum);
+        a.zsum[static_cast<std::size_t>(t)] =
+            static_cast<float>(static_cast<double>(step) * static_cast<double>(vsum));
     }
 }
 
 // Σ_coded q·x for weight row `codes` (row_len bytes in the kernel's view) and activation
 // rows [t0, t0 + NT), into dot[0 .. NT). BITS 8 stands for unpacked 3-bit rows.
 // Blocks may read past the row into the next row's codes (their activations are zero);
-// only bytes at or past `end`, the end of the buffer, are never read.
+// only bytes at or past `end`, the end of the buffer, are never read. The integer sums
+// cannot overflow: |Σ q·hi| <= cols · 15 · 128 < 2^31 for cols < 2^20.
 template <int BITS, int NT>
 void RowDots(const std::uint8_t* codes, std::int64_t row_len, const std::uint8_t* end,
              const DeltaActs& a, std::int64_t t0, float* dot) {
@@ -201,17 +201,21 @@ void RowDots(const std::uint8_t* codes, std::int64_t row_len, const std::uint8_t
     const DF df;
     const std::int64_t bb = BlockBytes();
     const auto mask = hn::Set(du8, static_cast<std::uint8_t>(BITS == 8 ? 0xFF : (1u << BITS) - 1u));
-    hn::Vec<DF> acc[NT];
+    // One activation row: a chain per slot, so that the dot products' latencies overlap;
+    // several rows: one chain per row (and hi/lo) already gives enough independent chains.
+    constexpr int CH = NT == 1 ? PER : 1;
+    VI32 ah[NT][CH], al[NT][CH];
     MESWITCH_UNROLL
-    for (int t = 0; t < NT; ++t) acc[t] = hn::Zero(df);
+    for (int t = 0; t < NT; ++t) {
+        MESWITCH_UNROLL
+        for (int c = 0; c < CH; ++c) ah[t][c] = al[t][c] = hn::Zero(di32);
+    }
     const std::int8_t* hi[NT];
     const std::int8_t* lo[NT];
-    const float* step[NT];
     MESWITCH_UNROLL
     for (int t = 0; t < NT; ++t) {
         hi[t] = a.hi.data() + (t0 + t) * a.stride;
         lo[t] = a.lo.data() + (t0 + t) * a.stride;
-        step[t] = a.step.data() + (t0 + t) * a.blocks;
     }
     alignas(64) std::uint8_t tail[64];
     for (std::int64_t b = 0; b < a.blocks; ++b) {
@@ -222,44 +226,42 @@ void RowDots(const std::uint8_t* codes, std::int64_t row_len, const std::uint8_t
             src = tail;
         }
         const VU8 c = hn::LoadU(du8, src);
-        VU8 q[PER];
-        q[0] = BITS == 8 ? c : hn::And(c, mask);
-        if constexpr (PER > 1) {
-            MESWITCH_UNROLL
-            for (int k = 1; k < PER; ++k)
-                q[k] = hn::And(hn::BitCast(du8, hn::ShiftRightSame(hn::BitCast(du16, c), k * BITS)),
-                               mask);
-        }
         const std::int64_t off = b * PER * bb;
         MESWITCH_UNROLL
-        for (int t = 0; t < NT; ++t) {
-            // Independent accumulators per slot: the dot-product latency chains overlap.
-            VI32 sh[PER], sl[PER];
+        for (int k = 0; k < PER; ++k) {
+            const VU8 q =
+                BITS == 8 ? c
+                : k == 0
+                    ? hn::And(c, mask)
+                    : hn::And(hn::BitCast(du8, hn::ShiftRightSame(hn::BitCast(du16, c), k * BITS)),
+                              mask);
             MESWITCH_UNROLL
-            for (int k = 0; k < PER; ++k) {
-                sh[k] = DotAcc(hn::Zero(di32), q[k], hn::LoadU(di8, hi[t] + off + k * bb));
-                sl[k] = DotAcc(hn::Zero(di32), q[k], hn::LoadU(di8, lo[t] + off + k * bb));
+            for (int t = 0; t < NT; ++t) {
+                const int ch = CH == 1 ? 0 : k;
+                ah[t][ch] = DotAcc(ah[t][ch], q, hn::LoadU(di8, hi[t] + off + k * bb));
+                al[t][ch] = DotAcc(al[t][ch], q, hn::LoadU(di8, lo[t] + off + k * bb));
             }
-            MESWITCH_UNROLL
-            for (int k = 1; k < PER; ++k) {
-                sh[0] = hn::Add(sh[0], sh[k]);
-                sl[0] = hn::Add(sl[0], sl[k]);
-            }
-            const VI32 v = hn::Add(hn::ShiftLeft<8>(sh[0]), sl[0]);
-            acc[t] = hn::MulAdd(hn::ConvertTo(df, v), hn::Set(df, step[t][b]), acc[t]);
         }
     }
     MESWITCH_UNROLL
-    for (int t = 0; t < NT; ++t) dot[t] = hn::GetLane(hn::SumOfLanes(df, acc[t]));
+    for (int t = 0; t < NT; ++t) {
+        MESWITCH_UNROLL
+        for (int c = 1; c < CH; ++c) {
+            ah[t][0] = hn::Add(ah[t][0], ah[t][c]);
+            al[t][0] = hn::Add(al[t][0], al[t][c]);
+        }
+        const auto v = hn::MulAdd(hn::ConvertTo(df, ah[t][0]), hn::Set(df, 256.0f),
+                                  hn::ConvertTo(df, al[t][0]));
+        dot[t] = hn::GetLane(hn::SumOfLanes(df, v)) * a.step[static_cast<std::size_t>(t0 + t)];
+    }
 #else
     const std::int64_t bb = BlockBytes();
     const unsigned mask = BITS == 8 ? 0xFFu : (1u << BITS) - 1u;
     for (int t = 0; t < NT; ++t) {
         const std::int8_t* hi = a.hi.data() + (t0 + t) * a.stride;
         const std::int8_t* lo = a.lo.data() + (t0 + t) * a.stride;
-        double sum = 0;
+        std::int64_t s = 0;
         for (std::int64_t b = 0; b < a.blocks; ++b) {
-            std::int64_t s = 0;
             for (std::int64_t i = 0; i < bb && b * bb + i < row_len; ++i) {
                 const unsigned byte = codes[b * bb + i];
                 for (int k = 0; k < PER; ++k) {
@@ -268,13 +270,90 @@ void RowDots(const std::uint8_t* codes, std::int64_t row_len, const std::uint8_t
                     s += static_cast<std::int64_t>(q) * (256 * hi[pos] + lo[pos]);
                 }
             }
-            sum +=
-                static_cast<double>(s) * a.step[static_cast<std::size_t>((t0 + t) * a.blocks + b)];
         }
-        dot[t] = static_cast<float>(sum);
+        dot[t] =
+            static_cast<float>(static_cast<double>(s) * a.step[static_cast<std::size_t>(t0 + t)]);
     }
 #endif
 }
+
+#if MESWITCH_DELTA_SIMD
+// The lanes of v summed down to one 128-bit vector (4 partial sums).
+template <class D>
+HWY_INLINE hn::Vec<hn::Full128<float>> To128(D d, hn::Vec<D> v) {
+    if constexpr (hn::MaxLanes(D()) > 4) {
+        const hn::Half<D> dh;
+        return To128(dh, hn::Add(hn::LowerHalf(dh, v), hn::UpperHalf(dh, v)));
+    } else {
+        return v;
+    }
+}
+
+// Decode (one activation row, packed 1/2/4-bit rows): Σ_coded q·x for the four weight rows
+// at codes, codes + stride, … into dot[0..4). The activation loads are shared, the four
+// rows' chains overlap, and the four horizontal sums are done together.
+template <int BITS>
+void FourRowDots(const std::uint8_t* codes, std::int64_t stride, std::int64_t row_len,
+                 const std::uint8_t* end, const DeltaActs& a, std::int64_t t, float* dot) {
+    constexpr int PER = 8 / BITS;
+    const DU8 du8;
+    const DI8 di8;
+    const DU16 du16;
+    const DI32 di32;
+    const DF df;
+    const std::int64_t bb = BlockBytes();
+    const auto mask = hn::Set(du8, static_cast<std::uint8_t>((1u << BITS) - 1u));
+    VI32 ah[4], al[4];
+    MESWITCH_UNROLL
+    for (int r = 0; r < 4; ++r) ah[r] = al[r] = hn::Zero(di32);
+    const std::int8_t* hi = a.hi.data() + t * a.stride;
+    const std::int8_t* lo = a.lo.data() + t * a.stride;
+    alignas(64) std::uint8_t tail[4][64];
+    for (std::int64_t b = 0; b < a.blocks; ++b) {
+        VU8 c[4];
+        MESWITCH_UNROLL
+        for (int r = 0; r < 4; ++r) {
+            const std::uint8_t* src = codes + r * stride + b * bb;
+            if (src + bb > end) {
+                std::memset(tail[r], 0, sizeof tail[r]);
+                std::memcpy(tail[r], src, static_cast<std::size_t>(row_len - b * bb));
+                src = tail[r];
+            }
+            c[r] = hn::LoadU(du8, src);
+        }
+        const std::int64_t off = b * PER * bb;
+        MESWITCH_UNROLL
+        for (int k = 0; k < PER; ++k) {
+            const auto h = hn::LoadU(di8, hi + off + k * bb);
+            const auto l = hn::LoadU(di8, lo + off + k * bb);
+            MESWITCH_UNROLL
+            for (int r = 0; r < 4; ++r) {
+                const VU8 q =
+                    k == 0 ? hn::And(c[r], mask)
+                           : hn::And(hn::BitCast(du8, hn::ShiftRightSame(hn::BitCast(du16, c[r]),
+                                                                         k * BITS)),
+                                     mask);
+                ah[r] = DotAcc(ah[r], q, h);
+                al[r] = DotAcc(al[r], q, l);
+            }
+        }
+    }
+    const hn::Full128<float> d4;
+    const hn::Repartition<std::uint64_t, decltype(d4)> d2;
+    hn::Vec<decltype(d4)> v[4];
+    MESWITCH_UNROLL
+    for (int r = 0; r < 4; ++r)
+        v[r] = To128(df, hn::MulAdd(hn::ConvertTo(df, ah[r]), hn::Set(df, 256.0f),
+                                    hn::ConvertTo(df, al[r])));
+    // 4 × 4 partial sums → the 4 totals: interleave and add twice.
+    const auto s01 = hn::Add(hn::InterleaveLower(v[0], v[1]), hn::InterleaveUpper(d4, v[0], v[1]));
+    const auto s23 = hn::Add(hn::InterleaveLower(v[2], v[3]), hn::InterleaveUpper(d4, v[2], v[3]));
+    const auto lo64 = hn::InterleaveLower(hn::BitCast(d2, s01), hn::BitCast(d2, s23));
+    const auto hi64 = hn::InterleaveUpper(d2, hn::BitCast(d2, s01), hn::BitCast(d2, s23));
+    const auto sums = hn::Add(hn::BitCast(d4, lo64), hn::BitCast(d4, hi64));
+    hn::StoreU(hn::Mul(sums, hn::Set(d4, a.step[static_cast<std::size_t>(t)])), d4, dot);
+}
+#endif
 
 template <int BITS>
 void RowsPer(const PackedDelta& d, const DeltaActs& a, float* y, std::int64_t r0, std::int64_t r1) {
@@ -283,7 +362,22 @@ void RowsPer(const PackedDelta& d, const DeltaActs& a, float* y, std::int64_t r0
     thread_local std::vector<std::uint8_t> unpacked;
     if (d.bits == 3) unpacked.assign(static_cast<std::size_t>(d.coded + 64), 0);
     const std::uint8_t* packed_end = d.codes + d.rows * d.row_bytes;
-    for (std::int64_t r = r0; r < r1; ++r) {
+    std::int64_t r = r0;
+#if MESWITCH_DELTA_SIMD
+    if constexpr (BITS != 8) {
+        if (a.n == 1) {  // decode: four weight rows at a time
+            for (; r + 4 <= r1; r += 4) {
+                float dot[4];
+                FourRowDots<BITS>(d.codes + r * d.row_bytes, d.row_bytes, row_len, packed_end, a, 0,
+                                  dot);
+                for (int i = 0; i < 4; ++i)
+                    y[r + i] += d.scale[static_cast<std::size_t>(r + i)] *
+                                (dot[i] - d.zero[static_cast<std::size_t>(r + i)] * a.zsum[0]);
+            }
+        }
+    }
+#endif
+    for (; r < r1; ++r) {
         const std::uint8_t* codes = d.codes + r * d.row_bytes;
         const std::uint8_t* end = packed_end;
         if (d.bits == 3) {
@@ -351,6 +445,11 @@ HWY_EXPORT(DeltaRows);
 
 PackedDelta prepare_delta(const delta::CompressedLinear& c) {
     c.validate("compressed layer");
+    if (c.cols >= (std::int64_t{1} << 20))  // the 32-bit integer sums of a row could overflow
+        throw Error(ErrorKind::unsupported,
+                    "separate computation: layers of 2^20 input features or more are not "
+                    "supported (this one has " +
+                        std::to_string(c.cols) + ")");
     PackedDelta d;
     d.rows = c.rows;
     d.cols = c.cols;

@@ -4,14 +4,15 @@
 //
 // Per output row r and activation row t:
 //   y[t, r] += s_r · (Σ_{i∉S} x_i q_ri − z_r · Σ_{i∉S} x_i) + Σ_{j∈S} x_j v_rj
-// The coded part runs on integers: every block of coded activations (256 values on AVX-512)
-// is scaled by its own step σ_b = max|x| / 32639 and rounded to a 16-bit integer
-// v = 256·hi + lo (hi, lo signed bytes), so Σ q·x ≈ Σ_b σ_b (256 Σ q·hi + Σ q·lo) with
-// u8 × s8 dot-product instructions (AVX-512 VNNI vpdpbusd; vpmaddubsw + vpmaddwd on AVX2
-// and AVX-512 without VNNI). The rounding error of each activation is at most σ_b / 2, i.e.
-// 1.5e-5 of the block's largest |x| — below float16 precision and far below the
-// quantization error of Δ̂ itself. The zero-point term uses the same rounded activations,
-// so the error is s·Σ (q − z)·ε, not s·Σ q·ε. Salient columns are summed in float32.
+// The coded part runs on integers: each activation row's coded values are scaled by one
+// step σ = max|x| / 32639 and rounded to a 16-bit integer v = 256·hi + lo (hi, lo signed
+// bytes), so Σ q·x ≈ σ (256 Σ q·hi + Σ q·lo) with u8 × s8 dot-product instructions (AVX-512
+// VNNI vpdpbusd; vpmaddubsw + vpmaddwd on AVX2 and AVX-512 without VNNI), summed in 32-bit
+// integers over the whole row. Each activation's rounding error is at most σ / 2, i.e.
+// 1.5e-5 of the row's largest coded |x| (the outlier channels are the salient ones, kept out
+// of the coded part) — finer than float16 and far below the quantization error of Δ̂ itself.
+// The zero-point term uses the same rounded activations, so the error is s·Σ (q − z)·ε, not
+// s·Σ q·ε. Salient columns are summed in float32.
 //
 // Bits 1, 2 and 4 read the codes as stored (a code vector's byte lanes hold 8/bits codes
 // each; the activations are permuted once per call to match). 3-bit codes straddle bytes
