@@ -49,12 +49,13 @@ using RowsHook = std::function<void(std::int64_t r0, std::int64_t r1)>;
 void gemv(const Matrix& w, const float* x, float* y, ThreadPool& pool,
           const RowsHook* after_rows = nullptr);
 
-// gemm.cpp: y[t, o] = Σ_i x[t, i] · W[o, i] with a register-blocked SIMD kernel (weights
-// widened in registers), split across the pool by weight rows.
+// gemm.cpp: y[t, o] = Σ_i x[t, i] · W[o, i] for f32/f16/bf16 weights: activations packed
+// k-major in chunks of up to 64 rows, weights widened per small tile, a broadcast FMA
+// micro-kernel; split across the pool by output features. Throws Error(unsupported).
 void gemm(const float* x, std::int64_t rows, const Matrix& w, float* y, ThreadPool& pool);
 
 // matmul.cpp: y[t, o] = Σ_i x[t, i] · W[o, i] for t < rows (x: rows × in, y: rows × out).
-// One row: GEMV; several: gemm for f16/bf16 weights, OpenBLAS sgemm for f32.
+// Fewer than 4 rows: GEMV per row; more: gemm.
 void matmul(const float* x, std::int64_t rows, const Matrix& w, float* y, ThreadPool& pool);
 
 // add.cpp: y[i] += x[i]; add_bias: y[t, j] += bias[j].
