@@ -363,6 +363,25 @@ private slots:
         }
     }
 
+    void swiglu_vectors_tails_and_extremes() {
+        // 103 values: whole vectors plus a tail; large |g| where e^-g overflows float
+        auto g = randoms(103, 23, 12.0f);
+        const auto u = randoms(103, 24, 2.0f);
+        g[0] = -100.0f, g[1] = -89.0f, g[2] = 89.0f, g[3] = 100.0f, g[4] = 0.0f, g[102] = -95.0f;
+        std::vector<double> ref(g.size());
+        for (std::size_t i = 0; i < g.size(); ++i)
+            ref[i] = g[i] / (1 + std::exp(-double(g[i]))) * u[i];
+        std::vector<float> o(g.size());
+        cpu::swiglu(g.data(), u.data(), o.data(), g.size());
+        for (std::size_t i = 0; i < g.size(); ++i)
+            QVERIFY2(
+                std::isfinite(o[i]) && std::fabs(o[i] - ref[i]) <= 1e-6 * (1 + std::fabs(ref[i])),
+                qPrintable(QString("g=%1 got %2 want %3").arg(g[i]).arg(o[i]).arg(ref[i])));
+        auto in_place = g;  // the forward pass writes over the gate
+        cpu::swiglu(in_place.data(), u.data(), in_place.data(), g.size());
+        QCOMPARE(max_abs_diff(in_place, o), 0.0);
+    }
+
     void swiglu_and_embedding() {
         std::vector<float> g{-2.0f, 0.0f, 3.0f}, u{1.0f, 5.0f, 0.5f}, o(3);
         cpu::swiglu(g.data(), u.data(), o.data(), 3);
