@@ -681,6 +681,43 @@ private slots:
         }
     }
 
+    // The one-pass switch kernel out = round(base + d) against the scalar definition, bit for
+    // bit: every dtype and kind of special value, sums that are f32 subnormals, outputs 64-byte
+    // aligned (non-temporal stores) and not, lengths with every tail.
+    void apply_from_base_row_matches_scalar_bit_for_bit() {
+        std::mt19937 rng(43);
+        std::vector<std::uint32_t> w;
+        std::vector<float> d;
+        for (DType t : {DType::f32, DType::bf16, DType::f16}) {
+            const std::size_t es = dtype_size(t);
+            for (int trial = 0; trial < 300; ++trial) {
+                const std::size_t cols = trial < 100 ? 1 + trial : 64 + rng() % 2000;
+                special_row(t, rng, cols, w, d);
+                if (trial % 3 == 0)  // sums that are f32 subnormals
+                    for (std::size_t c = 0; c < cols; c += 7) {
+                        w[c] = 0;
+                        d[c] = std::ldexp(1.0f + static_cast<float>(rng() % 1000) / 1000.0f,
+                                          -127 - static_cast<int>(rng() % 20));
+                    }
+                const std::vector<std::byte> base = to_bytes(t, w);
+                const std::size_t shift = trial % 2 ? es : 0;  // unaligned output on odd trials
+                std::vector<std::byte> buffer(cols * es + 128);
+                auto* aligned = reinterpret_cast<std::byte*>(
+                    (reinterpret_cast<std::uintptr_t>(buffer.data()) + 63) / 64 * 64);
+                std::byte* out = aligned + shift;
+                serve::apply_row_from_base(t, base.data(), out, d.data(), cols);
+                for (std::size_t c = 0; c < cols; ++c)
+                    QVERIFY2(element(t, out, c) == ref_store(t, ref_load(t, w[c]) + d[c]),
+                             qPrintable(QString("%1 trial %2 col %3 w %4 d %5")
+                                            .arg(dtype_name(t))
+                                            .arg(trial)
+                                            .arg(c)
+                                            .arg(w[c], 0, 16)
+                                            .arg(bits_of(d[c]), 0, 16)));
+            }
+        }
+    }
+
     // Every f16 bit pattern through the f16 kernels (the F16C conversions against core's
     // f16_to_f32 / f32_to_f16), with a spread of deltas.
     void in_place_f16_kernels_cover_every_f16_value() {
