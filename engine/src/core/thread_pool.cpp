@@ -112,10 +112,11 @@ void ThreadPool::parallel_for(std::size_t n,
         return;
     }
     std::lock_guard call_lock(call_mutex_);
-    // About two chunks per thread: balances a busy core against keeping each thread's
-    // weight rows contiguous for the prefetchers.
+    // About eight chunks per thread: claiming one costs an atomic add, and the thread that
+    // finishes first waits for at most one chunk of the other's (with two chunks a thread,
+    // 1b f16 decode measured 1-3 % slower); each chunk's weight rows still stream contiguously.
     const std::size_t threads = workers_.size() + 1;
-    std::size_t chunk = (n + 2 * threads - 1) / (2 * threads);
+    std::size_t chunk = (n + 8 * threads - 1) / (8 * threads);
     chunk = (chunk + grain - 1) / grain * grain;
     fn_ = &fn;
     n_ = n;
