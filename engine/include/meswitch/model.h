@@ -174,8 +174,9 @@ public:
     // whole base product; or an empty function (the default) to have add_delta called
     // afterwards instead.
     using RowAdder = std::function<void(std::int64_t r0, std::int64_t r1)>;
-    virtual RowAdder row_adder(LinearRef linear, const float* x, std::int64_t rows,
-                               std::int64_t in_features, float* y, std::int64_t out_features) {
+    virtual RowAdder row_adder(LinearRef /*linear*/, const float* /*x*/, std::int64_t /*rows*/,
+                               std::int64_t /*in_features*/, float* /*y*/,
+                               std::int64_t /*out_features*/) {
         return {};
     }
 };

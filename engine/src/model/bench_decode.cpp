@@ -31,31 +31,6 @@ double median(std::vector<double> v) {
     return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
 }
 
-// Best of a few streaming passes over 1 GiB, split across `threads` like the GEMV rows.
-double measure_read_bandwidth(int threads) {
-    const std::size_t count = (1ull << 30) / sizeof(float);
-    std::unique_ptr<float[]> buf(new float[count]);
-    ThreadPool pool(threads);
-    pool.parallel_for(count, [&](std::size_t b, std::size_t e) {
-        std::fill(buf.get() + b, buf.get() + e, 1.0f);  // fault the pages in
-    });
-    double best = 0;
-    std::atomic<float> sink{0.0f};  // keeps the sums alive
-    for (int pass = 0; pass < 4; ++pass) {
-        const auto t0 = clock_type::now();
-        pool.parallel_for(
-            count,
-            [&](std::size_t b, std::size_t e) {
-                const float s = cpu::read_sum(buf.get() + b, e - b);
-                sink.fetch_add(s, std::memory_order_relaxed);
-            },
-            4096);
-        const double dt = seconds_since(t0);
-        best = std::max(best, static_cast<double>(count * sizeof(float)) / dt / 1e9);
-    }
-    return best;
-}
-
 // Best of a few passes of FMA chains on `threads` threads, in GFLOP/s. Each pass is many
 // short chunks handed out dynamically, so a thread that starts late does not idle the rest.
 double measure_fma_peak_gflops(int threads) {
@@ -157,7 +132,7 @@ BenchDecodeResult bench_decode(Model& model, int prefill_tokens, int decode_toke
     r.prefill_tokens_per_second = median(r.prefill_samples);
     r.decode_tokens_per_second = median(r.decode_samples);
 
-    r.memory_bandwidth_gbps = measure_read_bandwidth(r.threads);
+    r.memory_bandwidth_gbps = cpu::measure_read_bandwidth(r.threads);
     r.bandwidth_bound_tokens_per_second =
         r.memory_bandwidth_gbps * 1e9 / static_cast<double>(r.weight_bytes_per_token);
     r.fraction_of_bound = r.decode_tokens_per_second / r.bandwidth_bound_tokens_per_second;

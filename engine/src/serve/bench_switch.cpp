@@ -11,6 +11,7 @@
 #include <random>
 #include <vector>
 
+#include "backend/cpu/read_sum.h"
 #include "delta/quant/packing.h"
 #include "io/safetensors.h"
 #include "meswitch/error.h"
@@ -326,8 +327,9 @@ BenchSwitchResult bench_switch(const BenchSwitchOptions& o,
     for (const auto& n : names) pool.activate(n, DeltaMode::merged);
 
     if (backend->kind() == "cpu") {  // just before the switches, under the same load
-        say("measuring the read+write memory bandwidth (1 GiB in place)");
+        say("measuring the memory bandwidth (1 GiB: read, and updated in place)");
         r.update_bandwidth_gbps = measure_update_bandwidth(threads);
+        r.read_bandwidth_gbps = cpu::measure_read_bandwidth(threads);
     }
     say("timing in-place switches");
     double total = 0, best = 1e300, patched = 0, touched = 0;
@@ -351,6 +353,10 @@ BenchSwitchResult bench_switch(const BenchSwitchOptions& o,
     if (r.in_place_median_ms > 0 && r.update_bandwidth_gbps > 0)
         r.in_place_bandwidth_fraction = static_cast<double>(r.in_place_bytes_touched) / 1e9 /
                                         (r.in_place_median_ms / 1000.0) / r.update_bandwidth_gbps;
+    if (r.in_place_median_ms > 0 && r.read_bandwidth_gbps > 0)
+        r.in_place_read_bandwidth_fraction = static_cast<double>(r.in_place_bytes_touched) / 1e9 /
+                                             (r.in_place_median_ms / 1000.0) /
+                                             r.read_bandwidth_gbps;
 
     say("timing separate-computation switches");
     pool.activate(names.back(), DeltaMode::separate);  // leaves in-place mode (not timed)

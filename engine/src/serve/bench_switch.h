@@ -56,6 +56,10 @@ struct BenchSwitchResult {
     // touched ÷ median time as a fraction of it; 0 on a GPU.
     double update_bandwidth_gbps = 0;
     double in_place_bandwidth_fraction = 0;
+    // CPU: read bandwidth (GB/s, cpu::measure_read_bandwidth: what bench decode measures),
+    // and the switch's bytes ÷ median time as a fraction of it; 0 on a GPU.
+    double read_bandwidth_gbps = 0;
+    double in_place_read_bandwidth_fraction = 0;
     double base_tokens_per_second = 0;
     double in_place_tokens_per_second = 0;
     double separate_tokens_per_second = 0;

@@ -2,6 +2,13 @@
 // decode speed is compared against. Same SIMD dispatch as the GEMV kernels.
 #include "backend/cpu/read_sum.h"
 
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <memory>
+
+#include "core/thread_pool.h"
+
 #undef HWY_TARGET_INCLUDE
 #define HWY_TARGET_INCLUDE "backend/cpu/read_sum.cpp"
 #include <hwy/foreach_target.h>  // IWYU pragma: keep
@@ -41,6 +48,31 @@ namespace meswitch::cpu {
 HWY_EXPORT(ReadSum);
 float read_sum(const float* data, std::size_t count) {
     return HWY_DYNAMIC_DISPATCH(ReadSum)(data, count);
+}
+
+double measure_read_bandwidth(int threads) {
+    using clock_type = std::chrono::steady_clock;
+    const std::size_t count = (1ull << 30) / sizeof(float);
+    std::unique_ptr<float[]> buf(new float[count]);
+    ThreadPool pool(threads);
+    pool.parallel_for(count, [&](std::size_t b, std::size_t e) {
+        std::fill(buf.get() + b, buf.get() + e, 1.0f);  // fault the pages in
+    });
+    double best = 0;
+    std::atomic<float> sink{0.0f};  // keeps the sums alive
+    for (int pass = 0; pass < 4; ++pass) {
+        const auto t0 = clock_type::now();
+        pool.parallel_for(
+            count,
+            [&](std::size_t b, std::size_t e) {
+                const float s = read_sum(buf.get() + b, e - b);
+                sink.fetch_add(s, std::memory_order_relaxed);
+            },
+            4096);
+        const double dt = std::chrono::duration<double>(clock_type::now() - t0).count();
+        best = std::max(best, static_cast<double>(count * sizeof(float)) / dt / 1e9);
+    }
+    return best;
 }
 }  // namespace meswitch::cpu
 #endif
