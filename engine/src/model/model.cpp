@@ -216,7 +216,7 @@ Model& Model::operator=(Model&&) noexcept = default;
 
 Model Model::load(const std::filesystem::path& folder, const ModelOptions& options) {
     const ModelConfig config = parse_model_config(folder / "config.json");
-    auto weights = model::WeightStore::open(config, folder);
+    auto weights = model::WeightStore::open(config, folder, options.weights_in_memory);
     return Model(std::make_unique<Impl>(config, std::move(weights), options.threads));
 }
 

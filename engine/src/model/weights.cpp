@@ -1,9 +1,15 @@
 #include "model/weights.h"
 
+#include <sys/mman.h>
+
 #include <cstdint>
+#include <cstdio>
+#include <cstring>
 #include <optional>
 #include <set>
 #include <string_view>
+
+#include <spdlog/spdlog.h>
 
 #include "io/safetensors.h"
 #include "meswitch/error.h"
@@ -130,7 +136,33 @@ void WeightStore::add_slots(const ModelConfig& config,
     }
 }
 
-WeightStore WeightStore::open(const ModelConfig& config, const std::filesystem::path& folder) {
+struct WeightStore::Arena {
+    void* data = nullptr;
+    std::size_t bytes = 0;
+    ~Arena() {
+        if (data) ::munmap(data, bytes);
+    }
+};
+
+namespace {
+
+std::uint64_t mem_available_bytes() {
+    std::FILE* f = std::fopen("/proc/meminfo", "r");
+    if (!f) return 0;
+    char line[256];
+    unsigned long long kib = 0;
+    while (std::fgets(line, sizeof line, f))
+        if (std::sscanf(line, "MemAvailable: %llu kB", &kib) == 1) break;
+    std::fclose(f);
+    return static_cast<std::uint64_t>(kib) * 1024;
+}
+
+constexpr std::size_t huge_page = std::size_t{2} << 20;
+
+}  // namespace
+
+WeightStore WeightStore::open(const ModelConfig& config, const std::filesystem::path& folder,
+                              bool in_memory) {
     WeightStore w;
     w.checkpoint_ = std::make_unique<io::Checkpoint>(folder);
     const io::Checkpoint& ck = *w.checkpoint_;
@@ -149,8 +181,53 @@ WeightStore WeightStore::open(const ModelConfig& config, const std::filesystem::
         if (problems.size() > 5) msg += "\n  …";
         throw Error(ErrorKind::format, msg);
     }
+    if (in_memory) {
+        // One arena, every tensor at a 64-byte boundary, rounded up to whole huge pages.
+        std::size_t total = 0;
+        for (const ExpectedTensor& t : expected_tensors(config))
+            total += (ck.view(t.name).nbytes + 63) / 64 * 64;
+        const std::size_t bytes = (total + huge_page - 1) / huge_page * huge_page;
+        const std::uint64_t available = mem_available_bytes();
+        if (bytes > 0 && available > 0 && bytes <= available / 2) {
+            void* p =
+                ::mmap(nullptr, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+            if (p != MAP_FAILED) {
+                w.arena_ = std::make_unique<Arena>();
+                w.arena_->data = p;
+                w.arena_->bytes = bytes;
+                ::madvise(p, bytes, MADV_HUGEPAGE);  // a hint; 4 KiB pages work too
+            } else {
+                spdlog::info(
+                    "{}: no {} MiB of anonymous memory for the weights; reading them "
+                    "from the mapped files",
+                    source, bytes >> 20);
+            }
+        } else {
+            spdlog::info(
+                "{}: the weights ({} MiB) take more than half of the available memory "
+                "({} MiB); reading them from the mapped files",
+                source, bytes >> 20, available >> 20);
+        }
+    }
+    if (!w.arena_) {
+        w.add_slots(
+            config, [&](const std::string& name) { return ck.view(name); }, source);
+        return w;
+    }
+    std::size_t at = 0;
+    auto* base = static_cast<std::byte*>(w.arena_->data);
     w.add_slots(
-        config, [&](const std::string& name) { return ck.view(name); }, source);
+        config,
+        [&](const std::string& name) {
+            TensorView v = ck.view(name);
+            std::byte* dst = base + at;
+            std::memcpy(dst, v.data, v.nbytes);
+            at += (v.nbytes + 63) / 64 * 64;
+            v.data = dst;
+            return v;
+        },
+        source);
+    w.checkpoint_.reset();  // every slot points into the arena now
     return w;
 }
 

@@ -52,7 +52,10 @@ public:
 
     // Opens the checkpoint in `folder` and checks it against `config` (Error(format) listing
     // the first problems; Error(unsupported) for dtypes other than F32/F16/BF16).
-    static WeightStore open(const ModelConfig& config, const std::filesystem::path& folder);
+    // in_memory: copy the weights into an anonymous arena (huge pages where the kernel gives
+    // them) and close the files, when they take at most half of MemAvailable.
+    static WeightStore open(const ModelConfig& config, const std::filesystem::path& folder,
+                            bool in_memory = false);
     static WeightStore from_tensors(const ModelConfig& config,
                                     std::map<std::string, HostTensor> tensors);
 
@@ -70,6 +73,8 @@ private:
                    const std::function<TensorView(const std::string&)>& view_of,
                    const std::string& source);
 
+    struct Arena;  // anonymous memory holding the copied weights
+    std::unique_ptr<Arena> arena_;
     std::unique_ptr<io::Checkpoint> checkpoint_;
     std::map<std::string, HostTensor> owned_;  // in-memory tensors and aligned copies
     std::map<std::string, WeightSlot, std::less<>> slots_;
