@@ -17,11 +17,11 @@ struct DeviceInfo {
 };
 
 struct BuildInfo {
-    std::string version;          // "0.1.0"
-    std::string build_type;       // CMAKE_BUILD_TYPE
-    std::string compiler;         // "GCC 12.2.0"
-    bool cuda_compiled = false;   // kernels/ and the CUDA backend are in this build
-    std::string cuda_version;     // toolkit version compiled against, or ""
+    std::string version;         // "0.1.0"
+    std::string build_type;      // CMAKE_BUILD_TYPE
+    std::string compiler;        // "GCC 12.2.0"
+    bool cuda_compiled = false;  // kernels/ and the CUDA backend are in this build
+    std::string cuda_version;    // toolkit version compiled against, or ""
     std::string cuda_architectures;
 };
 
@@ -29,12 +29,16 @@ BuildInfo build_info();
 
 struct DeviceScan {
     std::vector<DeviceInfo> devices;
-    std::string driver_version;  // "13.0" or "" when there is no driver
-    std::string runtime_version; // CUDA runtime version, or "" when not compiled in
-    std::string note;            // why no device is usable, e.g. "CUDA driver not found"
+    std::string driver_version;   // "13.0" or "" when there is no driver
+    std::string runtime_version;  // CUDA runtime version, or "" when not compiled in
+    std::string note;             // why no device is usable, e.g. "CUDA driver not found"
 };
 
 // Never throws: with no GPU, no driver or a CPU-only build it returns no devices and a note.
 DeviceScan scan_devices();
+
+// Host memory the kernel could give without swapping (MemAvailable of /proc/meminfo, else
+// the free pages), in bytes; 0 when unknown.
+std::uint64_t host_memory_available();
 
 }  // namespace meswitch

@@ -3,7 +3,6 @@
 #include <sys/mman.h>
 
 #include <cstdint>
-#include <cstdio>
 #include <cstring>
 #include <optional>
 #include <set>
@@ -13,6 +12,7 @@
 
 #include "io/safetensors.h"
 #include "meswitch/error.h"
+#include "meswitch/system.h"
 
 namespace meswitch::model {
 
@@ -146,17 +146,6 @@ struct WeightStore::Arena {
 
 namespace {
 
-std::uint64_t mem_available_bytes() {
-    std::FILE* f = std::fopen("/proc/meminfo", "r");
-    if (!f) return 0;
-    char line[256];
-    unsigned long long kib = 0;
-    while (std::fgets(line, sizeof line, f))
-        if (std::sscanf(line, "MemAvailable: %llu kB", &kib) == 1) break;
-    std::fclose(f);
-    return static_cast<std::uint64_t>(kib) * 1024;
-}
-
 constexpr std::size_t huge_page = std::size_t{2} << 20;
 
 }  // namespace
@@ -187,7 +176,7 @@ WeightStore WeightStore::open(const ModelConfig& config, const std::filesystem::
         for (const ExpectedTensor& t : expected_tensors(config))
             total += (ck.view(t.name).nbytes + 63) / 64 * 64;
         const std::size_t bytes = (total + huge_page - 1) / huge_page * huge_page;
-        const std::uint64_t available = mem_available_bytes();
+        const std::uint64_t available = host_memory_available();
         if (bytes > 0 && available > 0 && bytes <= available / 2) {
             void* p =
                 ::mmap(nullptr, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);

@@ -7,7 +7,6 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
-#include <cstdio>
 #include <random>
 #include <vector>
 
@@ -15,6 +14,7 @@
 #include "delta/quant/packing.h"
 #include "io/safetensors.h"
 #include "meswitch/error.h"
+#include "meswitch/system.h"
 #include "model/synthetic.h"
 #include "serve/device_backend.h"
 #include "serve/expert_pool.h"
@@ -178,17 +178,6 @@ void drop_page_cache(const std::filesystem::path& file) {
     ::close(fd);
 }
 
-std::uint64_t meminfo_available_bytes() {
-    std::FILE* f = std::fopen("/proc/meminfo", "r");
-    if (!f) return 0;
-    char line[256];
-    unsigned long long kib = 0;
-    while (std::fgets(line, sizeof line, f))
-        if (std::sscanf(line, "MemAvailable: %llu kB", &kib) == 1) break;
-    std::fclose(f);
-    return static_cast<std::uint64_t>(kib) * 1024;
-}
-
 // Read+write bandwidth in GB/s: best of a few passes of an in-place update of 1 GiB split
 // across `threads` like the switch's rows (each pass reads and writes every byte), with
 // and without software prefetch.
@@ -275,7 +264,7 @@ BenchSwitchResult bench_switch(const BenchSwitchOptions& o,
     const std::uint64_t host_need = o.device == "cpu"
                                         ? model_weight_bytes(config, o.dtype) * 2 + (1ull << 30)
                                         : model_weight_bytes(config, o.dtype);
-    const std::uint64_t available = meminfo_available_bytes();
+    const std::uint64_t available = host_memory_available();
     if (available > 0 && host_need > available / 10 * 9)
         throw Error(ErrorKind::out_of_memory,
                     "bench switch: the '" + r.shape + "' shape needs about " +

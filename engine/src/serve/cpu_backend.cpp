@@ -11,12 +11,10 @@
 // Separate: a DeltaProvider adds x·Δ̂ᵀ from the packed codes (cpu::add_delta_product).
 #include <unistd.h>
 
-#include <fstream>
 #include <map>
 #include <new>
 #include <optional>
 #include <set>
-#include <sstream>
 
 #include <hwy/aligned_allocator.h>
 
@@ -24,6 +22,7 @@
 #include "core/thread_pool.h"
 #include "delta/pipeline/apply.h"
 #include "meswitch/error.h"
+#include "meswitch/system.h"
 #include "serve/delta_rows.h"
 #include "serve/device_backend.h"
 
@@ -88,19 +87,6 @@ private:
     std::map<std::int64_t, const cpu::PackedDelta*> layers_;
 };
 
-std::uint64_t meminfo_available() {
-    std::ifstream in("/proc/meminfo");
-    std::string line;
-    while (std::getline(in, line)) {
-        if (line.rfind("MemAvailable:", 0) != 0) continue;
-        std::istringstream fields(line.substr(13));
-        std::uint64_t kib = 0;
-        if (fields >> kib) return kib * 1024;
-    }
-    const long pages = sysconf(_SC_AVPHYS_PAGES), size = sysconf(_SC_PAGESIZE);
-    return pages > 0 && size > 0 ? static_cast<std::uint64_t>(pages) * size : 0;
-}
-
 class CpuBackend final : public DeviceBackend {
 public:
     explicit CpuBackend(Model model)
@@ -122,7 +108,7 @@ public:
         const long pages = sysconf(_SC_PHYS_PAGES), size = sysconf(_SC_PAGESIZE);
         return pages > 0 && size > 0 ? static_cast<std::uint64_t>(pages) * size : 0;
     }
-    std::uint64_t free_memory() const override { return meminfo_available(); }
+    std::uint64_t free_memory() const override { return host_memory_available(); }
 
     const ModelConfig& config() const override { return model_.config(); }
     std::uint64_t base_bytes() const override { return base_bytes_; }
