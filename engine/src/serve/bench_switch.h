@@ -1,11 +1,12 @@
 // The expert-switching benchmark behind `meswitch bench switch`: a synthetic base of a
 // chosen shape with random weights and synthetic 2-bit compressed deltas (random codes,
 // step sizes giving |Δ| ≈ 5 % of |W|, 0.5 % salient channels), served by a DeviceBackend.
-// Measures a switch in place (W = W_base + Δ̂ in one pass), in separate computation, re-uploading an
-// evicted delta from host memory, and reloading the expert's full safetensors from disk
-// (cold: the file's pages dropped from the page cache first), decode speed in each mode,
-// and how many Mistral-7B-shaped experts fit beside the base in a memory size. The in-place
-// switch is also given as a fraction of the machine's measured read+write bandwidth.
+// Measures a switch in place (W = W_base + Δ̂ in one pass), in separate computation,
+// re-uploading an evicted delta from host memory, and reloading the expert's full
+// safetensors from disk (cold: the file's pages dropped from the page cache first), decode
+// speed in each mode, and how many Mistral-7B-shaped experts fit beside the base in a memory
+// size. On the CPU the in-place switch is also given as a fraction of the machine's measured
+// read bandwidth and of its read+write bandwidth of an in-place update.
 #pragma once
 
 #include <cstdint>
