@@ -11,6 +11,7 @@ std::int64_t packed_bytes(std::int64_t count, int bits) {
 
 void pack_codes(const std::uint8_t* codes, std::int64_t count, int bits, std::uint8_t* out) {
     const std::int64_t nbytes = packed_bytes(count, bits);
+    if (nbytes == 0) return;  // out may be null then (an empty vector's data())
     std::memset(out, 0, static_cast<std::size_t>(nbytes));
     const unsigned mask = (1u << bits) - 1u;
     if (bits == 1 || bits == 2 || bits == 4) {
