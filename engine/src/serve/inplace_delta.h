@@ -1,5 +1,9 @@
-// Applying a delta to a weight in place and taking it off again, bit-exactly, without a
-// pristine copy of the weight (the CPU reference for the device kernel).
+// Merging a delta into a weight, bit-exactly, two ways:
+//  - apply_from_base (below): out = round(base + Δ̂) from a pristine copy in one pass; going
+//    back is reading the base again. What the CPU backend does (its loaded weights are the
+//    pristine copy), as the CUDA backend does with a device copy of each touched weight.
+//  - apply_in_place / restore_in_place: in place without a pristine copy, described here.
+//    No backend uses it at present; it is what a device without room for a base copy needs.
 //
 //   apply:   w' = round(w + d) for every element (d = Δ̂ in f32, round = to the weight's
 //            dtype, nearest even); then, for the same element, r = round_back(w' − d):
