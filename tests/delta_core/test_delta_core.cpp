@@ -76,14 +76,6 @@ std::uint32_t ref_store(DType t, float f) {
     std::memcpy(&b, &f, 4);
     return b;
 }
-// The rounding of apply's round-trip check and of restore (inplace_delta.h): bf16 rounds
-// half away from zero there, the others as ref_store.
-std::uint32_t ref_store_back(DType t, float f) {
-    if (t != DType::bf16) return ref_store(t, f);
-    std::uint32_t b;
-    std::memcpy(&b, &f, 4);
-    return (b + 0x8000u) >> 16;
-}
 float f32_of(std::uint32_t b) {
     float f;
     std::memcpy(&f, &b, 4);
@@ -623,64 +615,6 @@ private slots:
         }
     }
 
-    // The SIMD row kernels of the in-place switch against the scalar definition, bit for
-    // bit: the applied row (core's round to nearest even), the patch (which elements, which
-    // original bits) and the restored row, for all three dtypes and every kind of special value;
-    // row lengths that are not multiples of the vector length exercise the padded tail.
-    void in_place_row_kernels_match_scalar_bit_for_bit() {
-        std::mt19937 rng(41);
-        std::vector<std::uint32_t> w;
-        std::vector<float> d;
-        for (DType t : {DType::f32, DType::bf16, DType::f16}) {
-            std::size_t patched = 0, total = 0;
-            for (int trial = 0; trial < 400; ++trial) {
-                const std::size_t cols = trial < 100 ? 1 + trial : 64 + rng() % 2000;
-                special_row(t, rng, cols, w, d);
-                std::vector<std::byte> row = to_bytes(t, w);
-                std::vector<std::uint32_t> idx(cols + serve::row_patch_slack),
-                    bits(cols + serve::row_patch_slack);
-                const std::uint32_t base = 1000u * static_cast<std::uint32_t>(trial);
-                const std::size_t n = serve::apply_row_in_place(t, row.data(), d.data(), cols, base,
-                                                                idx.data(), bits.data());
-                std::vector<std::uint32_t> want_idx, want_bits;
-                for (std::size_t c = 0; c < cols; ++c) {
-                    const std::uint32_t applied = ref_store(t, ref_load(t, w[c]) + d[c]);
-                    const QString where = QString("%1 trial %2 col %3 w %4 d %5")
-                                              .arg(dtype_name(t))
-                                              .arg(trial)
-                                              .arg(c)
-                                              .arg(w[c], 0, 16)
-                                              .arg(bits_of(d[c]), 0, 16);
-                    QVERIFY2(element(t, row.data(), c) == applied, qPrintable("apply " + where));
-                    if (ref_store_back(t, ref_load(t, applied) - d[c]) != w[c]) {
-                        want_idx.push_back(base + static_cast<std::uint32_t>(c));
-                        want_bits.push_back(w[c]);
-                    }
-                }
-                QCOMPARE(n, want_idx.size());
-                idx.resize(n);
-                bits.resize(n);
-                QVERIFY(idx == want_idx);
-                QVERIFY(bits == want_bits);
-                patched += n;
-                total += cols;
-                // Restore: the scalar w' − d, then the patch gives every original bit back.
-                const std::vector<std::byte> applied_row = row;
-                serve::restore_row_in_place(t, row.data(), d.data(), cols);
-                for (std::size_t c = 0; c < cols; ++c)
-                    QCOMPARE(
-                        element(t, row.data(), c),
-                        ref_store_back(t, ref_load(t, element(t, applied_row.data(), c)) - d[c]));
-                const std::size_t es = dtype_size(t);
-                for (std::size_t i = 0; i < n; ++i)
-                    std::memcpy(row.data() + (idx[i] - base) * es, &bits[i], es);
-                QVERIFY(row == to_bytes(t, w));
-            }
-            // Special values and ties make many round trips fail; most still come back.
-            QVERIFY(patched > 0 && patched < total / 2);
-        }
-    }
-
     // The one-pass switch kernel out = round(base + d) against the scalar definition, bit for
     // bit: every dtype and kind of special value, sums that are f32 subnormals, outputs 64-byte
     // aligned (non-temporal stores) and not, lengths with every tail.
@@ -718,9 +652,9 @@ private slots:
         }
     }
 
-    // Every f16 bit pattern through the f16 kernels (the F16C conversions against core's
+    // Every f16 bit pattern through the f16 kernel (the F16C conversions against core's
     // f16_to_f32 / f32_to_f16), with a spread of deltas.
-    void in_place_f16_kernels_cover_every_f16_value() {
+    void apply_from_base_f16_covers_every_f16_value() {
         const std::size_t cols = 65536;
         std::vector<std::uint32_t> w(cols);
         for (std::size_t i = 0; i < cols; ++i) w[i] = static_cast<std::uint32_t>(i);
@@ -730,20 +664,12 @@ private slots:
                 const float wf = f16_to_f32(static_cast<std::uint16_t>(i));
                 d[i] = std::isfinite(wf) ? wf * scale + scale * 1e-4f : scale;
             }
-            std::vector<std::byte> row = to_bytes(DType::f16, w);
-            std::vector<std::uint32_t> idx(cols + serve::row_patch_slack), bits(idx.size());
-            const std::size_t n = serve::apply_row_in_place(DType::f16, row.data(), d.data(), cols,
-                                                            0, idx.data(), bits.data());
-            std::size_t want = 0;
-            for (std::size_t c = 0; c < cols; ++c) {
-                const std::uint32_t applied = f32_to_f16(f16_to_f32(std::uint16_t(c)) + d[c]);
-                QCOMPARE(element(DType::f16, row.data(), c), applied);
-                if (f32_to_f16(f16_to_f32(std::uint16_t(applied)) - d[c]) != c) {
-                    QVERIFY(want < n && idx[want] == c && bits[want] == c);
-                    ++want;
-                }
-            }
-            QCOMPARE(n, want);
+            const std::vector<std::byte> base = to_bytes(DType::f16, w);
+            std::vector<std::byte> row(base.size());
+            serve::apply_row_from_base(DType::f16, base.data(), row.data(), d.data(), cols);
+            for (std::size_t c = 0; c < cols; ++c)
+                QCOMPARE(element(DType::f16, row.data(), c),
+                         std::uint32_t(f32_to_f16(f16_to_f32(std::uint16_t(c)) + d[c])));
         }
     }
 
@@ -790,10 +716,10 @@ private slots:
                     }
     }
 
-    // apply_in_place / restore_in_place over a whole weight on a pool: the same weight and
-    // patch as the scalar definition row by row, and the original bits back; with a delta
-    // far larger than the weight, the pristine-copy fallback, exact as well.
-    void in_place_weight_apply_restore_is_exact() {
+    // apply_from_base over a whole weight on a pool: every element is the scalar definition's
+    // round(base + d), special values and deltas far larger than the weight included, and the
+    // base is left as it was.
+    void apply_from_base_weight_matches_scalar() {
         ThreadPool pool(3);
         std::mt19937 rng(8);
         std::normal_distribution<float> normal(0.0f, 1.0f);
@@ -815,39 +741,16 @@ private slots:
                     w.insert(w.end(), rw.begin(), rw.end());
                     d.insert(d.end(), rd.begin(), rd.end());
                 }
-                const std::vector<std::byte> original = to_bytes(t, w);
-                std::vector<std::byte> data = original;
+                const std::vector<std::byte> base = to_bytes(t, w);
+                std::vector<std::byte> data(base.size());
                 const serve::MutableWeight mw{t, rows, cols, data.data()};
                 const serve::DeltaRowFn fn = [&](std::int64_t r, float* out) {
                     std::memcpy(out, d.data() + r * cols, cols * sizeof(float));
                 };
-                const serve::RestorePatch patch = serve::apply_in_place(mw, fn, &pool);
-                std::vector<std::uint32_t> want_idx, want_bits;
-                for (std::size_t i = 0; i < w.size(); ++i) {
-                    const std::uint32_t applied = ref_store(t, ref_load(t, w[i]) + d[i]);
-                    QCOMPARE(element(t, data.data(), i), applied);
-                    if (ref_store_back(t, ref_load(t, applied) - d[i]) != w[i]) {
-                        want_idx.push_back(static_cast<std::uint32_t>(i));
-                        want_bits.push_back(w[i]);
-                    }
-                }
-                QCOMPARE(patch.pristine.empty(), !huge);
-                if (!huge) {
-                    QVERIFY(patch.index == want_idx);
-                    QVERIFY(patch.bits == want_bits);
-                } else {
-                    QVERIFY(patch.pristine == original);
-                }
-                serve::restore_in_place(mw, fn, patch, &pool);
-                QVERIFY(data == original);
-                // Malformed patches are refused before anything is written.
-                if (!huge && patch.index.size() >= 2) {
-                    serve::RestorePatch bad = patch;
-                    std::swap(bad.index[0], bad.index[1]);
-                    const std::vector<std::byte> before = data;
-                    QVERIFY_THROWS_EXCEPTION(Error, serve::restore_in_place(mw, fn, bad, &pool));
-                    QVERIFY(data == before);
-                }
+                serve::apply_from_base(mw, base.data(), fn, &pool);
+                for (std::size_t i = 0; i < w.size(); ++i)
+                    QCOMPARE(element(t, data.data(), i), ref_store(t, ref_load(t, w[i]) + d[i]));
+                QVERIFY(base == to_bytes(t, w));
             }
     }
 

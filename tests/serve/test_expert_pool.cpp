@@ -167,18 +167,12 @@ private slots:
         add_experts(pool, dtype.toStdString());
 
         std::mt19937_64 rng(42);
-        std::uint64_t patched = 0, touched = 0;
         int applied = 0;
         for (int i = 0; i < 1000; ++i) {
             const int pick = static_cast<int>(rng() % 4);  // 3: the base
             const DeltaMode mode = rng() % 2 ? DeltaMode::merged : DeltaMode::separate;
             pool.activate(pick == 3 ? "" : expert_names[pick], mode);
-            if (pick != 3 && mode == DeltaMode::merged) {
-                const auto [p, t] = b->patch_counts();
-                patched += p;
-                touched += t;
-                ++applied;
-            }
+            if (pick != 3 && mode == DeltaMode::merged) ++applied;
             if (i % 250 == 249) {  // a forward pass in between changes nothing either
                 QCOMPARE(logits_of(*b).size(), base_logits.size());
             }
@@ -190,13 +184,7 @@ private slots:
                      qPrintable(QString("weight %1 changed after 1000 switches").arg(n.c_str())));
         QCOMPARE(max_abs_diff(logits_of(*b), base_logits), 0.0);
         QVERIFY(applied > 100);
-        const double rate = touched ? double(patched) / double(touched) : 0.0;
-        qInfo("%s: %d in-place applications, %.4f %% of touched elements needed a restore patch",
-              qPrintable(dtype), applied, 100.0 * rate);
-        // The patch costs less than a pristine copy of the touched weights (its point),
-        // even with these tiny experts' large deltas (~40 % of the weights).
-        const double elem = dtype == "f32" ? 4.0 : 2.0;
-        QVERIFY2(rate * 8.0 < elem, qPrintable(QString("patch rate %1").arg(rate)));
+        qInfo("%s: %d in-place applications", qPrintable(dtype), applied);
     }
 
     void policies_match_the_reconstructed_expert_data() {

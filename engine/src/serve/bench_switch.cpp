@@ -321,7 +321,7 @@ BenchSwitchResult bench_switch(const BenchSwitchOptions& o,
         r.read_bandwidth_gbps = cpu::measure_read_bandwidth(threads);
     }
     say("timing in-place switches");
-    double total = 0, best = 1e300, patched = 0, touched = 0;
+    double total = 0, best = 1e300;
     std::vector<double> times;
     for (int i = 0; i < o.switches; ++i) {
         const SwitchReport s =
@@ -329,14 +329,10 @@ BenchSwitchResult bench_switch(const BenchSwitchOptions& o,
         total += s.activate_ms;
         best = std::min(best, s.activate_ms);
         times.push_back(s.activate_ms);
-        const auto [p, t] = backend->patch_counts();
-        patched += static_cast<double>(p);
-        touched += static_cast<double>(t);
     }
     r.in_place_ms = total / o.switches;
     r.in_place_median_ms = median(times);
     r.in_place_min_ms = best;
-    r.patch_fraction = touched > 0 ? patched / touched : 0;
     r.restore_overhead_bytes = backend->restore_overhead_bytes();
     r.in_place_bytes_touched = touched_bytes(config, o.dtype, r.delta_bytes);
     if (r.in_place_median_ms > 0 && r.update_bandwidth_gbps > 0)

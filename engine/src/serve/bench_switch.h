@@ -49,7 +49,6 @@ struct BenchSwitchResult {
     double reload_cold_ms = 0;  // the expert's full safetensors from disk, page cache dropped
     double reload_warm_ms = 0;  // the same file again, from the page cache
     std::uint64_t reload_bytes = 0;
-    double patch_fraction = 0;  // elements the exact restore patches, of those touched
     std::uint64_t restore_overhead_bytes = 0;
     std::uint64_t in_place_bytes_touched = 0;  // base read + weights written + delta read
     // CPU: read+write memory bandwidth (GB/s, best of 6 in-place passes over 1 GiB on the

@@ -218,18 +218,7 @@ public:
         return std::vector<std::byte>(v.data, v.data + v.nbytes);
     }
 
-    // No element ever needs a patch: the base is read again, not recomputed.
-    std::pair<std::uint64_t, std::uint64_t> patch_counts() const override {
-        std::uint64_t touched = 0;
-        for (const Applied& a : applied_) touched += a.elements;
-        return {0, touched};
-    }
-
 private:
-    struct Applied {
-        std::string name;
-        std::uint64_t elements = 0;
-    };
     // A 2-D weight's working copy and the loaded (pristine) weight it is computed from.
     struct Working {
         TensorView base;
@@ -259,9 +248,6 @@ private:
     // biases: the model widens them anyway): a replaced tensor.
     void apply_one(const std::string& name, const DeltaRowFn& rows) {
         const TensorView v = model_.weight(name);
-        Applied a;
-        a.name = name;
-        a.elements = static_cast<std::uint64_t>(v.numel());
         applied_.reserve(applied_.size() + 1);  // the pushes below cannot throw
         if (v.shape.size() == 1) {
             std::vector<float> values(static_cast<std::size_t>(v.numel())), d(values.size());
@@ -269,7 +255,7 @@ private:
             rows(0, d.data());
             for (std::size_t i = 0; i < values.size(); ++i) values[i] += d[i];
             model_.replace_weight(name, HostTensor::from_f32(v.shape, values, v.dtype));
-            applied_.push_back(std::move(a));
+            applied_.push_back(name);
             return;
         }
         if (v.shape.size() != 2)
@@ -280,7 +266,7 @@ private:
         TensorView bound = w.base;
         bound.data = w.data.get();
         model_.bind_weight(name, bound);
-        applied_.push_back(std::move(a));
+        applied_.push_back(name);
     }
 
     // Back to the base, exactly: the model reads the loaded tensors again.
@@ -288,7 +274,7 @@ private:
         model_.set_delta_provider(nullptr);
         provider_.clear();
         while (!applied_.empty()) {
-            model_.restore_weight(applied_.back().name);
+            model_.restore_weight(applied_.back());
             applied_.pop_back();
         }
         active_ = nullptr;
@@ -300,7 +286,7 @@ private:
     std::uint64_t base_bytes_ = 0;
     std::map<std::string, Working> working_;
     std::uint64_t working_bytes_ = 0;
-    std::vector<Applied> applied_;
+    std::vector<std::string> applied_;  // tensors bound or replaced, in order
     SeparateProvider provider_;
     const CpuDelta* active_ = nullptr;
     DeltaMode mode_ = DeltaMode::merged;

@@ -10,9 +10,9 @@
 //
 // The one hard promise: restoring the base is exact. After any number of activate()
 // calls, activate(nullptr) leaves every base weight bit-identical to what was loaded, in
-// every dtype (f32, f16, bf16). How a backend keeps that promise is its own choice; the CPU
-// backend's way (subtract Δ̂ again and patch the few elements whose rounding does not come
-// back, see inplace_delta.h) needs no pristine copy and is the reference for the GPU kernel.
+// every dtype (f32, f16, bf16). How a backend keeps that promise is its own choice; both
+// backends here merge from a pristine copy of each touched weight (inplace_delta.h) and go
+// back to the base by reading that copy again.
 //
 // Adding a CUDA backend: create engine/src/serve/cuda_backend.h declaring
 //     std::unique_ptr<DeviceBackend> make_cuda_backend(Model host_model,
@@ -98,9 +98,6 @@ public:
     // Device memory the exact restore uses now, beyond base_bytes() (correction lists,
     // working copies, ...), for the pool's budget and the memory estimate.
     virtual std::uint64_t restore_overhead_bytes() const = 0;
-    // {elements the exact restore must patch, elements the active delta touched in place}
-    // (statistics for tests and benchmarks; {0, 0} when a backend does not count).
-    virtual std::pair<std::uint64_t, std::uint64_t> patch_counts() const { return {0, 0}; }
 
     // The stored bytes of one weight as they are on the device now (tests compare them
     // with the original bits). Error(not_found) for an unknown name.
