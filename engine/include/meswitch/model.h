@@ -159,8 +159,9 @@ struct LinearRef {
 };
 std::string linear_weight_name(LinearRef ref);  // "model.layers.3.self_attn.q_proj.weight"
 
-// Adds a separate term to linear layers' outputs: y += x · Δ̂ᵀ. The forward pass calls it
-// after every decoder linear (the weight W_base stays untouched).
+// Adds a separate term to linear layers' outputs: y += x · Δ̂ᵀ, after every decoder linear
+// (the weight W_base stays untouched): the forward pass uses row_adder where a provider has
+// one, else add_delta.
 class DeltaProvider {
 public:
     virtual ~DeltaProvider() = default;

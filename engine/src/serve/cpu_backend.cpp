@@ -60,10 +60,10 @@ public:
     std::uint64_t bytes() const override { return bytes_; }
 };
 
-// y += x·Δ̂ᵀ for the active delta's decoder linears, from the packed codes on the pool.
+// y += x·Δ̂ᵀ for the active delta's decoder linears, from the packed codes (the forward pass
+// runs row_adder on the model's pool; add_delta is the one-thread fallback of the interface).
 class SeparateProvider final : public DeltaProvider {
 public:
-    explicit SeparateProvider(ThreadPool& pool) : pool_(pool) {}
     void clear() { layers_.clear(); }
     bool empty() const { return layers_.empty(); }
     void set(LinearRef ref, const cpu::PackedDelta* l) { layers_[key(ref)] = l; }
@@ -71,7 +71,7 @@ public:
                    std::int64_t out) override {
         const auto it = layers_.find(key(ref));
         if (it == layers_.end()) return;
-        cpu::add_delta_product(*it->second, x, rows, y, pool_);
+        cpu::prepare_product(*it->second, x, rows, y).add_rows(0, out);  // one thread
     }
     RowAdder row_adder(LinearRef ref, const float* x, std::int64_t rows, std::int64_t in, float* y,
                        std::int64_t out) override {
@@ -83,14 +83,12 @@ public:
 
 private:
     static std::int64_t key(LinearRef ref) { return ref.layer * 16 + static_cast<int>(ref.kind); }
-    ThreadPool& pool_;
     std::map<std::int64_t, const cpu::PackedDelta*> layers_;
 };
 
 class CpuBackend final : public DeviceBackend {
 public:
-    explicit CpuBackend(Model model)
-        : model_(std::move(model)), pool_(model_.threads()), provider_(pool_) {
+    explicit CpuBackend(Model model) : model_(std::move(model)), pool_(model_.threads()) {
         for (const std::string& n : model_.weight_names()) base_bytes_ += model_.weight(n).nbytes;
     }
     ~CpuBackend() override {

@@ -55,8 +55,7 @@ void CompressedDeltaProvider::add_delta(LinearRef ref, const float* x, std::int6
                                         std::int64_t in, float* y, std::int64_t out) {
     const Layer* l = find(ref, in, out);
     if (!l) return;
-    if (!pool_) pool_ = std::make_unique<ThreadPool>(threads_);
-    cpu::add_delta_product(l->packed, x, rows, y, *pool_);
+    cpu::prepare_product(l->packed, x, rows, y).add_rows(0, out);  // one thread
 }
 
 DeltaProvider::RowAdder CompressedDeltaProvider::row_adder(LinearRef ref, const float* x,
@@ -88,7 +87,7 @@ struct AppliedDelta::Impl {
     delta::CompressedDeltaProvider provider;
     bool provider_set = false;
 
-    Impl(Model& m, DeltaMode md) : model(m), mode(md), provider(m.threads()) {}
+    Impl(Model& m, DeltaMode md) : model(m), mode(md) {}
 
     void undo() noexcept {
         if (provider_set) model.set_delta_provider(nullptr);

@@ -8,7 +8,6 @@
 #include <string_view>
 
 #include "backend/cpu/delta_product.h"
-#include "core/thread_pool.h"
 #include "delta/quant/quantize.h"
 #include "meswitch/model.h"
 
@@ -17,11 +16,11 @@ namespace meswitch::delta {
 // "model.layers.3.mlp.up_proj" → {3, up_proj}; nullopt for anything else.
 std::optional<LinearRef> parse_linear_prefix(std::string_view prefix);
 
-// Adds x·Δ̂ᵀ from the packed form to the linears it holds (cpu::add_delta_product on a
-// pool of its own, `threads` <= 0: all cores); others are left alone.
+// Adds x·Δ̂ᵀ from the packed form to the linears it holds (cpu::prepare_product: row_adder
+// for the forward pass, which runs it on the model's pool; add_delta on one thread); others
+// are left alone.
 class CompressedDeltaProvider final : public DeltaProvider {
 public:
-    explicit CompressedDeltaProvider(int threads = 0) : threads_(threads) {}
     void set(LinearRef ref, CompressedLinear linear);
     bool empty() const { return layers_.empty(); }
     void add_delta(LinearRef ref, const float* x, std::int64_t rows, std::int64_t in, float* y,
@@ -38,8 +37,6 @@ private:
         CompressedLinear linear;
         cpu::PackedDelta packed;  // points into `linear` (map nodes do not move)
     };
-    int threads_ = 0;
-    std::unique_ptr<ThreadPool> pool_;  // made on first use
     std::map<std::int64_t, Layer> layers_;
 };
 
