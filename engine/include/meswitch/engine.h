@@ -1,25 +1,43 @@
-// The serving engine: one thread owns the device, the resident base and the ExpertPool;
-// every request (load an expert, switch, generate) queues to it and runs in order.
-// Usable from any thread (the Qt app's EngineWorker, the CLI, tests).
+// The serving engine: one thread owns the device, the resident base and the ExpertPool, and
+// serves many requests at once (continuous batching across experts). Usable from any thread
+// (the Studio, the CLI, the API server, tests).
 //
 //   EngineOptions o;
 //   o.base = "models/base";
-//   o.catalog = catalog_path(home);                    // optional: "auto" routing
+//   o.catalog = catalog_path(home);                    // optional: "auto" routing, experts by name
 //   Engine engine(o);                                  // loads the base on its thread
-//   engine.load_expert("math", "deltas/math.msd");
 //   GenerateRequest r;
-//   r.prompt = "Q: 23+58=? A:";
-//   r.expert = "auto";
+//   r.messages = {{"user", "What is 23+58?"}};         // rendered with the model's chat template
+//   r.expert = "auto";                                 // routed once, on the last user message
 //   RequestCallbacks cb;
+//   cb.on_route = [](const RouteResult& r) { ... };    // who answers, before the first token
 //   cb.on_text = [](std::string_view piece) { ... };   // streamed, on the engine thread
 //   cb.on_finished = [](const RequestOutcome& o) { ... };
 //   RequestId id = engine.generate(r, cb);
-//   engine.cancel(id);                                 // stops between tokens
+//   engine.cancel(id);                                 // stops before its next step
 //
-// Callbacks run on the engine thread, in order, and must return quickly (a Qt app posts
-// them to the GUI thread with a queued connection). on_finished runs exactly once per
-// request, also when it failed or was cancelled. A failed request (a missing file, a delta
-// that does not fit: Error(out_of_memory)) fails alone; the engine stays usable.
+// How requests run. A generate request becomes a sequence: it is admitted in arrival order
+// when the batch has room (max_batch sequences, their KV caches within kv_budget_bytes),
+// routed (expert "auto"), its prompt rendered and encoded, and then it takes part in every
+// engine step until it finishes: one step runs the base once for all running sequences (a
+// prompt's tokens as a prefill chunk, one token for each decoding sequence) and adds each
+// sequence's own expert delta by separate computation, grouped by expert. When every running
+// sequence wants the same expert, the engine merges it in place instead (decode then runs at
+// the base's speed). New requests join between steps, finished and cancelled ones leave at
+// once. A finished conversation's KV cache is kept (within the budget) and reused by a later
+// request of the same model whose prompt starts with the same tokens (the next turn of a
+// chat): only the new tokens are prefilled.
+//
+// Experts that are not compressed (a catalog expert with no delta) and the variants of a
+// consolidated mixture-of-experts plan are served too, from their own resident models
+// (an uncompressed expert: its full weights; MoE variants: one consolidated model whose
+// non-expert layers are reconfigured per variant, batched by variant).
+//
+// Administrative requests (load, unload, switch_to, set_budget) run between steps, in order.
+// Callbacks run on the engine thread and must return quickly (a Qt app posts them to the GUI
+// thread with a queued connection). on_finished runs exactly once per request, also when it
+// failed, was refused (queue full: Error(busy)) or was cancelled. A failed request (a missing
+// file, a delta that does not fit: Error(out_of_memory)) fails alone; the engine stays usable.
 #pragma once
 
 #include <cstdint>
@@ -31,11 +49,14 @@
 #include <string_view>
 #include <vector>
 
+#include "meswitch/chat_template.h"
 #include "meswitch/compress.h"
 #include "meswitch/error.h"
 #include "meswitch/generate.h"
+#include "meswitch/model.h"
 #include "meswitch/pool.h"
 #include "meswitch/router.h"
+#include "meswitch/tokenizer.h"
 
 namespace meswitch {
 
@@ -52,21 +73,43 @@ struct EngineOptions {
     // Optional catalog: enables expert "auto" (routing with meswitch::Router) and loading
     // experts by catalog name (their latest compressed delta). Opened on the engine thread.
     std::filesystem::path catalog;
-    RouterOptions router;
+    RouterOptions router;  // the router reads the engine's base when it is the catalog's base
+
+    // Continuous batching.
+    int max_batch = 16;   // sequences in one step (1: one request at a time)
+    int max_queue = 256;  // waiting requests; more are refused with Error(busy)
+    // Host/device memory for the KV caches of running and kept conversations. 0: automatic
+    // (a quarter of the free memory after the base, at most 4 GiB).
+    std::uint64_t kv_budget_bytes = 0;
+    int prefill_chunk = 256;  // a prompt's tokens per step (long prompts share the steps)
+    // How deltas are applied when every running sequence wants the same expert: "auto"
+    // (merge in place; separate computation while experts are mixed), "separate" (never merge).
+    std::string merge_policy = "auto";
 };
 
 using RequestId = std::uint64_t;
 
 struct GenerateRequest {
+    // A conversation (system, user, assistant turns): rendered with the answering model's chat
+    // template (the plain "User: …" format when it has none or it fails; RequestOutcome::note
+    // says so), the oldest turns left out when it does not fit the context with the answer.
+    std::vector<ChatMessage> messages;
+    // Or a plain prompt (a completion, no template) when `messages` is empty.
     std::string prompt;                    // text, encoded with the base's tokenizer
     std::vector<std::int32_t> prompt_ids;  // used instead of `prompt` when not empty
     bool add_special = true;               // BOS etc. when encoding `prompt`
-    // "" = the base alone, "auto" = route (needs a catalog), else a loaded expert's name
-    // (or, with a catalog, any compressed expert in it: it is loaded first).
+    // "" or "base" = the base alone, "auto" = route (needs a catalog), else an expert's name:
+    // a loaded one, or with a catalog any expert in it (its newest compressed delta is loaded
+    // first; an expert with no delta answers from its full weights), or a variant of a
+    // consolidated MoE plan.
     std::string expert;
-    std::string route_text;              // what the router reads; default: `prompt`
-    DeltaMode mode = DeltaMode::merged;  // merged: in place; separate: x·W + x·Δ̂
-    GenerateOptions options;             // options.cancel is ignored: use Engine::cancel
+    // What the router reads; default: the last user message, else `prompt`.
+    std::string route_text;
+    std::optional<double> routing_threshold;  // default: EngineOptions::router.threshold
+    // merged: the engine may merge the expert in place while the whole batch wants it;
+    // separate: always x·W_base + x·Δ̂ from the packed form.
+    DeltaMode mode = DeltaMode::merged;
+    GenerateOptions options;  // options.cancel is ignored: use Engine::cancel
 };
 
 struct RequestOutcome {
@@ -81,6 +124,15 @@ struct RequestOutcome {
     std::vector<std::string> evicted;      // deltas evicted to make room
     double switch_ms = 0;                  // upload + restore + apply
     GenerateResult generation;             // generate requests
+    // Generate requests: the model that answered ("" = the engine's base; an expert's name),
+    // how (e.g. "2-bit meswitch delta, separate", "full weights", "MoE variant of plan p").
+    std::string model;
+    std::string weights;
+    std::string note;           // chat template fallback, oldest turns left out, ...
+    int reused_tokens = 0;      // prompt tokens whose KV cache came from an earlier request
+    double queue_ms = 0;        // submit → admitted
+    double first_token_ms = 0;  // submit → first token sampled
+    int max_batch_seen = 0;     // the most sequences in one step while this one ran
 };
 
 struct RequestCallbacks {
@@ -113,6 +165,10 @@ public:
                         RequestCallbacks callbacks = {});
     RequestId generate(const GenerateRequest& request, RequestCallbacks callbacks = {});
     RequestId set_budget(std::uint64_t delta_budget_bytes, RequestCallbacks callbacks = {});
+    // Runs `job` on the engine thread between steps, in order with the other administrative
+    // requests (e.g. a router retraining that must see the base weights). Its exception fails
+    // the request with that error.
+    RequestId run_job(std::function<void()> job, RequestCallbacks callbacks = {});
 
     // A queued request is dropped, the running one stops before its next token (or before
     // its switch). Unknown or finished ids are ignored.
@@ -124,8 +180,12 @@ public:
 
     // A snapshot taken after the last request (thread-safe, never blocks on the device).
     PoolStatus status() const;
-    std::string state() const;   // "loading", "ready", "failed: <message>"
-    std::size_t queued() const;  // requests waiting or running
+    std::string state() const;    // "loading", "ready", "failed: <message>"
+    std::size_t queued() const;   // requests waiting or running
+    std::size_t running() const;  // sequences in the batch now
+    // The base's tokenizer and config (after wait_ready()).
+    const Tokenizer& tokenizer() const;
+    const ModelConfig& config() const;
 
 private:
     struct Impl;

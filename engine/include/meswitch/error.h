@@ -17,6 +17,7 @@ enum class ErrorKind {
     cancelled,       // the user cancelled the operation
     out_of_memory,
     device,          // CUDA / device errors
+    busy,            // refused for now (a full queue): try again later
 };
 
 const char* to_string(ErrorKind kind);

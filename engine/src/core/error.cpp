@@ -15,6 +15,7 @@ const char* to_string(ErrorKind kind) {
         case ErrorKind::cancelled: return "cancelled";
         case ErrorKind::out_of_memory: return "out of memory";
         case ErrorKind::device: return "device error";
+        case ErrorKind::busy: return "busy";
     }
     return "error";
 }

@@ -20,7 +20,7 @@ namespace meswitch {
 
 namespace {
 
-enum class TaskKind { load, unload, switch_to, generate, budget };
+enum class TaskKind { load, unload, switch_to, generate, budget, job };
 
 struct Task {
     RequestId id = 0;
@@ -30,6 +30,7 @@ struct Task {
     DeltaMode mode = DeltaMode::merged;
     GenerateRequest generate;
     std::uint64_t budget = 0;
+    std::function<void()> job;
     RequestCallbacks callbacks;
     std::shared_ptr<CancelToken> cancel = std::make_shared<CancelToken>();
 };
@@ -171,6 +172,9 @@ void Engine::Impl::execute(Task& task, RequestOutcome& out) {
             break;
         case TaskKind::budget:
             pool->set_budget(task.budget);
+            break;
+        case TaskKind::job:
+            task.job();
             break;
         case TaskKind::switch_to:
         case TaskKind::generate: {
@@ -348,6 +352,14 @@ RequestId Engine::set_budget(std::uint64_t delta_budget_bytes, RequestCallbacks 
     return impl_->submit(std::move(t));
 }
 
+RequestId Engine::run_job(std::function<void()> job, RequestCallbacks callbacks) {
+    Task t;
+    t.kind = TaskKind::job;
+    t.job = std::move(job);
+    t.callbacks = std::move(callbacks);
+    return impl_->submit(std::move(t));
+}
+
 void Engine::cancel(RequestId id) {
     std::lock_guard lock(impl_->mutex);
     if (impl_->running_id == id && impl_->running_cancel) impl_->running_cancel->cancel();
@@ -380,6 +392,21 @@ std::string Engine::state() const {
 std::size_t Engine::queued() const {
     std::lock_guard lock(impl_->mutex);
     return static_cast<std::size_t>(impl_->submitted - impl_->finished);
+}
+
+std::size_t Engine::running() const {
+    std::lock_guard lock(impl_->mutex);
+    return impl_->running_id ? 1 : 0;
+}
+
+const Tokenizer& Engine::tokenizer() const {
+    const_cast<Engine*>(this)->wait_ready();
+    return *impl_->tokenizer;
+}
+
+const ModelConfig& Engine::config() const {
+    const_cast<Engine*>(this)->wait_ready();
+    return impl_->backend->config();
 }
 
 }  // namespace meswitch
