@@ -61,7 +61,9 @@
 namespace meswitch {
 
 struct EngineOptions {
-    std::filesystem::path base;   // Hugging Face folder of the base model
+    // Hugging Face folder of the base model. Empty: the catalog's base (the one with the most
+    // experts linked to domains, as the router chooses; ties: the lowest id).
+    std::filesystem::path base;
     std::string device = "auto";  // "cpu", "cuda", or "auto" (cuda when available)
     int threads = 0;              // CPU threads (<= 0: all cores)
     // Device memory for resident deltas. 0: automatic — the device's free memory after the
