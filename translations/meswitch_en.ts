@@ -452,6 +452,21 @@ Ctrl+Enter sends, Esc stops, Ctrl+N starts a new chat.</translation>
         <source>Stopped.</source>
         <translation>Stopped.</translation>
     </message>
+    <message>
+        <source>The base model is answering</source>
+        <translation>The base model is answering</translation>
+    </message>
+    <message>
+        <source>Generating with the base model…</source>
+        <translation>Generating with the base model…</translation>
+    </message>
+    <message numerus="yes">
+        <source>The base model answered: %n tokens at %1 tokens/s.</source>
+        <translation>
+            <numerusform>The base model answered: %n token at %1 tokens/s.</numerusform>
+            <numerusform>The base model answered: %n tokens at %1 tokens/s.</numerusform>
+        </translation>
+    </message>
 </context>
 <context>
     <name>CompressCharts</name>
@@ -715,6 +730,20 @@ Ctrl+Enter sends, Esc stops, Ctrl+N starts a new chat.</translation>
     <message>
         <source>This run did not finish: %1</source>
         <translation>This run did not finish: %1</translation>
+    </message>
+</context>
+<context>
+    <name>EngineHost</name>
+    <message>
+        <source>Looking for compute devices…</source>
+        <translation>Looking for compute devices…</translation>
+    </message>
+    <message numerus="yes">
+        <source>%n GPU(s) found.</source>
+        <translation>
+            <numerusform>%n GPU found.</numerusform>
+            <numerusform>%n GPUs found.</numerusform>
+        </translation>
     </message>
 </context>
 <context>

@@ -449,6 +449,20 @@ Ctrl+Enter 发送，Esc 停止，Ctrl+N 开始新对话。</translation>
         <source>Stopped.</source>
         <translation>已停止。</translation>
     </message>
+    <message>
+        <source>The base model is answering</source>
+        <translation>基础模型正在回答</translation>
+    </message>
+    <message>
+        <source>Generating with the base model…</source>
+        <translation>正在用基础模型生成…</translation>
+    </message>
+    <message numerus="yes">
+        <source>The base model answered: %n tokens at %1 tokens/s.</source>
+        <translation>
+            <numerusform>基础模型已回答：%n 个词元，%1 词元/秒。</numerusform>
+        </translation>
+    </message>
 </context>
 <context>
     <name>CompressCharts</name>
@@ -712,6 +726,19 @@ Ctrl+Enter 发送，Esc 停止，Ctrl+N 开始新对话。</translation>
     <message>
         <source>This run did not finish: %1</source>
         <translation>此运行未完成：%1</translation>
+    </message>
+</context>
+<context>
+    <name>EngineHost</name>
+    <message>
+        <source>Looking for compute devices…</source>
+        <translation>正在查找计算设备…</translation>
+    </message>
+    <message numerus="yes">
+        <source>%n GPU(s) found.</source>
+        <translation>
+            <numerusform>找到 %n 个 GPU。</numerusform>
+        </translation>
     </message>
 </context>
 <context>

@@ -1,7 +1,9 @@
-// The seam between the Chat page's worker and the engine: one request (a conversation, the
-// expert to use or automatic routing, sampling) in, a streamed answer out. ChatWorker calls a
-// ChatBackend on its own thread; the app's is EngineChatBackend (the serving engine's thread and
-// its ExpertPool). Qt-free on purpose.
+// The seam between the Chat page and the serving engine: a request (a conversation, the model
+// chosen or automatic routing, sampling) goes in, a streamed answer comes out, asynchronously.
+// submit() returns at once; the callbacks run later on another thread (the engine's), one at
+// a time and in order: onRouted once before the first piece of text, onText for every piece,
+// then exactly one of onFinished and onFailed. The page posts them to the GUI thread. The
+// app's backend is EngineChatBackend (meswitch::Engine); tests may put their own in. Qt-free.
 #pragma once
 
 #include <cstdint>
@@ -12,11 +14,8 @@
 #include <vector>
 
 #include "meswitch/chat_template.h"
+#include "meswitch/error.h"
 #include "meswitch/generate.h"
-
-namespace meswitch {
-class CancelToken;
-}
 
 struct ChatRequest {
     std::vector<meswitch::ChatMessage> conversation;  // system (optional), then user/assistant
@@ -24,36 +23,46 @@ struct ChatRequest {
     double routingThreshold = 0.5;         // automatic routing: below it the base answers
     std::string device = "auto";           // "auto", "cpu" or "cuda" (meswitch::EngineOptions)
     std::uint64_t expertBudgetBytes = 0;   // device memory for resident experts (0: automatic)
-    meswitch::GenerateOptions options;     // cancel is set by the worker
+    meswitch::GenerateOptions options;     // options.cancel is ignored: use ChatBackend::cancel
 };
 
 // Who answers and why, known before the first token.
 struct ChatRouting {
-    std::optional<std::int64_t> modelId;  // the catalog model that answers (base or expert)
-    std::string modelName;
+    std::optional<std::int64_t> modelId;   // the catalog model that answers (base or expert)
+    std::string modelName;                 // "" when the engine did not say which base it is
     std::optional<std::int64_t> expertId;  // set when an expert answers (null: the base)
     bool automatic = false;                // chosen by the router
     std::optional<double> confidence;      // router confidence of the best domain
     std::string domain;                    // the router's best domain
     std::string baseReason;  // why the base answers although routing was asked ("below threshold")
-    std::string weights;     // "base + 2-bit ME-Switch delta", "full weights", "base"
-    std::string note;        // e.g. the chat template fallback, a context truncation
+    std::string weights;     // at the end: "2-bit meswitch delta, separate on CPU (3 threads)"
+    std::string note;        // at the end: e.g. the chat template fallback, left-out turns
 };
 
 struct ChatAnswer {
     ChatRouting routing;
-    meswitch::GenerateResult result;
+    meswitch::GenerateResult result;  // stop_reason "cancelled" after ChatBackend::cancel
 };
+
+struct ChatCallbacks {
+    std::function<void(const ChatRouting&)> onRouted;
+    std::function<void(std::string_view piece)> onText;
+    std::function<void(const ChatAnswer&)> onFinished;  // also after a stop, with what it made
+    // The message names the problem; kind ErrorKind::cancelled: stopped before anything was
+    // generated.
+    std::function<void(meswitch::ErrorKind kind, const std::string& message)> onFailed;
+};
+
+using ChatRequestId = std::uint64_t;
 
 class ChatBackend {
 public:
+    // Stops every request; no callback runs once the destructor has returned.
     virtual ~ChatBackend() = default;
-    // Routes (when asked), makes the answering model resident and generates. `onRouted` is called
-    // once before generation starts, `onText` for every streamed piece (possibly on another
-    // thread, one piece at a time, in order, before answer() returns). Throws meswitch::Error
-    // (ErrorKind::cancelled when `cancel` is set before generation starts); a generation stopped
-    // by `cancel` returns what it made with stop_reason "cancelled".
-    virtual ChatAnswer answer(const ChatRequest& request, const meswitch::CancelToken& cancel,
-                              const std::function<void(const ChatRouting&)>& onRouted,
-                              const meswitch::TokenCallback& onText) = 0;
+    // Queues the request and returns its id (> 0) without waiting for the model. Throws
+    // meswitch::Error for a request it refuses at once (the chosen model left the catalog).
+    // submit() and cancel() are called from one thread (the page's).
+    virtual ChatRequestId submit(const ChatRequest& request, ChatCallbacks callbacks) = 0;
+    // Stops request `id` whether queued or running; unknown or finished ids are ignored.
+    virtual void cancel(ChatRequestId id) = 0;
 };

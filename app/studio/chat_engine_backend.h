@@ -1,13 +1,18 @@
-// The Chat page's ChatBackend over the serving engine (meswitch::Engine): one engine thread
-// owns the device, the resident base and the ExpertPool, and every answer runs there. Compressed
-// experts are loaded into the pool (their newest delta) and switched in place in milliseconds;
-// the pool keeps as many resident as the memory budget allows (least recently used evicted).
-// An expert that is not compressed yet is served from its own full weights, which replaces the
-// engine (a reload). The router (opened on first use, reopened when the catalog's models,
-// artifacts or domains change) and the chat template run on the calling (worker) thread;
-// streamed text is passed on from the engine thread.
+// The Chat page's ChatBackend: a thin client of the serving engine (meswitch::Engine). One
+// engine owns the device, the resident base and the ExpertPool on its own thread, and decides
+// everything about an answer: the route (expert "auto", on the last user message), the weights
+// (the expert's newest compressed delta, its full weights when it has none, a MoE variant),
+// the chat template (with the plain fallback, the oldest turns left out to fit the context).
+// This class only picks the engine's base (the chosen model's base; for automatic routing the
+// catalog's base), starts a new engine when the base or the device must change, and turns the
+// engine's report into ChatRouting, naming models by their catalog records.
+//
+// submit() never waits for the engine: the Engine constructor returns at once (the base loads
+// on the engine thread) and requests queue behind the load. Only replacing an engine (another
+// base or device) waits, for the old one to free the device before the new one loads.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <filesystem>
 #include <map>
@@ -18,60 +23,50 @@
 #include "chat_backend.h"
 #include "meswitch/catalog.h"
 #include "meswitch/engine.h"
-#include "meswitch/model.h"
-#include "meswitch/router.h"
-#include "meswitch/tokenizer.h"
+
+namespace meswitch {
+class CancelToken;
+}
 
 class EngineChatBackend : public ChatBackend {
 public:
     // `threads`: CPU threads for the model and the router (<= 0: all cores).
     EngineChatBackend(std::filesystem::path catalogFile, int threads);
+    // The engine cancels what is queued or running, frees the device and joins its thread.
     ~EngineChatBackend() override;
 
+    ChatRequestId submit(const ChatRequest& request, ChatCallbacks callbacks) override;
+    void cancel(ChatRequestId id) override;
+
+    // submit() and wait for the outcome, for threads that may block (tools, tests; never the
+    // GUI thread): returns the answer, throws meswitch::Error with the failure (ErrorKind::
+    // cancelled when `cancel` was raised before anything was generated). `onRouted` and
+    // `onText` run on the engine thread.
     ChatAnswer answer(const ChatRequest& request, const meswitch::CancelToken& cancel,
-                      const std::function<void(const ChatRouting&)>& onRouted,
-                      const meswitch::TokenCallback& onText) override;
+                      const std::function<void(const ChatRouting&)>& onRouted = {},
+                      const meswitch::TokenCallback& onText = {});
 
 private:
-    // What the engine must hold to answer with a catalog model.
-    struct Target {
-        std::filesystem::path folder;  // the engine's base folder
-        std::string baseHash;          // its content hash (as the deltas record it)
-        std::string expert;            // the pool's expert name ("" = the base alone)
-        std::string artifact;          // the expert's delta file
-        std::string description;       // ChatRouting::weights
-    };
+    struct Live;
 
     meswitch::Catalog& catalog();
-    ChatRouting choose(const ChatRequest& request, Target& target);
-    meswitch::Router* router(std::string* error);
-    std::string catalogSignature();
-    Target targetFor(const meswitch::ModelRecord& model);
-    void prepareEngine(const Target& target, const ChatRequest& request);
-    void prepareExpert(const Target& target);
-    // Submits with `submit(callbacks)` and waits for the outcome, cancelling the request when
-    // `cancel` is raised meanwhile.
-    meswitch::RequestOutcome runOnEngine(
-        const std::function<meswitch::RequestId(meswitch::RequestCallbacks)>& submit,
-        const meswitch::CancelToken* cancel, const meswitch::TokenCallback& onText = {});
-    std::vector<std::int32_t> encodeConversation(const ChatRequest& request,
-                                                 meswitch::GenerateOptions& options,
-                                                 std::string& note) const;
+    void prepareEngine(const std::filesystem::path& base, std::optional<std::int64_t> baseId,
+                       const ChatRequest& request);
 
     std::filesystem::path m_catalogFile;
     int m_threads = 0;
-    std::optional<meswitch::Catalog> m_catalog;
-    std::optional<meswitch::Router> m_router;
-    std::string m_routerSignature;
-    std::string m_routerError;
+    std::optional<meswitch::Catalog> m_catalog;  // opened on the submitting thread
 
     // The engine and what it was started with.
     std::unique_ptr<meswitch::Engine> m_engine;
-    std::filesystem::path m_engineFolder;
-    std::string m_engineHash;
+    std::filesystem::path m_engineBase;          // "" = the catalog's base
+    std::optional<std::int64_t> m_engineBaseId;  // the base it serves, when known
+    // The base of an expert the router chose on an engine started for the catalog's base (set
+    // on the engine thread; 0 while none was seen).
+    std::shared_ptr<std::atomic<std::int64_t>> m_routedBaseId;
     std::string m_engineDevice;
     std::uint64_t m_engineBudget = 0;
-    std::optional<meswitch::Tokenizer> m_tokenizer;
-    meswitch::ModelConfig m_config;
-    std::map<std::string, std::string> m_loaded;  // pool expert name -> delta file
+
+    ChatRequestId m_nextId = 0;
+    std::map<ChatRequestId, std::shared_ptr<Live>> m_live;  // requests not known to be done
 };

@@ -2,6 +2,7 @@
 
 #include <QAbstractItemView>
 #include <QComboBox>
+#include <QCoreApplication>
 #include <QDoubleSpinBox>
 #include <QFormLayout>
 #include <QHBoxLayout>
@@ -32,7 +33,6 @@
 #include "chat_engine_backend.h"
 #include "chat_list_model.h"
 #include "chat_message_widget.h"
-#include "chat_worker.h"
 #include "formatting.h"
 #include "message_boxes.h"
 #include "studio_settings.h"
@@ -92,18 +92,10 @@ std::string engineDevice(const QString& setting) {
 
 ChatPage::ChatPage(meswitch::Catalog& catalog, std::unique_ptr<ChatBackend> backend,
                    QWidget* parent)
-    : StudioPage(QStringLiteral("chat"), chatIcon(), parent), m_catalog(catalog) {
-    if (!backend) backend = std::make_unique<EngineChatBackend>(catalog.path(), modelThreads());
-    m_thread = new QThread(this);
-    m_thread->setObjectName(QStringLiteral("chatWorker"));
-    m_worker = new ChatWorker(std::move(backend));
-    m_worker->moveToThread(m_thread);
-    connect(m_thread, &QThread::finished, m_worker, &QObject::deleteLater);
-    connect(m_worker, &ChatWorker::routed, this, &ChatPage::onRouted);
-    connect(m_worker, &ChatWorker::text, this, &ChatPage::onText);
-    connect(m_worker, &ChatWorker::finished, this, &ChatPage::onFinished);
-    connect(m_worker, &ChatWorker::failed, this, &ChatPage::onFailed);
-    m_thread->start();
+    : StudioPage(QStringLiteral("chat"), chatIcon(), parent),
+      m_catalog(catalog),
+      m_backend(std::move(backend)) {
+    if (!m_backend) m_backend = std::make_unique<EngineChatBackend>(catalog.path(), modelThreads());
 
     m_flushTimer = new QTimer(this);
     m_flushTimer->setInterval(50);
@@ -120,9 +112,10 @@ ChatPage::ChatPage(meswitch::Catalog& catalog, std::unique_ptr<ChatBackend> back
 }
 
 ChatPage::~ChatPage() {
-    if (m_requestId) m_worker->cancel(m_requestId);
-    m_thread->quit();
-    m_thread->wait();  // the generation stops at the next token; the worker is deleted there
+    // The engine stops the answer at its next step and joins its thread; what its callbacks
+    // still post finds the page gone and is dropped.
+    if (m_requestId) m_backend->cancel(m_backendId);
+    m_backend.reset();
 }
 
 void ChatPage::buildUi() {
@@ -515,6 +508,8 @@ QString ChatPage::footerFor(const meswitch::MessageRecord& m, const AnswerExtra*
     QStringList parts;
     if (m.expert_id) {
         parts << tr("Answered by %1").arg(modelName(m.expert_id));
+    } else if (extra && !extra->routing.modelId && !extra->routing.modelName.empty()) {
+        parts << tr("Answered by %1").arg(qs(extra->routing.modelName));  // a MoE variant
     } else if (extra && !extra->routing.modelName.empty()) {
         parts << tr("Answered by the base model %1").arg(qs(extra->routing.modelName));
     } else {
@@ -534,6 +529,8 @@ QString ChatPage::footerFor(const meswitch::MessageRecord& m, const AnswerExtra*
         else if (!reason.empty())
             parts << qs(reason);
         if (!extra->routing.automatic) parts << tr("chosen by hand");
+        // The engine's note (a chat template fallback, turns left out to fit the context).
+        if (!extra->routing.note.empty()) parts << qs(extra->routing.note);
     }
     parts << tr("%n tokens", "", static_cast<int>(m.token_count));
     if (m.tokens_per_second > 0) parts << tr("%1 tokens/s").arg(m.tokens_per_second, 0, 'f', 1);
@@ -547,8 +544,12 @@ QString ChatPage::liveFooter() const {
     if (!m_live.routed) return tr("Choosing the expert…");
     const ChatRouting& r = m_live.routing;
     QStringList parts;
-    parts << (r.expertId ? tr("%1 is answering").arg(qs(r.modelName))
-                         : tr("The base model %1 is answering").arg(qs(r.modelName)));
+    if (r.expertId || (!r.modelId && !r.modelName.empty()))  // an expert, a MoE variant
+        parts << tr("%1 is answering").arg(qs(r.modelName));
+    else if (!r.modelName.empty())
+        parts << tr("The base model %1 is answering").arg(qs(r.modelName));
+    else
+        parts << tr("The base model is answering");
     if (r.confidence) parts << tr("routing confidence %1%").arg(*r.confidence * 100.0, 0, 'f', 0);
     if (r.baseReason == "below threshold")
         parts << tr("below the routing threshold %1%")
@@ -705,7 +706,7 @@ void ChatPage::regenerate() {
 
 void ChatPage::stop() {
     if (!isGenerating()) return;
-    m_worker->cancel(m_requestId);
+    m_backend->cancel(m_backendId);  // returns at once; the outcome arrives as onFinished/onFailed
     m_status->setText(tr("Stopping…"));
 }
 
@@ -730,9 +731,46 @@ void ChatPage::startGeneration() {
                                                         : QRandomGenerator::global()->generate64();
     request.options.stop_on_bos = true;  // llama2.c-style models end a text with BOS
 
+    // The backend's callbacks run on the engine thread: each is posted to the GUI thread (to
+    // the application object, which outlives the page) and reaches the page only while it
+    // exists. The QPointer is only read on the GUI thread.
+    const quint64 ticket = ++m_lastRequest;
+    const QPointer<ChatPage> self(this);
+    const auto post = [self](auto fn) {
+        QMetaObject::invokeMethod(
+            QCoreApplication::instance(),
+            [self, fn = std::move(fn)] {
+                if (self) fn(self.data());
+            },
+            Qt::QueuedConnection);
+    };
+    ChatCallbacks callbacks;
+    callbacks.onRouted = [post, ticket](const ChatRouting& routing) {
+        post([ticket, routing](ChatPage* page) { page->onRouted(ticket, routing); });
+    };
+    callbacks.onText = [post, ticket](std::string_view piece) {
+        post([ticket, text = QString::fromUtf8(piece.data(), static_cast<qsizetype>(piece.size()))](
+                 ChatPage* page) { page->onText(ticket, text); });
+    };
+    callbacks.onFinished = [post, ticket](const ChatAnswer& answer) {
+        post([ticket, answer](ChatPage* page) { page->onFinished(ticket, answer); });
+    };
+    callbacks.onFailed = [post, ticket](meswitch::ErrorKind kind, const std::string& message) {
+        post([ticket, kind, text = QString::fromStdString(message)](ChatPage* page) {
+            page->onFailed(ticket, text, kind == meswitch::ErrorKind::cancelled);
+        });
+    };
+
     m_live = Live{};
     m_live.chatId = *m_chatId;
-    m_requestId = m_worker->submit(request);
+    try {
+        m_backendId = m_backend->submit(request, std::move(callbacks));
+    } catch (const std::exception& e) {
+        spdlog::warn("chat: {}", e.what());
+        showError(QString::fromUtf8(e.what()));
+        return;
+    }
+    m_requestId = ticket;
     m_status->setText(expert >= 0 ? tr("Loading the model…") : tr("Routing the message…"));
     rebuildMessageViews();  // adds the live answer
     m_flushTimer->start();
@@ -752,6 +790,7 @@ void ChatPage::flushPendingText() {
 
 void ChatPage::finishGeneration() {
     m_requestId = 0;
+    m_backendId = 0;
     m_flushTimer->stop();
     m_live = Live{};
     if (m_liveView) {
@@ -767,8 +806,9 @@ void ChatPage::onRouted(quint64 id, const ChatRouting& routing) {
     m_live.routing = routing;
     m_live.routed = true;
     if (m_liveView) m_liveView->setFooter(liveFooter());
-    m_status->setText(tr("Generating with %1…").arg(qs(routing.modelName)));
-    if (!routing.note.empty()) spdlog::info("chat: {}", routing.note);
+    m_status->setText(routing.modelName.empty()
+                          ? tr("Generating with the base model…")
+                          : tr("Generating with %1…").arg(qs(routing.modelName)));
 }
 
 void ChatPage::onText(quint64 id, const QString& piece) {
@@ -802,6 +842,10 @@ void ChatPage::onFinished(quint64 id, const ChatAnswer& answer) {
     }
     if (r.stop_reason == "cancelled")
         m_status->setText(tr("Stopped after %n tokens.", "", static_cast<int>(r.tokens.size())));
+    else if (answer.routing.modelName.empty())
+        m_status->setText(tr("The base model answered: %n tokens at %1 tokens/s.", "",
+                             static_cast<int>(r.tokens.size()))
+                              .arg(r.tokens_per_second, 0, 'f', 1));
     else
         m_status->setText(
             tr("%1 answered: %n tokens at %2 tokens/s.", "", static_cast<int>(r.tokens.size()))

@@ -1,8 +1,11 @@
 // Chat: conversations saved in the catalog (new, rename, delete), streamed answers from the
 // expert the router picks (or the one chosen), stop (Esc), regenerate, edit and resend, a
 // system prompt and sampling settings. Each answer shows the model that answered, its routing
-// confidence and tokens/s. Generation runs in a ChatWorker on its own thread; the page only
-// receives queued signals and coalesces streamed text into the view a few times per second.
+// confidence and tokens/s. The page builds the conversation and shows the answer; the serving
+// engine (through a ChatBackend, by default EngineChatBackend) routes, picks the weights and the
+// chat template and generates on its own thread. Nothing on the GUI thread waits for it: its
+// callbacks are posted to the GUI thread, and streamed text reaches the view a few times per
+// second.
 #pragma once
 
 #include <QPointer>
@@ -21,7 +24,6 @@
 
 class ChatListModel;
 class ChatMessageWidget;
-class ChatWorker;
 class QComboBox;
 class QDoubleSpinBox;
 class QLabel;
@@ -31,7 +33,6 @@ class QPlainTextEdit;
 class QPushButton;
 class QScrollArea;
 class QSpinBox;
-class QThread;
 class QTimer;
 class QVBoxLayout;
 
@@ -128,9 +129,10 @@ private:
     std::vector<meswitch::MessageRecord> m_messages;
     std::optional<std::int64_t> m_editingId;  // the user message being edited
 
-    QThread* m_thread = nullptr;
-    ChatWorker* m_worker = nullptr;
-    quint64 m_requestId = 0;
+    std::unique_ptr<ChatBackend> m_backend;
+    quint64 m_requestId = 0;  // the page's number for the answer being generated (0: none)
+    quint64 m_lastRequest = 0;
+    ChatRequestId m_backendId = 0;
     Live m_live;
     QPointer<ChatMessageWidget> m_liveView;
     QTimer* m_flushTimer = nullptr;

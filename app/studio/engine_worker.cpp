@@ -13,6 +13,7 @@
 #include <unistd.h>
 #endif
 
+#include "meswitch/demo.h"
 #include "meswitch/error.h"
 
 // ------------------------------------------------------------------------------ JobContext
@@ -87,6 +88,7 @@ EngineHost::EngineHost(std::filesystem::path catalogFile, std::filesystem::path 
     qRegisterMetaType<meswitch::ModelInspection>();
     qRegisterMetaType<meswitch::CompressResult>();
     qRegisterMetaType<meswitch::LayerInspection>();
+    qRegisterMetaType<meswitch::DeviceScan>();
     setObjectName(QStringLiteral("engineHost"));
     m_thread = new QThread(this);
     m_thread->setObjectName(QStringLiteral("engine"));
@@ -201,4 +203,27 @@ quint64 EngineHost::postInspectLayer(const std::filesystem::path& baseFolder,
                     return QVariant::fromValue(meswitch::inspect_layer(
                         baseFolder, expertFolder, msdFile, layer, options, &ctx.cancelToken()));
                 });
+}
+
+quint64 EngineHost::postDeviceScan() {
+    return post(QStringLiteral("device-scan"), [](JobContext& ctx) {
+        ctx.progress(0.0, tr("Looking for compute devices…"));
+        meswitch::DeviceScan scan = meswitch::scan_devices();  // not cancellable; never long
+        ctx.progress(1.0, tr("%n GPU(s) found.", "", static_cast<int>(scan.devices.size())));
+        return QVariant::fromValue(std::move(scan));
+    });
+}
+
+quint64 EngineHost::postInstallDemoPack(const std::filesystem::path& packDir,
+                                        const std::filesystem::path& home) {
+    return post(QStringLiteral("install"), [packDir, home](JobContext& ctx) {
+        if (packDir.empty())
+            throw meswitch::Error(meswitch::ErrorKind::not_found,
+                                  "no demo pack found (set MESWITCH_DEMO_DIR to the folder "
+                                  "holding pack.json)");
+        const meswitch::DemoPack pack = meswitch::read_demo_pack(packDir);
+        meswitch::install_demo_pack(ctx.catalog(), pack, home, {}, ctx.progressFn(),
+                                    &ctx.cancelToken());
+        return QVariant();
+    });
 }

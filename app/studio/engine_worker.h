@@ -1,7 +1,9 @@
 // Engine work off the GUI thread. EngineWorker lives on its own QThread and runs one job at a
 // time, in the order posted; EngineHost (GUI thread) owns that thread, posts jobs and relays
-// the worker's queued signals. A job is any function of a JobContext: import and compress
-// have ready-made posters, other pages post their own (inspection, generation, …).
+// the worker's queued signals. A job is any function of a JobContext: import, compress,
+// inspection, the demo pack's installation and the device scan have ready-made posters, other
+// pages post their own. Besides this thread the Studio runs only the serving engine's own
+// (meswitch::Engine, behind the Chat page); chat answers are not jobs here.
 //
 //   EngineHost* engine = EngineHost::forWindow(this, catalogFile, dataHome);
 //   const quint64 id = engine->postCompress("math", options);
@@ -28,6 +30,7 @@
 #include "meswitch/import.h"
 #include "meswitch/inspect.h"
 #include "meswitch/progress.h"
+#include "meswitch/system.h"
 
 class QThread;
 class QWidget;
@@ -37,6 +40,7 @@ Q_DECLARE_METATYPE(meswitch::ModelInspection)
 Q_DECLARE_METATYPE(meswitch::CompressResult)
 Q_DECLARE_METATYPE(meswitch::LayerInspection)
 Q_DECLARE_METATYPE(meswitch::LayerStat)
+Q_DECLARE_METATYPE(meswitch::DeviceScan)
 
 class EngineWorker;
 
@@ -126,6 +130,13 @@ public:
                              const std::filesystem::path& expertFolder,
                              const std::filesystem::path& msdFile, const std::string& layer,
                              const meswitch::LayerInspectOptions& options = {});
+
+    // scan_devices() → DeviceScan (the first CUDA driver call can take a while).
+    quint64 postDeviceScan();
+    // read_demo_pack(packDir) + install_demo_pack into the worker's catalog, under `home` →
+    // nothing; a cancelled installation rolls back what it added.
+    quint64 postInstallDemoPack(const std::filesystem::path& packDir,
+                                const std::filesystem::path& home);
 
     // Cancels a queued or running job (a queued one fails with cancelled=true without running).
     void cancel(quint64 job);

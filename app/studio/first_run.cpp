@@ -3,11 +3,13 @@
 #include <QMessageBox>
 #include <QProgressDialog>
 #include <QPushButton>
-#include <QThread>
 #include <QTimer>
 
 #include <spdlog/spdlog.h>
 
+#include <atomic>
+
+#include "engine_worker.h"
 #include "library_page.h"
 #include "main_window.h"
 #include "message_boxes.h"
@@ -15,15 +17,10 @@
 #include "meswitch/demo.h"
 #include "meswitch/error.h"
 #include "meswitch/paths.h"
-#include "meswitch/progress.h"
 
 namespace {
 
 std::atomic<bool> g_enabled{false};
-
-QString qs(const std::string& s) {
-    return QString::fromStdString(s);
-}
 
 bool askWithMessageBox(QWidget* parent, const QString& text) {
     QMessageBox box(parent);
@@ -69,14 +66,26 @@ FirstRun::FirstRun(MainWindow* window, meswitch::Catalog& catalog, std::filesyst
 }
 
 FirstRun::~FirstRun() {
-    if (m_thread) {
-        m_cancel->cancel();
-        m_thread->wait();
+    if (m_job && m_engine) m_engine->cancel(m_job);
+}
+
+EngineHost* FirstRun::engine() {
+    if (!m_engine) {
+        m_engine = EngineHost::forWindow(m_window, m_catalog.path(), m_home);
+        connect(m_engine, &EngineHost::progress, this, &FirstRun::onProgress);
+        connect(m_engine, &EngineHost::finished, this, [this](quint64 job) {
+            if (job == m_job) onDone(true, {}, false);
+        });
+        connect(m_engine, &EngineHost::failed, this,
+                [this](quint64 job, const QString&, const QString& message, bool cancelled) {
+                    if (job == m_job) onDone(false, message, cancelled);
+                });
     }
+    return m_engine;
 }
 
 bool FirstRun::offer() {
-    if (m_thread) return false;
+    if (m_job) return false;
     try {
         if (!meswitch::catalog_is_empty(m_catalog)) return false;
         if (m_packDir.empty()) {
@@ -106,11 +115,11 @@ bool FirstRun::offer() {
 }
 
 void FirstRun::install() {
-    if (m_thread) return;
+    if (m_job) return;
     if (m_packDir.empty()) {
         if (auto found = meswitch::find_demo_pack()) m_packDir = *found;
     }
-    m_cancel = std::make_shared<meswitch::CancelToken>();
+    m_cancelling = false;
 
     m_progress = new QProgressDialog(m_window);
     m_progress->setObjectName(QStringLiteral("demoInstallProgress"));
@@ -126,52 +135,21 @@ void FirstRun::install() {
     connect(m_progress, &QProgressDialog::canceled, this, &FirstRun::cancel);
     m_progress->show();
 
-    const std::filesystem::path home = m_home;
-    const std::filesystem::path packDir = m_packDir;
-    const auto cancelToken = m_cancel;
-    m_thread = QThread::create([this, home, packDir, cancelToken] {
-        bool ok = false, cancelled = false;
-        QString message;
-        try {
-            if (packDir.empty())
-                throw meswitch::Error(meswitch::ErrorKind::not_found,
-                                      "no demo pack found (set MESWITCH_DEMO_DIR to the folder "
-                                      "holding pack.json)");
-            // The worker's own catalog connection: the GUI's belongs to the GUI thread.
-            meswitch::Catalog catalog(meswitch::catalog_path(home));
-            const meswitch::DemoPack pack = meswitch::read_demo_pack(packDir);
-            meswitch::install_demo_pack(
-                catalog, pack, home, {},
-                [this](double f, std::string_view what) {
-                    const QString m = qs(std::string(what));
-                    QMetaObject::invokeMethod(
-                        this, [this, f, m] { onProgress(f, m); }, Qt::QueuedConnection);
-                },
-                cancelToken.get());
-            ok = true;
-        } catch (const meswitch::Error& e) {
-            cancelled = e.kind() == meswitch::ErrorKind::cancelled;
-            message = QString::fromUtf8(e.what());
-        } catch (const std::exception& e) {
-            message = QString::fromUtf8(e.what());
-        }
-        QMetaObject::invokeMethod(
-            this, [this, ok, message, cancelled] { onDone(ok, message, cancelled); },
-            Qt::QueuedConnection);
-    });
-    m_thread->setObjectName(QStringLiteral("demoInstall"));
-    m_thread->start();
-    spdlog::info("first run: installing the demo pack from {}", packDir.string());
+    // The job uses the worker's own catalog connection: the GUI's belongs to the GUI thread.
+    m_job = engine()->postInstallDemoPack(m_packDir, m_home);
+    spdlog::info("first run: installing the demo pack from {}", m_packDir.string());
 }
 
 void FirstRun::cancel() {
-    if (!m_thread) return;
-    m_cancel->cancel();
+    if (!m_job) return;
+    m_cancelling = true;
+    if (m_engine) m_engine->cancel(m_job);
     if (m_progress) m_progress->setLabelText(tr("Cancelling…"));
 }
 
-void FirstRun::onProgress(double fraction, const QString& message) {
-    if (m_progress && !m_cancel->cancelled()) {
+void FirstRun::onProgress(quint64 job, double fraction, const QString& message) {
+    if (job != m_job) return;
+    if (m_progress && !m_cancelling) {
         m_progress->setValue(static_cast<int>(fraction * 1000));
         m_progress->setLabelText(message);
     }
@@ -179,11 +157,7 @@ void FirstRun::onProgress(double fraction, const QString& message) {
 }
 
 void FirstRun::onDone(bool ok, const QString& message, bool cancelled) {
-    if (m_thread) {
-        m_thread->wait();
-        delete m_thread;
-        m_thread = nullptr;
-    }
+    m_job = 0;
     if (m_progress) {
         m_progress->hide();
         m_progress->deleteLater();

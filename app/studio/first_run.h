@@ -1,6 +1,6 @@
 // First run: when the catalog holds no model, offer to install the demo expert pack (a small
-// base and three experts, resources/demo), install and compress it on a worker thread with
-// a progress dialog that can cancel, then show the Library and open Chat.
+// base and three experts, resources/demo), install and compress it as a job of the window's
+// EngineHost with a progress dialog that can cancel, then show the Library and open Chat.
 //
 // The application turns it on (main.cpp: FirstRun::setEnabled(true)); MainWindow calls
 // FirstRun::attach() when it is built, so windows made by tests never ask unless a test
@@ -12,17 +12,14 @@
 #include <QProgressDialog>
 #include <QString>
 
-#include <atomic>
 #include <filesystem>
 #include <functional>
-#include <memory>
 
 namespace meswitch {
 class Catalog;
-class CancelToken;
 }  // namespace meswitch
+class EngineHost;
 class MainWindow;
-class QThread;
 
 class FirstRun : public QObject {
     Q_OBJECT
@@ -37,7 +34,8 @@ public:
                        const std::filesystem::path& dataHome);
 
     FirstRun(MainWindow* window, meswitch::Catalog& catalog, std::filesystem::path dataHome);
-    // Cancels a running installation and waits for it (it rolls back what it added).
+    // Cancels a running installation (it rolls back what it added; the window's EngineHost
+    // waits for that when it closes).
     ~FirstRun() override;
 
     // Shown the offer's text; true installs. Default: a question box over the window.
@@ -48,7 +46,7 @@ public:
     // A failed installation is shown in a message box unless turned off (tests).
     void setShowErrors(bool show) { m_showErrors = show; }
 
-    bool running() const { return m_thread != nullptr; }
+    bool running() const { return m_job != 0; }
     QProgressDialog* progressDialog() const { return m_progress; }
 
 public slots:
@@ -65,7 +63,8 @@ signals:
     void finished(bool ok, const QString& message, bool cancelled);
 
 private:
-    void onProgress(double fraction, const QString& message);
+    EngineHost* engine();
+    void onProgress(quint64 job, double fraction, const QString& message);
     void onDone(bool ok, const QString& message, bool cancelled);
 
     MainWindow* m_window;
@@ -74,7 +73,8 @@ private:
     std::filesystem::path m_packDir;
     AskFn m_ask;
     bool m_showErrors = true;
-    QThread* m_thread = nullptr;
-    std::shared_ptr<meswitch::CancelToken> m_cancel;
+    QPointer<EngineHost> m_engine;
+    quint64 m_job = 0;
+    bool m_cancelling = false;
     QPointer<QProgressDialog> m_progress;
 };

@@ -10,7 +10,6 @@
 #include <QMenuBar>
 #include <QStackedWidget>
 #include <QStatusBar>
-#include <QThread>
 #include <QTimer>
 
 #include <unistd.h>
@@ -22,13 +21,14 @@
 #include "about_dialog.h"
 #include "chat_page.h"
 #include "compress_page.h"
+#include "engine_worker.h"
 #include "first_run.h"
 #include "formatting.h"
 #include "library_page.h"
 #include "log_viewer_dialog.h"
-#include "moe_page.h"
 #include "meswitch/log.h"
 #include "meswitch/paths.h"
+#include "moe_page.h"
 #include "settings_page.h"
 #include "studio_page.h"
 #include "studio_settings.h"
@@ -104,9 +104,8 @@ MainWindow::MainWindow(meswitch::Catalog& catalog, const std::filesystem::path& 
     FirstRun::attach(this, m_catalog, m_home);  // offers the demo pack to an empty catalog
 }
 
-MainWindow::~MainWindow() {
-    if (m_scanThread) m_scanThread->wait();  // scan_devices() never blocks for long
-}
+// The EngineHost (a child) cancels its jobs and waits for the running one when it goes.
+MainWindow::~MainWindow() = default;
 
 void MainWindow::addPage(StudioPage* page) {
     const int index = pageCount();
@@ -183,20 +182,35 @@ void MainWindow::closeEvent(QCloseEvent* event) {
 void MainWindow::startDeviceScan() {
     // The GUI thread never runs engine work: with a CUDA build the first driver call can take
     // a while.
-    auto result = std::make_shared<meswitch::DeviceScan>();
-    m_scanThread = QThread::create([result] { *result = meswitch::scan_devices(); });
-    m_scanThread->setParent(this);
-    connect(m_scanThread, &QThread::finished, this, [this, result] {
-        m_scan = *result;
-        if (m_scan->devices.empty()) spdlog::info("device: CPU (no GPU found: {})", m_scan->note);
-        for (const auto& d : m_scan->devices)
-            spdlog::info("device: GPU {} {} ({} bytes)", d.index, d.name, d.total_memory);
-        m_settings->setDeviceScan(*m_scan);
-        updateDeviceStatus();
-        if (m_about) m_about->setDeviceScan(*m_scan);
-        emit deviceScanFinished();
-    });
-    m_scanThread->start();
+    EngineHost* engine = EngineHost::forWindow(this, m_catalog.path(), m_home);
+    connect(engine, &EngineHost::finished, this,
+            [this](quint64 job, const QString&, const QVariant& result) {
+                if (job != m_scanJob) return;
+                m_scanJob = 0;
+                onDeviceScan(result.value<meswitch::DeviceScan>());
+            });
+    connect(engine, &EngineHost::failed, this,
+            [this](quint64 job, const QString&, const QString& message, bool cancelled) {
+                if (job != m_scanJob) return;
+                m_scanJob = 0;
+                if (cancelled) return;  // the window is closing
+                spdlog::warn("device: the scan failed: {}", message.toStdString());
+                meswitch::DeviceScan none;
+                none.note = "the device scan failed: " + message.toStdString();
+                onDeviceScan(none);
+            });
+    m_scanJob = engine->postDeviceScan();
+}
+
+void MainWindow::onDeviceScan(const meswitch::DeviceScan& scan) {
+    m_scan = scan;
+    if (m_scan->devices.empty()) spdlog::info("device: CPU (no GPU found: {})", m_scan->note);
+    for (const auto& d : m_scan->devices)
+        spdlog::info("device: GPU {} {} ({} bytes)", d.index, d.name, d.total_memory);
+    m_settings->setDeviceScan(*m_scan);
+    updateDeviceStatus();
+    if (m_about) m_about->setDeviceScan(*m_scan);
+    emit deviceScanFinished();
 }
 
 namespace {

@@ -1,6 +1,7 @@
 // The main window: a navigation list on the left (icon + title per page), the pages in a
 // QStackedWidget, File/View/Help menus, and a status bar that names the compute device. Window
-// geometry and the last page are remembered. Devices are scanned on a worker thread.
+// geometry and the last page are remembered. Devices are scanned as a job of the window's
+// EngineHost.
 #pragma once
 
 #include <QMainWindow>
@@ -24,7 +25,6 @@ class QLabel;
 class QListWidget;
 class QMenu;
 class QStackedWidget;
-class QThread;
 class SettingsPage;
 class StudioPage;
 
@@ -75,6 +75,7 @@ private:
     void retranslateUi();
     void updateWindowTitle();
     void startDeviceScan();
+    void onDeviceScan(const meswitch::DeviceScan& scan);
     void updateDeviceStatus();
 
     meswitch::Catalog& m_catalog;
@@ -95,7 +96,7 @@ private:
     QAction* m_aboutAction = nullptr;
     QLabel* m_deviceLabel = nullptr;
     QLabel* m_memoryLabel = nullptr;
-    QThread* m_scanThread = nullptr;
+    quint64 m_scanJob = 0;
     std::optional<meswitch::DeviceScan> m_scan;
     QPointer<AboutDialog> m_about;
     QPointer<LogViewerDialog> m_log;

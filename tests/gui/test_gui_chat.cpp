@@ -2,8 +2,9 @@
 // into a temporary catalog, a message sent with Ctrl+Enter and answered in streamed text by the
 // routed expert, Esc stopping an answer, edit and resend, regenerate, conversations kept in the
 // catalog, Ctrl+N, and the page in Simplified Chinese. Answers run on the serving engine's thread
-// (EngineChatBackend). A watchdog timer measures the longest gap of the GUI thread's event loop
-// while answers are generated. Screenshots go to test-output/screenshots.
+// (EngineChatBackend, the page's thin client of meswitch::Engine). A watchdog timer measures the
+// longest gap of the GUI thread's event loop while answers are generated, also over the real
+// stories260K models where the fixtures are present. Screenshots go to test-output/screenshots.
 #include <QApplication>
 #include <QClipboard>
 #include <QComboBox>
@@ -23,6 +24,7 @@
 #include <QTimer>
 #include <QToolButton>
 
+#include <atomic>
 #include <chrono>
 #include <ctime>
 #include <filesystem>
@@ -55,22 +57,106 @@ using meswitch::test::save_screenshot;
 
 namespace {
 
-// Real generation on the engine thread whose tokens come a little slower than the tiny model makes
-// them (as a large model's would), so that streaming and stopping are observable.
+// Real generation by the serving engine (EngineChatBackend) whose tokens come a little slower
+// than the tiny model makes them (as a large model's would), so that streaming and stopping are
+// observable. The pause is taken on the engine thread, in the text callback.
 class PacedBackend : public ChatBackend {
 public:
     explicit PacedBackend(const fs::path& catalog) : m_inner(catalog, 1) {}
-    ChatAnswer answer(const ChatRequest& request, const meswitch::CancelToken& cancel,
-                      const std::function<void(const ChatRouting&)>& onRouted,
-                      const meswitch::TokenCallback& onText) override {
-        return m_inner.answer(request, cancel, onRouted, [&](std::string_view piece) {
+    ChatRequestId submit(const ChatRequest& request, ChatCallbacks callbacks) override {
+        auto onText = std::move(callbacks.onText);
+        callbacks.onText = [onText](std::string_view piece) {
             std::this_thread::sleep_for(std::chrono::milliseconds(15));
-            onText(piece);
+            if (onText) onText(piece);
+        };
+        return m_inner.submit(request, std::move(callbacks));
+    }
+    void cancel(ChatRequestId id) override { m_inner.cancel(id); }
+
+private:
+    EngineChatBackend m_inner;
+};
+
+// The real engine, watched: how long each call from the page took, whether the engine produced
+// text while a call was still running (the call waited for the answer), and whether a callback
+// ever ran on the page's thread. The first piece of text is held back on the engine thread for
+// `firstTokenDelay` (as a large model's prefill would take), so that a call that waited for the
+// answer could not go unnoticed.
+class WatchedBackend : public ChatBackend {
+public:
+    struct Record {
+        std::atomic<int> submits{0}, cancels{0}, pieces{0};
+        std::atomic<qint64> longestCallNs{0};
+        std::atomic<bool> inCall{false};
+        std::atomic<bool> textDuringCall{false};
+        std::atomic<bool> callbackOnCallingThread{false};
+        std::atomic<Qt::HANDLE> callingThread{nullptr};
+    };
+
+    WatchedBackend(const fs::path& catalog, std::shared_ptr<Record> record,
+                   std::chrono::milliseconds firstTokenDelay)
+        : m_inner(catalog, 1), m_record(std::move(record)), m_delay(firstTokenDelay) {}
+
+    // Runs a call from the page, timed.
+    template <typename F>
+    auto timed(F&& f) {
+        m_record->callingThread = QThread::currentThreadId();
+        QElapsedTimer clock;
+        clock.start();
+        m_record->inCall = true;
+        auto result = f();
+        m_record->inCall = false;
+        const qint64 ns = clock.nsecsElapsed();
+        if (ns > m_record->longestCallNs) m_record->longestCallNs = ns;
+        return result;
+    }
+
+    ChatRequestId submit(const ChatRequest& request, ChatCallbacks callbacks) override {
+        const auto record = m_record;
+        const auto seen = [record] {
+            if (QThread::currentThreadId() == record->callingThread.load())
+                record->callbackOnCallingThread = true;
+        };
+        auto first = std::make_shared<bool>(true);  // engine thread only
+        callbacks.onText = [seen, record, onText = std::move(callbacks.onText), first,
+                            delay = m_delay](std::string_view piece) {
+            seen();
+            if (*first) std::this_thread::sleep_for(delay);
+            *first = false;
+            if (record->inCall) record->textDuringCall = true;
+            ++record->pieces;
+            if (onText) onText(piece);
+        };
+        callbacks.onRouted = [seen,
+                              onRouted = std::move(callbacks.onRouted)](const ChatRouting& r) {
+            seen();
+            if (onRouted) onRouted(r);
+        };
+        callbacks.onFinished = [seen,
+                                onFinished = std::move(callbacks.onFinished)](const ChatAnswer& a) {
+            seen();
+            if (onFinished) onFinished(a);
+        };
+        callbacks.onFailed = [seen, onFailed = std::move(callbacks.onFailed)](
+                                 meswitch::ErrorKind kind, const std::string& m) {
+            seen();
+            if (onFailed) onFailed(kind, m);
+        };
+        ++record->submits;
+        return timed([&] { return m_inner.submit(request, std::move(callbacks)); });
+    }
+    void cancel(ChatRequestId id) override {
+        ++m_record->cancels;
+        timed([&] {
+            m_inner.cancel(id);
+            return 0;
         });
     }
 
 private:
     EngineChatBackend m_inner;
+    std::shared_ptr<Record> m_record;
+    std::chrono::milliseconds m_delay;
 };
 
 // Nanoseconds this thread has spent runnable but waiting for a CPU (Linux schedstat); -1 where
@@ -100,6 +186,7 @@ public:
         m_timer.setInterval(10);
     }
     void start() {
+        m_ticks = 0;
         m_max = 0;
         m_maxWall = 0;
         m_clock.start();
@@ -113,9 +200,11 @@ public:
         return m_max;
     }
     qint64 longestWallGap() const { return m_maxWall; }
+    int ticks() const { return m_ticks; }
 
 private:
     void tick() {
+        ++m_ticks;
         const qint64 wall = m_clock.nsecsElapsed();
         m_clock.restart();
         const qint64 wait = runQueueWaitNs();
@@ -130,6 +219,7 @@ private:
     QElapsedTimer m_clock;
     qint64 m_wait = -1;
     qint64 m_max = 0, m_maxWall = 0;
+    int m_ticks = 0;
 };
 
 ChatMessageWidget* lastMessage(ChatPage* page) {
@@ -345,8 +435,9 @@ private slots:
         QVERIFY(answer->footer().contains(QStringLiteral("chosen by hand")));
     }
 
-    // The backend alone: one engine serves the requests; an expert whose delta exceeds the memory
-    // budget fails alone with a clear message, and the same engine answers once the budget allows.
+    // The backend alone (its blocking helper, off any page): one engine serves the requests; an
+    // expert whose delta exceeds the memory budget fails alone with a clear message, and the same
+    // engine answers once the budget allows.
     void engineBackendKeepsWorkingAfterAnExpertOverTheBudget() {
         EngineChatBackend backend(m_catalog->path(), 1);
         ChatRequest request;
@@ -380,8 +471,9 @@ private slots:
         QCOMPARE(routedCalls, 1);
         QCOMPARE(a.routing.expertId, std::optional<std::int64_t>(m_mathId));
         QCOMPARE(routed.modelName, std::string("tiny-math"));
-        QVERIFY2(a.routing.weights.find("delta on tiny on CPU") != std::string::npos,
-                 a.routing.weights.c_str());
+        // How the engine served it, and where.
+        QVERIFY2(a.routing.weights.find("delta") != std::string::npos, a.routing.weights.c_str());
+        QVERIFY2(a.routing.weights.find(" on CPU") != std::string::npos, a.routing.weights.c_str());
         QVERIFY(!a.result.tokens.empty());
         QCOMPARE(text, a.result.text);
 
@@ -422,6 +514,116 @@ private slots:
         const ChatAnswer a = backend.answer(request, cancel, {}, {});
         QVERIFY(!a.result.tokens.empty());
         QVERIFY2(a.routing.weights.find("CPU") != std::string::npos, a.routing.weights.c_str());
+    }
+
+    // The Studio's chat over the real engine on real models (stories260K and its three experts,
+    // one compressed): the GUI thread never waits for it. Structurally: a 10 ms timer keeps
+    // ticking between the submit and the first token (held back 300 ms on the engine thread),
+    // no text is produced while a call from the page is still running, and no engine callback
+    // runs on the GUI thread. The longest gap between ticks is printed.
+    void realEngineNeverStallsTheGuiThread() {
+        MESWITCH_REQUIRE_FIXTURE(family, "stories260K-experts");
+        MESWITCH_REQUIRE_FIXTURE(baseFolder, "stories260K-hf");
+        QTemporaryDir tmp;
+        QVERIFY(tmp.isValid());
+        const fs::path home = fs::path(tmp.path().toStdString()) / "home";
+        fs::create_directories(home);
+        meswitch::Catalog catalog(meswitch::catalog_path(home));
+        meswitch::ImportOptions b;
+        b.name = "stories260K";
+        meswitch::import_model(catalog, baseFolder, b);
+        const fs::path examples = fs::path(MESWITCH_SOURCE_DIR) / "resources" / "router";
+        for (const char* d : {"math", "code", "qa"}) {
+            meswitch::ImportOptions o;
+            o.name = std::string("stories260K-") + d;
+            o.base = "stories260K";
+            o.domain = d;
+            o.examples = meswitch::read_examples_file(examples / (std::string(d) + ".txt"));
+            meswitch::import_model(catalog, family / d, o);
+        }
+        meswitch::CompressOptions co;
+        co.threads = 1;
+        meswitch::compress_catalog_expert(catalog, "stories260K-math", home, co);
+
+        auto record = std::make_shared<WatchedBackend::Record>();
+        ChatPage page(catalog, std::make_unique<WatchedBackend>(catalog.path(), record,
+                                                                std::chrono::milliseconds(300)));
+        page.seedSpin()->setValue(5);
+        page.maxTokensSpin()->setValue(48);
+        page.resize(1000, 700);
+        page.show();
+        page.activateWindow();
+        QVERIFY(QTest::qWaitForWindowActive(&page));
+
+        QSignalSpy streamed(&page, &ChatPage::textStreamed);
+        QSignalSpy finished(&page, &ChatPage::generationFinished);
+        Watchdog watchdog;
+        page.input()->setFocus();
+        QTest::keyClicks(page.input(), QStringLiteral("Q: 31+47=? A:"));
+        watchdog.start();
+        QElapsedTimer sendClock;
+        sendClock.start();
+        QTest::keyClick(page.input(), Qt::Key_Return, Qt::ControlModifier);
+        const qint64 sendMs = sendClock.elapsed();
+        QVERIFY(page.isGenerating());
+        QCOMPARE(record->submits.load(), 1);
+        QVERIFY(streamed.isEmpty());
+        QVERIFY(streamed.wait(60000));
+        const int ticksToFirstToken = watchdog.ticks();
+        QVERIFY(!finished.isEmpty() || finished.wait(120000));  // a short answer is done already
+        const qint64 gap = watchdog.stop();
+        qInfo(
+            "real engine: send() took %lld ms (longest call into the engine %.2f ms); %d timer "
+            "ticks before the first token; longest GUI gap %lld ms (%lld ms of wall-clock "
+            "time); %d pieces of text",
+            static_cast<long long>(sendMs), record->longestCallNs.load() / 1e6, ticksToFirstToken,
+            static_cast<long long>(gap), static_cast<long long>(watchdog.longestWallGap()),
+            record->pieces.load());
+        QVERIFY2(finished.at(0).at(0).toBool(), qPrintable(page.statusLabel()->text()));
+        QVERIFY2(ticksToFirstToken >= 5, qPrintable(QString::number(ticksToFirstToken)));
+        QVERIFY(!record->textDuringCall);
+        QVERIFY(!record->callbackOnCallingThread);
+        ChatMessageWidget* answer = lastMessage(&page);
+        QVERIFY(answer && !answer->text().isEmpty());
+        QVERIFY2(answer->footer().contains(QStringLiteral("Answered by stories260K-")),
+                 qPrintable(answer->footer()));
+        QVERIFY2(answer->footer().contains(QStringLiteral("routing confidence")),
+                 qPrintable(answer->footer()));
+        const auto stored = catalog.messages(*page.currentChatId());
+        QCOMPARE(stored.size(), std::size_t(2));
+        QVERIFY(stored[1].expert_id.has_value());
+        save_screenshot(&page, "chat_stories260K.png");
+
+        // The next turn, by an expert chosen by hand that has no delta (its full weights): the
+        // same engine serves it, and Esc stops it through Engine::cancel without waiting.
+        const int code =
+            page.expertCombo()->findText(QStringLiteral("stories260K-code"), Qt::MatchStartsWith);
+        QVERIFY(code > 0);
+        page.expertCombo()->setCurrentIndex(code);
+        page.maxTokensSpin()->setValue(400);
+        page.temperatureSpin()->setValue(1.0);
+        QSignalSpy streamedAgain(&page, &ChatPage::textStreamed);
+        QSignalSpy finishedAgain(&page, &ChatPage::generationFinished);
+        QTest::keyClicks(page.input(), QStringLiteral("def square(n): return"));
+        QTest::keyClick(page.input(), Qt::Key_Return, Qt::ControlModifier);
+        QVERIFY(page.isGenerating());
+        QVERIFY(streamedAgain.wait(60000));
+        if (page.isGenerating()) {
+            QTest::keyClick(page.input(), Qt::Key_Escape);
+            QCOMPARE(record->cancels.load(), 1);
+        } else {
+            qInfo("the answer ended (BOS) before Esc could stop it");
+        }
+        QVERIFY(!finishedAgain.isEmpty() || finishedAgain.wait(60000));
+        QVERIFY(!page.isGenerating());
+        QVERIFY(!record->textDuringCall);
+        QVERIFY(!record->callbackOnCallingThread);
+        ChatMessageWidget* second = lastMessage(&page);
+        QVERIFY(second);
+        QVERIFY2(second->footer().contains(QStringLiteral("stories260K-code")),
+                 qPrintable(second->footer()));
+        qInfo("real engine: longest call into the engine %.2f ms over %d submits and %d cancels",
+              record->longestCallNs.load() / 1e6, record->submits.load(), record->cancels.load());
     }
 
     void escapeStopsTheAnswer() {
