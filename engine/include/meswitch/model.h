@@ -182,6 +182,35 @@ public:
     }
 };
 
+// One sequence's expert in a batched forward (Model::forward_batch): every term its delta
+// adds to the base, for the rows of the sequences that use it. The serving backends
+// implement it over a compressed delta (the base weights stay untouched).
+class SequenceDelta {
+public:
+    virtual ~SequenceDelta() = default;
+    // For decoder linear `linear`: a function adding rows [r0, r1) of x·Δ̂ᵀ to y (x: rows ×
+    // in_features, y: rows × out_features; called from the model's pool's threads for
+    // disjoint ranges), or an empty function when this delta leaves the weight alone. The
+    // function is valid until the next call of linear() or head() on this object.
+    virtual DeltaProvider::RowAdder linear(LinearRef linear, const float* x, std::int64_t rows,
+                                           float* y) const = 0;
+    // The same for the output head (lm_head, or the tied embeddings used as the head).
+    virtual DeltaProvider::RowAdder head(const float* x, std::int64_t rows, float* y) const = 0;
+    // Adds the delta of embedding row `token` to `row` (hidden_size floats).
+    virtual void add_embedding(std::int32_t token, float* row) const = 0;
+    // A 1-D tensor (norm weight, bias) as this expert has it, widened to f32; nullptr: the
+    // base's is unchanged.
+    virtual const float* vector(std::string_view weight_name) const = 0;
+};
+
+// One sequence of a batched forward step.
+struct BatchSequence {
+    std::span<const std::int32_t> tokens;  // run at positions cache->size() …
+    KvCache* cache = nullptr;
+    const SequenceDelta* delta = nullptr;  // nullptr: the model's weights as they are
+    bool all_positions = false;            // logits of every token, not only the last
+};
+
 // An owned host tensor (row-major), e.g. a working copy of a weight.
 struct HostTensor {
     DType dtype = DType::f32;
@@ -237,6 +266,16 @@ public:
     // with all_positions. Several tokens run as one batched prefill.
     std::vector<float> forward(std::span<const std::int32_t> tokens, KvCache& cache,
                                const ForwardOptions& options = {});
+
+    // One step for several sequences, each with its own KV cache and its own expert: the
+    // base product of every linear runs once for all rows (prompt chunks by GEMM, one-token
+    // rows together by gemv_batch, reading each weight once), then each group of sequences
+    // sharing a delta adds its own terms. Returns the logits of every sequence, in order
+    // (1 or tokens × vocab rows each). A sequence's logits do not depend on the others in
+    // the batch: they equal forward_batch on it alone, bit for bit (each row is computed by
+    // the same kernels either way), and with no delta they equal forward()'s. The model's
+    // DeltaProvider must not be set (Error(invalid_argument)).
+    std::vector<float> forward_batch(std::span<const BatchSequence> batch);
 
     // Weights by Hugging Face name. replace_weight swaps in an owned copy (same shape;
     // f32/f16/bf16) used by every later forward; restore_weight goes back to the original.

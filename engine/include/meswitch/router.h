@@ -29,6 +29,10 @@
 #include "meswitch/catalog.h"
 
 namespace meswitch {
+class Model;
+}
+
+namespace meswitch {
 
 struct RouterOptions {
     std::optional<std::string> base;  // catalog name of the base; default: see Router::open
@@ -43,6 +47,10 @@ struct RouterOptions {
     // Empty: both.
     std::vector<std::string> pooling;
     int threads = 0;  // model threads (<= 0: all cores)
+    // The base already loaded (e.g. the serving engine's): read instead of loading a second
+    // copy. Not owned; it must outlive the router and hold the base's own weights (no delta
+    // merged) whenever the router runs. Only lend it for the base the router chooses.
+    Model* model = nullptr;
 };
 
 struct RouteAlternative {

@@ -1,8 +1,5 @@
-// The sampling loop shared by generate() on a Model and the serving engine's backends.
+// The sampling loop shared by generate() on a Model and the serving engine's batched steps.
 #include "model/decode_loop.h"
-
-#include <chrono>
-#include <unordered_set>
 
 #include "meswitch/error.h"
 #include "meswitch/progress.h"
@@ -20,92 +17,117 @@ double ms_since(clock_type::time_point t) {
 
 }  // namespace
 
-GenerateResult run_decode_loop(const ModelConfig& config, const Tokenizer& tokenizer,
-                               std::span<const std::int32_t> prompt, const GenerateOptions& options,
-                               const TokenCallback& on_text, const ForwardFn& forward,
-                               const std::function<bool()>& cache_full) {
+DecodeSession::DecodeSession(const ModelConfig& config, const Tokenizer& tokenizer,
+                             std::span<const std::int32_t> prompt, const GenerateOptions& options,
+                             TokenCallback on_text, bool cancelled)
+    : options_(options), on_text_(std::move(on_text)), tokenizer_(&tokenizer) {
     if (prompt.empty())
         throw Error(ErrorKind::invalid_argument, "generate: the prompt has no tokens");
     if (options.max_tokens < 0)
         throw Error(ErrorKind::invalid_argument, "generate: max_tokens must not be negative");
-    GenerateResult result;
-    result.prompt_tokens = static_cast<int>(prompt.size());
-    Sampler sampler(options.sampling);  // validates the options before any work
+    result_.prompt_tokens = static_cast<int>(prompt.size());
+    sampler_ = std::make_unique<Sampler>(options.sampling);  // validates before any work
+    eos_.insert(config.eos_token_ids.begin(), config.eos_token_ids.end());
+    if (auto id = tokenizer.eos_id()) eos_.insert(*id);
+    bos_ = config.bos_token_id;
+    if (!bos_) bos_ = tokenizer.bos_id();
+    history_.assign(prompt.begin(), prompt.end());
+    decoder_ = std::make_unique<Tokenizer::StreamDecoder>(tokenizer);
+    filter_ = std::make_unique<StopStringFilter>(options.stop_strings);
+    if (cancelled) {
+        result_.stop_reason = "cancelled";
+        finished_ = true;
+    } else if (options.max_tokens == 0) {
+        result_.stop_reason = "max_tokens";
+        finished_ = true;
+    }
+}
 
-    std::unordered_set<std::int32_t> eos(config.eos_token_ids.begin(), config.eos_token_ids.end());
-    if (auto id = tokenizer.eos_id()) eos.insert(*id);
-    std::optional<std::int32_t> bos = config.bos_token_id;
-    if (!bos) bos = tokenizer.bos_id();
+DecodeSession::~DecodeSession() = default;
+DecodeSession::DecodeSession(DecodeSession&&) noexcept = default;
+DecodeSession& DecodeSession::operator=(DecodeSession&&) noexcept = default;
 
+void DecodeSession::emit(const std::string& text) {
+    if (text.empty()) return;
+    result_.text += text;
+    if (on_text_) on_text_(text);
+}
+
+void DecodeSession::finish(const std::string& reason, bool flush) {
+    result_.stop_reason = reason;
+    if (flush && !filter_->stopped()) {
+        emit(filter_->push(decoder_->flush()));
+        if (filter_->stopped())
+            result_.stop_reason = "stop_string";
+        else
+            emit(filter_->finish());
+    }
+    if (started_) {
+        result_.decode_ms = ms_since(decode_start_);
+        if (fed_ > 0 && result_.decode_ms > 0)
+            result_.tokens_per_second = fed_ / (result_.decode_ms / 1000.0);
+    }
+    finished_ = true;
+}
+
+void DecodeSession::stop(const std::string& reason) {
+    if (!finished_) finish(reason, started_);
+}
+
+std::optional<std::int32_t> DecodeSession::step(std::span<float> logits, bool cancelled,
+                                                bool cache_full) {
+    if (finished_) return std::nullopt;
+    if (!started_) {
+        started_ = true;
+        decode_start_ = clock_type::now();
+    }
+    if (cancelled) {
+        finish("cancelled", true);
+        return std::nullopt;
+    }
+    const std::int32_t next = sampler_->sample(logits, history_);
+    if (options_.stop_on_eos && eos_.count(next)) {
+        finish("eos", true);
+        return std::nullopt;
+    }
+    if (options_.stop_on_bos && bos_ && next == *bos_) {
+        finish("bos", true);
+        return std::nullopt;
+    }
+    result_.tokens.push_back(next);
+    history_.push_back(next);
+    emit(filter_->push(decoder_->push(next)));
+    if (filter_->stopped()) {
+        finish("stop_string", false);
+        return std::nullopt;
+    }
+    if (static_cast<int>(result_.tokens.size()) >= options_.max_tokens) {
+        finish("max_tokens", true);
+        return std::nullopt;
+    }
+    if (cache_full) {
+        finish("context_full", true);
+        return std::nullopt;
+    }
+    ++fed_;
+    return next;
+}
+
+GenerateResult run_decode_loop(const ModelConfig& config, const Tokenizer& tokenizer,
+                               std::span<const std::int32_t> prompt, const GenerateOptions& options,
+                               const TokenCallback& on_text, const ForwardFn& forward,
+                               const std::function<bool()>& cache_full) {
     auto cancelled = [&] { return options.cancel && options.cancel->cancelled(); };
-    if (cancelled()) {
-        result.stop_reason = "cancelled";
-        return result;
-    }
-    if (options.max_tokens == 0) {
-        result.stop_reason = "max_tokens";
-        return result;
-    }
-
+    DecodeSession session(config, tokenizer, prompt, options, on_text, cancelled());
+    if (session.finished()) return session.take_result();
     const auto prefill_start = clock_type::now();
     std::vector<float> logits = forward(prompt);
-    result.prefill_ms = ms_since(prefill_start);
-
-    const auto decode_start = clock_type::now();
-    int decode_steps = 0;
-    std::vector<std::int32_t> history(prompt.begin(), prompt.end());
-    Tokenizer::StreamDecoder decoder(tokenizer);
-    model::StopStringFilter filter(options.stop_strings);
-    auto emit = [&](const std::string& text) {
-        if (text.empty()) return;
-        result.text += text;
-        if (on_text) on_text(text);
-    };
-
-    for (;;) {
-        if (cancelled()) {
-            result.stop_reason = "cancelled";
-            break;
-        }
-        const std::int32_t next = sampler.sample(logits, history);
-        if (options.stop_on_eos && eos.count(next)) {
-            result.stop_reason = "eos";
-            break;
-        }
-        if (options.stop_on_bos && bos && next == *bos) {
-            result.stop_reason = "bos";
-            break;
-        }
-        result.tokens.push_back(next);
-        history.push_back(next);
-        emit(filter.push(decoder.push(next)));
-        if (filter.stopped()) {
-            result.stop_reason = "stop_string";
-            break;
-        }
-        if (static_cast<int>(result.tokens.size()) >= options.max_tokens) {
-            result.stop_reason = "max_tokens";
-            break;
-        }
-        if (cache_full()) {
-            result.stop_reason = "context_full";
-            break;
-        }
-        const std::int32_t one[1] = {next};
+    session.set_prefill_ms(ms_since(prefill_start));
+    while (auto next = session.step(logits, cancelled(), cache_full())) {
+        const std::int32_t one[1] = {*next};
         logits = forward(one);
-        ++decode_steps;
     }
-    if (!filter.stopped()) {
-        emit(filter.push(decoder.flush()));
-        if (filter.stopped())
-            result.stop_reason = "stop_string";
-        else
-            emit(filter.finish());
-    }
-    result.decode_ms = ms_since(decode_start);
-    if (decode_steps > 0 && result.decode_ms > 0)
-        result.tokens_per_second = decode_steps / (result.decode_ms / 1000.0);
-    return result;
+    return session.take_result();
 }
 
 }  // namespace meswitch::model

@@ -55,7 +55,8 @@ struct Router::Impl {
     ModelRecord base;
     std::vector<DomainRecord> domains;       // classifier order (by name)
     std::vector<ModelRecord> domain_expert;  // chosen expert per domain
-    std::optional<Model> model;
+    std::optional<Model> own_model;  // loaded here unless options.model lends one
+    Model* model = nullptr;
     std::optional<Tokenizer> tokenizer;
     router::FeatureSpec spec;
     router::Classifier classifier;
@@ -261,7 +262,12 @@ Router Router::open(Catalog& catalog, const RouterOptions& options) {
         impl->info.domains.push_back(name);
     }
 
-    impl->model.emplace(Model::load(base->path, ModelOptions{options.threads}));
+    if (options.model) {
+        impl->model = options.model;
+    } else {
+        impl->own_model.emplace(Model::load(base->path, ModelOptions{options.threads}));
+        impl->model = &*impl->own_model;
+    }
     impl->tokenizer.emplace(Tokenizer::from_folder(base->path));
 
     std::string missing;

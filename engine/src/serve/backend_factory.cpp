@@ -1,4 +1,6 @@
 // Choosing a backend by name: "cpu", "cuda" or "auto".
+#include <algorithm>
+#include <functional>
 #include <string>
 
 #include "meswitch/error.h"
@@ -61,6 +63,52 @@ std::unique_ptr<DeviceBackend> open_backend(std::string_view device, Model host_
 #else
     return make_cpu_backend(std::move(host_model));  // unreachable: why is never empty here
 #endif
+}
+
+}  // namespace meswitch::serve
+
+namespace meswitch::serve {
+
+// Sequence by sequence: each group of entries sharing a delta runs with that delta active in
+// separate mode, and the base is active again afterwards.
+std::vector<float> DeviceBackend::forward_batch(std::span<const BatchEntry> batch) {
+    bool any_delta = false;
+    for (const BatchEntry& e : batch) {
+        if (!e.cache || e.tokens.empty())
+            throw Error(ErrorKind::invalid_argument,
+                        "forward_batch: a sequence has no tokens or no KV cache");
+        any_delta = any_delta || e.delta;
+    }
+    if (any_delta && active())
+        throw Error(
+            ErrorKind::invalid_argument,
+            "forward_batch: sequences with their own deltas need the base active (expert '" +
+                active()->name() + "' is active)");
+    std::vector<std::size_t> order(batch.size());
+    for (std::size_t i = 0; i < order.size(); ++i) order[i] = i;
+    std::stable_sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) {
+        return std::less<const DeviceDelta*>()(batch[a].delta, batch[b].delta);
+    });
+    std::vector<std::vector<float>> out(batch.size());
+    try {
+        for (std::size_t i : order) {
+            const BatchEntry& e = batch[i];
+            if (active() != e.delta) activate(e.delta, DeltaMode::separate);
+            out[i] = forward(e.tokens, *e.cache, e.all_positions);
+        }
+    } catch (...) {
+        if (any_delta) activate(nullptr, DeltaMode::merged);
+        throw;
+    }
+    if (any_delta) activate(nullptr, DeltaMode::merged);
+    std::vector<float> logits;
+    for (const auto& o : out) logits.insert(logits.end(), o.begin(), o.end());
+    return logits;
+}
+
+bool DeviceBackend::batches_delta(const DeviceDelta&, std::string* why_not) const {
+    if (why_not) *why_not = "this device runs one expert at a time";
+    return false;
 }
 
 }  // namespace meswitch::serve

@@ -36,11 +36,75 @@ public:
     std::int64_t size() const override { return cache_.size(); }
     std::int64_t capacity() const override { return cache_.capacity(); }
     void clear() override { cache_.clear(); }
+    void truncate(std::int64_t size) override { cache_.truncate(size); }
     std::uint64_t bytes() const override { return cache_.bytes(); }
     KvCache& kv() { return cache_; }
 
 private:
     KvCache cache_;
+};
+
+class CpuDelta;
+
+// The terms one expert adds to the base for its own sequences in a batched step
+// (Model::forward_batch): decoder linears and the head from the packed codes, embedding rows
+// decoded one by one, 1-D tensors (norms, biases) as base + delta in f32.
+class CpuSequenceTerms final : public SequenceDelta {
+public:
+    std::map<std::int64_t, const cpu::PackedDelta*> linears;  // key(ref)
+    const cpu::PackedDelta* head_packed = nullptr;  // compressed head (or tied embeddings)
+    DeltaRowFn head_rows;                           // dense head delta rows, else empty
+    std::int64_t head_out = 0, hidden = 0;
+    DeltaRowFn embedding_rows;  // rows of the embedding delta; empty: none
+    std::map<std::string, std::vector<float>, std::less<>> vectors;
+    mutable std::vector<cpu::DeltaActsStore> stores;  // one per live product (linear, head)
+    mutable std::size_t next_store = 0;
+
+    static std::int64_t key(LinearRef ref) { return ref.layer * 16 + static_cast<int>(ref.kind); }
+
+    DeltaProvider::RowAdder linear(LinearRef ref, const float* x, std::int64_t rows, float* y) const override {
+        const auto it = linears.find(key(ref));
+        if (it == linears.end()) return {};
+        return product(*it->second, x, rows, y);
+    }
+    DeltaProvider::RowAdder head(const float* x, std::int64_t rows, float* y) const override {
+        if (head_packed) return product(*head_packed, x, rows, y);
+        if (!head_rows) return {};
+        // A dense head delta: each output row decoded, then dotted with every activation row.
+        return [this, x, rows, y](std::int64_t r0, std::int64_t r1) {
+            std::vector<float> d(static_cast<std::size_t>(hidden));
+            for (std::int64_t r = r0; r < r1; ++r) {
+                head_rows(r, d.data());
+                for (std::int64_t t = 0; t < rows; ++t) {
+                    const float* xt = x + t * hidden;
+                    float s = 0;
+                    for (std::int64_t i = 0; i < hidden; ++i) s += xt[i] * d[i];
+                    y[t * head_out + r] += s;
+                }
+            }
+        };
+    }
+    void add_embedding(std::int32_t token, float* row) const override {
+        if (!embedding_rows) return;
+        std::vector<float> d(static_cast<std::size_t>(hidden));
+        embedding_rows(token, d.data());
+        for (std::int64_t i = 0; i < hidden; ++i) row[i] += d[i];
+    }
+    const float* vector(std::string_view name) const override {
+        const auto it = vectors.find(name);
+        return it == vectors.end() ? nullptr : it->second.data();
+    }
+
+private:
+    // The model prepares at most two products before running them (one per group of a
+    // linear); several groups of one expert never occur (a group is all of its rows), so a
+    // small ring of stores suffices.
+    DeltaProvider::RowAdder product(const cpu::PackedDelta& d, const float* x, std::int64_t rows, float* y) const {
+        if (stores.size() < 2) stores.resize(2);
+        cpu::DeltaActsStore& store = stores[next_store++ % stores.size()];
+        const cpu::DeltaProduct p = cpu::prepare_product(d, x, rows, y, store);
+        return [p](std::int64_t r0, std::int64_t r1) { p.add_rows(r0, r1); };
+    }
 };
 
 class CpuDelta final : public DeviceDelta {
@@ -55,6 +119,8 @@ public:
     std::vector<Linear> linears;
     std::vector<delta::DenseDelta> dense;
     std::uint64_t bytes_ = 0;
+    CpuSequenceTerms terms;     // for batched steps
+    std::string not_batchable;  // why the terms cannot serve this delta ("" when they can)
 
     const std::string& name() const override { return name_; }
     std::uint64_t bytes() const override { return bytes_; }
@@ -174,8 +240,52 @@ public:
                                                       std::to_string(host.bytes() >> 20) + " MiB)");
         }
         d->bytes_ = host.bytes();
+        build_terms(*d);
         return d;
     }
+
+    std::vector<float> forward_batch(std::span<const BatchEntry> batch) override {
+        if (active_ && mode_ == DeltaMode::separate)
+            throw Error(ErrorKind::invalid_argument,
+                        "forward_batch: expert '" + active_->name() +
+                            "' is active in separate mode; batched sequences carry their own "
+                            "deltas");
+        std::vector<BatchSequence> seqs;
+        seqs.reserve(batch.size());
+        for (const BatchEntry& e : batch) {
+            auto* c = dynamic_cast<CpuCache*>(e.cache);
+            if (!c)
+                throw Error(ErrorKind::invalid_argument,
+                            "forward_batch: a KV cache belongs to another backend");
+            const CpuSequenceTerms* terms = nullptr;
+            if (e.delta) {
+                const auto* d = dynamic_cast<const CpuDelta*>(e.delta);
+                if (!d)
+                    throw Error(ErrorKind::invalid_argument, "forward_batch: delta '" +
+                                                                 e.delta->name() +
+                                                                 "' belongs to another backend");
+                if (!d->not_batchable.empty())
+                    throw Error(ErrorKind::unsupported,
+                                "expert '" + d->name() +
+                                    "' cannot be served in a batch: " + d->not_batchable);
+                terms = &d->terms;
+            }
+            seqs.push_back({e.tokens, &c->kv(), terms, e.all_positions});
+        }
+        return model_.forward_batch(seqs);
+    }
+
+    bool batches_delta(const DeviceDelta& delta, std::string* why_not) const override {
+        const auto* d = dynamic_cast<const CpuDelta*>(&delta);
+        if (!d) {
+            if (why_not) *why_not = "the delta belongs to another backend";
+            return false;
+        }
+        if (why_not) *why_not = d->not_batchable;
+        return d->not_batchable.empty();
+    }
+
+    Model* host_model() override { return &model_; }
 
     void activate(const DeviceDelta* delta, DeltaMode mode) override {
         const auto* next = delta ? dynamic_cast<const CpuDelta*>(delta) : nullptr;
@@ -217,6 +327,49 @@ public:
     }
 
 private:
+    // The per-sequence terms of a delta (CpuSequenceTerms), after its linears are packed.
+    void build_terms(CpuDelta& d) {
+        CpuSequenceTerms& t = d.terms;
+        const ModelConfig& c = model_.config();
+        t.hidden = c.hidden_size;
+        t.head_out = c.vocab_size;
+        const std::string embed = "model.embed_tokens.weight", head = "lm_head.weight";
+        for (CpuDelta::Linear& l : d.linears) {
+            if (l.ref) {
+                t.linears[CpuSequenceTerms::key(*l.ref)] = &l.packed;
+            } else if (l.weight == embed) {
+                t.embedding_rows = compressed_rows(l.data);
+                if (c.tie_word_embeddings) {
+                    l.packed = cpu::prepare_delta(l.data);
+                    t.head_packed = &l.packed;
+                }
+            } else if (l.weight == head) {
+                l.packed = cpu::prepare_delta(l.data);
+                t.head_packed = &l.packed;
+            } else {
+                d.not_batchable = "its tensor '" + l.weight + "' is not a decoder linear";
+            }
+        }
+        for (const delta::DenseDelta& dd : d.dense) {
+            const TensorView w = model_.weight(dd.name);
+            if (w.shape.size() == 1) {
+                std::vector<float> v(static_cast<std::size_t>(w.numel())), dv(v.size());
+                convert_to_f32(w.dtype, w.data, v.data(), v.size());
+                dense_rows(dd, w.shape.back())(0, dv.data());
+                for (std::size_t i = 0; i < v.size(); ++i) v[i] += dv[i];
+                t.vectors[dd.name] = std::move(v);
+            } else if (dd.name == embed) {
+                t.embedding_rows = dense_rows(dd, w.shape.back());
+                if (c.tie_word_embeddings) t.head_rows = t.embedding_rows;
+            } else if (dd.name == head) {
+                t.head_rows = dense_rows(dd, w.shape.back());
+            } else {
+                d.not_batchable =
+                    "its dense tensor '" + dd.name + "' is not a norm, bias or embedding";
+            }
+        }
+    }
+
     // A 2-D weight's working copy and the loaded (pristine) weight it is computed from.
     struct Working {
         TensorView base;

@@ -22,6 +22,13 @@ public:
     std::int64_t size() const override { return cache_.size; }
     std::int64_t capacity() const override { return cache_.capacity; }
     void clear() override { cache_.size = 0; }
+    void truncate(std::int64_t size) override {
+        if (size < 0 || size > cache_.size)
+            throw Error(ErrorKind::invalid_argument, "truncate: the KV cache holds " +
+                                                         std::to_string(cache_.size) +
+                                                         " positions, not " + std::to_string(size));
+        cache_.size = size;
+    }
     std::uint64_t bytes() const override { return cache_.bytes(); }
     cuda::CudaKvCache& kv() { return cache_; }
 

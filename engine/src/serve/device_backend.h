@@ -46,6 +46,8 @@ public:
     virtual std::int64_t size() const = 0;      // positions held
     virtual std::int64_t capacity() const = 0;  // positions it can hold
     virtual void clear() = 0;
+    // Keeps the first `size` positions (prefix reuse); Error(invalid_argument) beyond size().
+    virtual void truncate(std::int64_t size) = 0;
     virtual std::uint64_t bytes() const = 0;  // device memory it holds
 };
 
@@ -55,6 +57,17 @@ public:
     virtual ~DeviceDelta() = default;
     virtual const std::string& name() const = 0;
     virtual std::uint64_t bytes() const = 0;  // device memory it holds
+};
+
+// One sequence of a batched step (DeviceBackend::forward_batch).
+struct BatchEntry {
+    std::span<const std::int32_t> tokens;  // run at positions cache->size() …
+    DeviceCache* cache = nullptr;
+    // Added by separate computation for this sequence alone (decoder linears, embeddings,
+    // head and norms all of this expert); nullptr: the weights as they are (the base, or the
+    // expert merged in place).
+    const DeviceDelta* delta = nullptr;
+    bool all_positions = false;
 };
 
 class DeviceBackend {
@@ -77,6 +90,22 @@ public:
     // on the host. `cache` must come from this backend's make_cache.
     virtual std::vector<float> forward(std::span<const std::int32_t> tokens, DeviceCache& cache,
                                        bool all_positions = false) = 0;
+
+    // One step for several sequences, each with its own cache and expert (Model::forward_batch
+    // semantics): returns every sequence's logits in order, 1 or tokens × vocab rows each. A
+    // sequence's logits do not depend on the other sequences. Entries with a delta need no
+    // delta active in separate mode (Error(invalid_argument)); with a merged delta active,
+    // they run on top of it. The default runs sequence by sequence, activating each entry's
+    // delta in separate mode (grouped by delta) and restoring the previous expert after.
+    virtual std::vector<float> forward_batch(std::span<const BatchEntry> batch);
+    // Whether forward_batch adds `delta` per sequence without touching the weights; false
+    // where it must activate it (the default forward_batch), or the delta holds tensors
+    // that cannot be added per sequence (e.g. a Mixtral router) — why_not says why.
+    virtual bool batches_delta(const DeviceDelta& delta, std::string* why_not = nullptr) const;
+    // The host model the backend runs on, when the base lives in host memory (the CPU
+    // backend); nullptr on a GPU. Used by the router to read the base's hidden states without
+    // a second copy of the base (only while no delta is merged in place).
+    virtual Model* host_model() { return nullptr; }
 
     // ---------------------------------------------------------------------- deltas
     // Copies a delta to the device. Error(out_of_memory) when the device cannot hold it

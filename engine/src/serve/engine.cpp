@@ -1,24 +1,37 @@
-// The engine thread: a queue of requests in front of one DeviceBackend and its ExpertPool.
+// The engine thread: a queue of requests in front of one DeviceBackend and its ExpertPool,
+// serving every admitted generate request as a sequence of a continuously batched step.
 #include "meswitch/engine.h"
 
+#include <algorithm>
+#include <chrono>
 #include <condition_variable>
 #include <deque>
 #include <exception>
+#include <list>
+#include <map>
 #include <mutex>
+#include <set>
 #include <thread>
 
 #include <spdlog/spdlog.h>
 #include "meswitch/catalog.h"
 #include "meswitch/model.h"
+#include "meswitch/moe.h"
 #include "meswitch/progress.h"
 #include "meswitch/tokenizer.h"
+#include "model/decode_loop.h"
 #include "serve/device_backend.h"
 #include "serve/expert_pool.h"
-#include "serve/generate_loop.h"
 
 namespace meswitch {
 
 namespace {
+
+using clock_type = std::chrono::steady_clock;
+
+double ms_between(clock_type::time_point a, clock_type::time_point b) {
+    return std::chrono::duration<double, std::milli>(b - a).count();
+}
 
 enum class TaskKind { load, unload, switch_to, generate, budget, job };
 
@@ -33,6 +46,7 @@ struct Task {
     std::function<void()> job;
     RequestCallbacks callbacks;
     std::shared_ptr<CancelToken> cancel = std::make_shared<CancelToken>();
+    clock_type::time_point submitted = clock_type::now();
 };
 
 // Calls a user callback; an exception from it is logged, never allowed to stop the engine.
@@ -48,6 +62,83 @@ void call_back(const F& f, A&&... args) {
     }
 }
 
+std::string mib(std::uint64_t bytes) {
+    return std::to_string((bytes + (1 << 20) - 1) >> 20) + " MiB";
+}
+
+// The outcome of a failed request from the exception in flight.
+void fail_from_current(RequestOutcome& out) {
+    try {
+        throw;
+    } catch (const Error& e) {
+        out.ok = false;
+        out.cancelled = e.kind() == ErrorKind::cancelled;
+        out.error_kind = e.kind();
+        out.error = e.what();
+    } catch (const std::bad_alloc&) {
+        out.ok = false;
+        out.error_kind = ErrorKind::out_of_memory;
+        out.error = "out of memory while running the request";
+    } catch (const std::exception& e) {
+        out.ok = false;
+        out.error_kind = ErrorKind::invalid_argument;
+        out.error = e.what();
+    }
+}
+
+// A model other than the backend's base that answers some requests, in host memory: an
+// uncompressed expert's full weights, or the consolidated model of a MoE plan's variants.
+struct SideModel {
+    std::string key;  // "full:<expert>" or "moe:<plan id>"
+    std::optional<Model> full;
+    std::unique_ptr<moe::ReconfigurableMoe> family;
+    std::optional<Tokenizer> tokenizer;
+    std::string description;
+    std::uint64_t bytes = 0;
+    int users = 0;  // running sequences
+    std::uint64_t last_used = 0;
+    Model& model() { return family ? family->model() : *full; }
+};
+
+// One admitted generate request.
+struct Sequence {
+    Task task;
+    RequestOutcome out;
+    // Who answers.
+    std::string expert;                         // pool expert ("" = base alone, or a side model)
+    const serve::DeviceDelta* delta = nullptr;  // resident delta of `expert`
+    bool exclusive = false;                     // the delta can only be merged: runs alone
+    SideModel* side = nullptr;
+    std::size_t variant = 0;  // MoE family
+    std::string cache_key;    // model identity for prefix reuse
+    // Its tokens and cache.
+    std::vector<std::int32_t> prompt;
+    std::size_t fed = 0;                        // prompt tokens in the cache
+    std::vector<std::int32_t> cached;           // every token in the cache
+    std::unique_ptr<serve::DeviceCache> cache;  // backend sequences
+    std::optional<KvCache> host_cache;          // side-model sequences
+    std::optional<model::DecodeSession> session;
+    std::optional<std::int32_t> pending;  // sampled, to run next step
+    std::uint64_t cache_bytes = 0;
+    clock_type::time_point admitted;
+    bool first_token = false;
+
+    std::int64_t cache_size() const { return cache ? cache->size() : host_cache->size(); }
+    std::int64_t cache_capacity() const {
+        return cache ? cache->capacity() : host_cache->capacity();
+    }
+};
+
+// A finished conversation's cache, kept for the next turn.
+struct Parked {
+    std::string cache_key;
+    std::vector<std::int32_t> tokens;
+    std::unique_ptr<serve::DeviceCache> cache;
+    std::optional<KvCache> host_cache;
+    std::uint64_t bytes = 0;
+    SideModel* side = nullptr;
+};
+
 }  // namespace
 
 struct Engine::Impl {
@@ -57,10 +148,10 @@ struct Engine::Impl {
     mutable std::mutex mutex;
     std::condition_variable work, changed;
     std::deque<Task> queue;
-    std::shared_ptr<CancelToken> running_cancel;
-    RequestId running_id = 0;
+    std::map<RequestId, std::shared_ptr<CancelToken>> running_cancel;  // admitted or running
     RequestId next_id = 0;
     std::uint64_t submitted = 0, finished = 0;
+    std::size_t running_count = 0;
     bool stopping = false, loaded = false;
     std::exception_ptr load_error;
     std::string state = "loading";
@@ -72,16 +163,44 @@ struct Engine::Impl {
     std::optional<Tokenizer> tokenizer;
     std::unique_ptr<Catalog> catalog;
     std::unique_ptr<Router> router;
-    std::string base_hash;
+    std::filesystem::path base_folder;
+    std::string base_hash, base_name;
+    std::optional<std::int64_t> base_id;
+    std::uint64_t kv_budget = 0;
+    std::list<std::unique_ptr<Sequence>> seqs;
+    std::list<Parked> parked;  // most recently finished first
+    std::map<std::string, std::unique_ptr<SideModel>> sides;
+    std::map<std::string, std::string> weights_of;  // pool expert → how it is served
+    std::uint64_t clock = 0;
+    std::string merged;  // the expert merged in place for the whole batch ("" none)
 
     std::thread thread;
 
     RequestId submit(Task task) {
-        std::lock_guard lock(mutex);
+        std::unique_lock lock(mutex);
         task.id = ++next_id;
-        if (stopping) task.cancel->cancel();
         ++submitted;
         const RequestId id = task.id;
+        const bool generate = task.kind == TaskKind::generate;
+        std::size_t waiting = 0;
+        for (const Task& t : queue)
+            if (t.kind == TaskKind::generate) ++waiting;
+        if (generate && options.max_queue > 0 &&
+            waiting >= static_cast<std::size_t>(options.max_queue)) {
+            // Refused at once, on the caller's thread (the engine thread is busy).
+            lock.unlock();
+            RequestOutcome out;
+            out.id = id;
+            out.error_kind = ErrorKind::busy;
+            out.error = "the engine's queue is full (" + std::to_string(options.max_queue) +
+                        " requests waiting); try again later";
+            call_back(task.callbacks.on_finished, out);
+            lock.lock();
+            ++finished;
+            changed.notify_all();
+            return id;
+        }
+        if (stopping) task.cancel->cancel();
         queue.push_back(std::move(task));
         work.notify_one();
         return id;
@@ -89,26 +208,80 @@ struct Engine::Impl {
 
     void run();
     void load();
-    void execute(Task& task, RequestOutcome& out);
+    void run_admin(Task& task, RequestOutcome& out);
     Catalog& open_catalog();
     const std::string& hash_of_base();
-    void load_from_catalog(const std::string& name);
+    void load_from_catalog(const std::string& name, const ModelRecord& m);
     void refresh_snapshot();
+    void finish_task(Task& task, RequestOutcome& out);
+
+    // Batching.
+    bool admit(Task& task);
+    void prepare(Sequence& s);
+    void resolve(Sequence& s, const std::string& name);
+    SideModel& side_for_full(const ModelRecord& m);
+    SideModel& side_for_variant(const ModelRecord& m, std::size_t* variant);
+    std::vector<std::int32_t> encode(Sequence& s, const Tokenizer& tok, std::int64_t context);
+    void allocate_cache(Sequence& s);
+    void step();
+    void retire(Sequence& s);
+    void park(Sequence& s);
+    void trim_parked(std::uint64_t need);
+    std::uint64_t kv_in_use() const;
+    void set_merged(const std::string& expert);
+    void ensure_base_weights();
 };
 
+// ------------------------------------------------------------------------------ set-up
+
 void Engine::Impl::load() {
-    Model model = Model::load(options.base, ModelOptions{options.threads});
+    base_folder = options.base;
+    if (base_folder.empty()) {
+        Catalog& cat = open_catalog();
+        std::optional<ModelRecord> best;
+        std::size_t best_count = 0;
+        for (auto& m : cat.list_models()) {
+            if (m.role != ModelRole::base) continue;
+            std::size_t linked = 0;
+            for (const auto& e : cat.experts_of(m.id))
+                if (!cat.domains_of(e.id).empty()) ++linked;
+            if (!best || linked > best_count) best = m, best_count = linked;
+        }
+        if (!best)
+            throw Error(ErrorKind::not_found,
+                        "the catalog has no base model to serve; import a base model first "
+                        "(meswitch import FOLDER --role base)");
+        base_folder = best->path;
+    }
+    Model model = Model::load(base_folder, ModelOptions{options.threads});
     backend = serve::open_backend(options.device, std::move(model));
-    tokenizer.emplace(Tokenizer::from_folder(options.base));
+    tokenizer.emplace(Tokenizer::from_folder(base_folder));
     std::uint64_t budget = options.delta_budget_bytes;
+    const std::uint64_t free = backend->free_memory();
     if (budget == 0) {
-        const std::uint64_t free = backend->free_memory();
         const std::uint64_t reserve =
             serving_reserve_bytes(backend->config(), 4096, backend->kind() == "cuda");
         budget = free > reserve ? (free - reserve) / 10 * 9 : 0;
     }
     pool = std::make_unique<serve::ExpertPool>(*backend, budget);
+    kv_budget = options.kv_budget_bytes;
+    if (kv_budget == 0) kv_budget = std::min<std::uint64_t>(free / 4, 4ull << 30);
     if (!options.base_hash.empty()) base_hash = options.base_hash;
+    base_name = base_folder.filename().string();
+    if (!options.catalog.empty()) {
+        std::error_code ec;
+        const auto want = std::filesystem::weakly_canonical(base_folder, ec);
+        for (const ModelRecord& m : open_catalog().list_models())
+            if (m.role == ModelRole::base &&
+                std::filesystem::weakly_canonical(m.path, ec) == want) {
+                base_name = m.name;
+                base_id = m.id;
+                if (base_hash.empty()) base_hash = m.content_hash;
+                break;
+            }
+    }
+    spdlog::info("engine: {} on {} (experts {} , KV caches {})", base_name, backend->device_name(),
+                 mib(budget), mib(kv_budget));
 }
 
 Catalog& Engine::Impl::open_catalog() {
@@ -122,100 +295,607 @@ Catalog& Engine::Impl::open_catalog() {
 }
 
 const std::string& Engine::Impl::hash_of_base() {
-    if (!base_hash.empty()) return base_hash;
-    if (!options.catalog.empty()) {
-        std::error_code ec;
-        const auto want = std::filesystem::weakly_canonical(options.base, ec);
-        for (const ModelRecord& m : open_catalog().list_models())
-            if (m.role == ModelRole::base &&
-                std::filesystem::weakly_canonical(m.path, ec) == want && !m.content_hash.empty())
-                return base_hash = m.content_hash;
-    }
-    return base_hash = checkpoint_hash(options.base);
+    if (base_hash.empty()) base_hash = checkpoint_hash(base_folder);
+    return base_hash;
 }
 
-void Engine::Impl::load_from_catalog(const std::string& name) {
-    Catalog& cat = open_catalog();
-    const auto m = cat.find_model(name);
-    if (!m)
-        throw Error(ErrorKind::not_found,
-                    "expert '" + name + "' is neither loaded nor in the catalog");
-    const auto artifacts = cat.delta_artifacts(m->id);
+void Engine::Impl::load_from_catalog(const std::string& name, const ModelRecord& m) {
+    const auto artifacts = open_catalog().delta_artifacts(m.id);
     if (artifacts.empty())
         throw Error(ErrorKind::not_found, "expert '" + name +
                                               "' has no compressed delta to serve; compress it "
                                               "first (meswitch compress " +
                                               name + ")");
-    pool->add(serve::HostDelta::load(artifacts.back().path, name, hash_of_base()));
+    const DeltaArtifactRecord& a = artifacts.back();
+    pool->add(serve::HostDelta::load(a.path, name, hash_of_base()));
+    weights_of[name] = std::to_string(a.bits) + "-bit " + a.method + " delta on " + base_name;
 }
 
 void Engine::Impl::refresh_snapshot() {
     PoolStatus s = pool ? pool->status() : PoolStatus{};
     std::lock_guard lock(mutex);
     snapshot = std::move(s);
+    running_count = seqs.size();
 }
 
-void Engine::Impl::execute(Task& task, RequestOutcome& out) {
+// The base's own weights in the backend (no expert merged in place), e.g. for the router.
+void Engine::Impl::ensure_base_weights() {
+    if (!merged.empty()) set_merged("");
+}
+
+void Engine::Impl::set_merged(const std::string& expert) {
+    if (expert == merged) return;
+    pool->activate(expert, DeltaMode::merged);
+    merged = expert;
+}
+
+// -------------------------------------------------------------------- admin requests
+
+void Engine::Impl::run_admin(Task& task, RequestOutcome& out) {
     if (task.cancel->cancelled()) {
         out.cancelled = true;
         return;
     }
     switch (task.kind) {
         case TaskKind::load:
-            if (task.msd.empty())
-                load_from_catalog(task.name);
-            else
+            if (task.msd.empty()) {
+                const auto m = open_catalog().find_model(task.name);
+                if (!m)
+                    throw Error(ErrorKind::not_found,
+                                "expert '" + task.name + "' is not in the catalog");
+                load_from_catalog(task.name, *m);
+            } else {
                 pool->add(serve::HostDelta::load(task.msd, task.name, hash_of_base()));
+                weights_of[task.name] = "delta " + task.msd.filename().string();
+            }
             break;
         case TaskKind::unload:
+            if (merged == task.name) set_merged("");
             pool->remove(task.name);
+            weights_of.erase(task.name);
             break;
         case TaskKind::budget:
             pool->set_budget(task.budget);
             break;
         case TaskKind::job:
+            ensure_base_weights();
             task.job();
             break;
-        case TaskKind::switch_to:
-        case TaskKind::generate: {
-            const GenerateRequest& g = task.generate;
-            std::string expert = task.kind == TaskKind::switch_to ? task.name : g.expert;
-            const DeltaMode mode = task.kind == TaskKind::switch_to ? task.mode : g.mode;
-            if (task.kind == TaskKind::generate && expert == "auto") {
-                if (!router)
-                    router = std::make_unique<Router>(Router::open(open_catalog(), options.router));
-                RouteResult r = router->route(g.route_text.empty() ? g.prompt : g.route_text);
-                call_back(task.callbacks.on_route, r);
-                expert = r.expert_name;
-                out.route = std::move(r);
+        case TaskKind::switch_to: {
+            if (!task.name.empty() && !pool->contains(task.name)) {
+                const auto m = open_catalog().find_model(task.name);
+                if (!m)
+                    throw Error(ErrorKind::not_found, "expert '" + task.name + "' is not loaded");
+                load_from_catalog(task.name, *m);
             }
-            if (!expert.empty() && !pool->contains(expert)) {
-                if (options.catalog.empty())
-                    throw Error(ErrorKind::not_found,
-                                "expert '" + expert + "' is not loaded (load_expert it first)");
-                load_from_catalog(expert);
-            }
-            if (task.cancel->cancelled()) {
-                out.cancelled = true;
-                break;
-            }
-            const serve::SwitchReport sw = pool->activate(expert, mode);
+            const serve::SwitchReport sw = pool->activate(task.name, task.mode);
+            // Separate: the next batched step goes back to the base (its sequences carry their
+            // own deltas).
+            merged = task.mode == DeltaMode::merged ? task.name : "";
             out.uploaded = sw.uploaded;
             out.evicted = sw.evicted;
             out.switch_ms = sw.upload_ms + sw.activate_ms;
-            if (task.kind == TaskKind::switch_to) break;
-            const std::vector<std::int32_t> ids =
-                g.prompt_ids.empty() ? tokenizer->encode(g.prompt, g.add_special) : g.prompt_ids;
-            GenerateOptions go = g.options;
-            go.cancel = task.cancel.get();
-            out.generation = serve::generate_on(
-                *backend, *tokenizer, ids, go,
-                [&](std::string_view piece) { call_back(task.callbacks.on_text, piece); });
-            out.cancelled = out.generation.stop_reason == "cancelled";
             break;
         }
+        case TaskKind::generate:
+            break;
     }
     out.ok = !out.cancelled;
+}
+
+void Engine::Impl::finish_task(Task& task, RequestOutcome& out) {
+    if (out.cancelled && out.error.empty()) out.error = "cancelled";
+    if (out.expert.empty() && pool && task.kind != TaskKind::generate) out.expert = pool->active();
+    refresh_snapshot();
+    call_back(task.callbacks.on_finished, out);
+    std::lock_guard lock(mutex);
+    running_cancel.erase(task.id);
+    ++finished;
+    changed.notify_all();
+}
+
+// ------------------------------------------------------------------------- admission
+
+SideModel& Engine::Impl::side_for_full(const ModelRecord& m) {
+    const std::string key = "full:" + m.name;
+    auto& slot = sides[key];
+    if (!slot) {
+        auto side = std::make_unique<SideModel>();
+        side->key = key;
+        side->full.emplace(Model::load(m.path, ModelOptions{options.threads}));
+        side->tokenizer.emplace(Tokenizer::from_folder(m.path));
+        for (const std::string& n : side->full->weight_names())
+            side->bytes += side->full->weight(n).nbytes;
+        side->description = "full weights (not compressed)";
+        spdlog::info("engine: {} answers from its full weights ({})", m.name, mib(side->bytes));
+        slot = std::move(side);
+    }
+    return *slot;
+}
+
+SideModel& Engine::Impl::side_for_variant(const ModelRecord& m, std::size_t* variant) {
+    Catalog& cat = open_catalog();
+    std::error_code ec;
+    const auto want = std::filesystem::weakly_canonical(m.path, ec);
+    for (const moe::ConsolidationPlan& plan : moe::list_plans(cat)) {
+        for (std::size_t v = 0; v < plan.variants.size(); ++v) {
+            if (std::filesystem::weakly_canonical(plan.variants[v], ec) != want) continue;
+            const std::string key = "moe:" + std::to_string(plan.catalog_id.value_or(0));
+            auto& slot = sides[key];
+            if (!slot) {
+                auto side = std::make_unique<SideModel>();
+                side->key = key;
+                moe::RuntimeOptions ro;
+                ro.threads = options.threads;
+                side->family = std::make_unique<moe::ReconfigurableMoe>(plan, ro);
+                side->tokenizer.emplace(Tokenizer::from_folder(plan.base));
+                side->bytes = side->family->memory().device_total();
+                side->description = "variant of consolidated MoE plan '" + plan.name + "'";
+                spdlog::info("engine: MoE plan '{}' resident for {} variants ({})", plan.name,
+                             plan.variants.size(), mib(side->bytes));
+                slot = std::move(side);
+            }
+            *variant = v;
+            return *slot;
+        }
+    }
+    throw Error(ErrorKind::not_found, "'" + m.name + "' is in no MoE consolidation plan");
+}
+
+// Which model answers `name` for sequence `s` (after routing).
+void Engine::Impl::resolve(Sequence& s, const std::string& name) {
+    if (name.empty() || name == "base" || name == base_name) {
+        s.expert.clear();
+        s.out.model = base_name;
+        s.out.weights = "base weights";
+        s.cache_key = "base";
+        return;
+    }
+    if (!pool->contains(name)) {
+        if (options.catalog.empty())
+            throw Error(ErrorKind::not_found,
+                        "expert '" + name + "' is not loaded (load_expert it first)");
+        Catalog& cat = open_catalog();
+        const auto m = cat.find_model(name);
+        if (!m)
+            throw Error(ErrorKind::not_found, "expert '" + name +
+                                                  "' is neither loaded nor in the catalog (see: "
+                                                  "meswitch list)");
+        if (m->role == ModelRole::base)
+            throw Error(ErrorKind::invalid_argument,
+                        "'" + name + "' is another base model; this engine serves base '" +
+                            base_name + "' and its experts");
+        const bool ours = !base_id || (m->base_model_id && *m->base_model_id == *base_id);
+        const bool compressed = !cat.delta_artifacts(m->id).empty();
+        if (ours && compressed) {
+            load_from_catalog(name, *m);
+        } else {
+            // A MoE variant, or an uncompressed expert: a side model.
+            SideModel* side = nullptr;
+            try {
+                side = &side_for_variant(*m, &s.variant);
+            } catch (const Error& e) {
+                if (e.kind() != ErrorKind::not_found) throw;
+            }
+            if (!side) {
+                if (!ours)
+                    throw Error(ErrorKind::invalid_argument,
+                                "expert '" + name +
+                                    "' belongs to another base; this engine serves '" + base_name +
+                                    "'");
+                side = &side_for_full(*m);
+            }
+            s.side = side;
+            s.expert = name;
+            s.out.model = name;
+            s.out.weights = side->description;
+            s.cache_key = side->key + "#" + std::to_string(s.variant);
+            return;
+        }
+    }
+    s.expert = name;
+    s.out.model = name;
+    const auto w = weights_of.find(name);
+    s.out.weights = w != weights_of.end() ? w->second : "compressed delta";
+    s.cache_key = "expert:" + name;
+}
+
+// The prompt's ids: a conversation rendered with the template, dropping the oldest turns
+// until it fits the context with room for the answer; or the plain prompt.
+std::vector<std::int32_t> Engine::Impl::encode(Sequence& s, const Tokenizer& tok,
+                                               std::int64_t context) {
+    GenerateRequest& g = s.task.generate;
+    if (g.messages.empty()) {
+        auto ids = g.prompt_ids.empty() ? tok.encode(g.prompt, g.add_special) : g.prompt_ids;
+        if (static_cast<std::int64_t>(ids.size()) > context)
+            throw Error(ErrorKind::invalid_argument,
+                        "generate: the prompt has " + std::to_string(ids.size()) +
+                            " tokens but the model's context is " + std::to_string(context));
+        return ids;
+    }
+    const std::int64_t room = std::clamp<std::int64_t>(g.options.max_tokens, 1, 64);
+    std::vector<ChatMessage> messages = g.messages;
+    ChatTemplateContext tctx;
+    tctx.bos_token = tok.bos_token();
+    tctx.eos_token = tok.eos_token();
+    tctx.add_generation_prompt = true;
+    bool dropped = false;
+    for (;;) {
+        const RenderedChat r =
+            render_chat(tok.chat_template(), messages, tctx, tok.chat_template_origin());
+        // Like transformers' apply_chat_template: a template writes the special tokens itself.
+        auto ids = tok.encode(r.text, r.used_fallback);
+        if (static_cast<std::int64_t>(ids.size()) + room <= context) {
+            if (r.used_fallback) {
+                s.out.note = "plain chat format (" + r.fallback_reason + ")";
+                g.options.stop_strings.push_back("\nUser:");
+            }
+            if (dropped)
+                s.out.note += (s.out.note.empty() ? "" : "; ") +
+                              std::string("the oldest messages were left out to fit the context");
+            return ids;
+        }
+        auto first = std::find_if(messages.begin(), messages.end(),
+                                  [](const auto& m) { return m.role != "system"; });
+        if (std::distance(first, messages.end()) <= 1)
+            throw Error(ErrorKind::invalid_argument,
+                        "the message is " + std::to_string(ids.size()) +
+                            " tokens long; with the answer it does not fit the model's context "
+                            "of " +
+                            std::to_string(context) + " tokens");
+        first = messages.erase(first);
+        if (first != messages.end() && first->role == "assistant" &&
+            std::distance(first, messages.end()) > 1)
+            messages.erase(first);
+        dropped = true;
+    }
+}
+
+std::uint64_t Engine::Impl::kv_in_use() const {
+    std::uint64_t n = 0;
+    for (const auto& s : seqs) n += s->cache_bytes;
+    for (const Parked& p : parked) n += p.bytes;
+    return n;
+}
+
+// Drops kept caches (oldest first) until `need` more bytes fit the budget.
+void Engine::Impl::trim_parked(std::uint64_t need) {
+    while (!parked.empty() && kv_in_use() + need > kv_budget) parked.pop_back();
+}
+
+void Engine::Impl::allocate_cache(Sequence& s) {
+    const ModelConfig& cfg = s.side ? s.side->model().config() : backend->config();
+    const auto n = static_cast<std::int64_t>(s.prompt.size());
+    // Room for the answer and a next turn of about the same size.
+    const std::int64_t want = n + std::max(0, s.task.generate.options.max_tokens);
+    const std::int64_t capacity =
+        std::max<std::int64_t>(1, std::min<std::int64_t>(cfg.max_position_embeddings,
+                                                         want + std::max<std::int64_t>(want, 256)));
+    // Prefix reuse: the kept cache of this model sharing the longest prefix with the prompt.
+    auto best = parked.end();
+    std::size_t best_len = 0;
+    for (auto it = parked.begin(); it != parked.end(); ++it) {
+        if (it->cache_key != s.cache_key) continue;
+        const std::size_t cap = static_cast<std::size_t>(it->cache ? it->cache->capacity()
+                                                                   : it->host_cache->capacity());
+        if (cap < static_cast<std::size_t>(want)) continue;
+        std::size_t l = 0;
+        while (l < it->tokens.size() && l < s.prompt.size() && it->tokens[l] == s.prompt[l]) ++l;
+        l = std::min(l, s.prompt.size() - 1);  // at least one token to run
+        if (l > best_len) best = it, best_len = l;
+    }
+    constexpr std::size_t min_reuse = 8;
+    if (best != parked.end() && best_len >= min_reuse) {
+        s.cache = std::move(best->cache);
+        s.host_cache = std::move(best->host_cache);
+        s.cache_bytes = best->bytes;
+        parked.erase(best);
+        if (s.cache)
+            s.cache->truncate(static_cast<std::int64_t>(best_len));
+        else
+            s.host_cache->truncate(static_cast<std::int64_t>(best_len));
+        s.fed = best_len;
+        s.cached.assign(s.prompt.begin(), s.prompt.begin() + static_cast<std::ptrdiff_t>(best_len));
+        s.out.reused_tokens = static_cast<int>(best_len);
+        return;
+    }
+    const std::uint64_t bytes = static_cast<std::uint64_t>(capacity) * 2 * sizeof(float) *
+                                static_cast<std::uint64_t>(cfg.num_hidden_layers * cfg.kv_dim());
+    trim_parked(bytes);
+    if (kv_in_use() + bytes > kv_budget && !seqs.empty())
+        throw Error(ErrorKind::busy, "kv");  // waits for room (caught by admit)
+    if (s.side)
+        s.host_cache.emplace(s.side->model().make_cache(capacity));
+    else
+        s.cache = backend->make_cache(capacity);
+    s.cache_bytes = bytes;
+}
+
+// Routes, resolves, renders and encodes a waiting request and gives it a cache. False when
+// it must wait (no room yet); a request that cannot run fails alone (its on_finished runs).
+bool Engine::Impl::admit(Task& task) {
+    if (static_cast<int>(seqs.size()) >= std::max(1, options.max_batch)) return false;
+    for (const auto& r : seqs)
+        if (r->exclusive) return false;
+    auto s = std::make_unique<Sequence>();
+    s->task = std::move(task);
+    s->out.id = s->task.id;
+    s->admitted = clock_type::now();
+    s->out.queue_ms = ms_between(s->task.submitted, s->admitted);
+    GenerateRequest& g = s->task.generate;
+    auto give_back = [&] { task = std::move(s->task); };
+    try {
+        if (s->task.cancel->cancelled()) throw Error(ErrorKind::cancelled, "cancelled");
+        std::string name = g.expert;
+        if (name == "auto") {
+            if (!router) {
+                RouterOptions ro = options.router;
+                ro.base = base_name;
+                if (backend->host_model()) ro.model = backend->host_model();
+                ensure_base_weights();
+                router = std::make_unique<Router>(Router::open(open_catalog(), ro));
+            }
+            std::string text = g.route_text;
+            if (text.empty())
+                for (auto it = g.messages.rbegin(); it != g.messages.rend() && text.empty(); ++it)
+                    if (it->role == "user") text = it->content;
+            if (text.empty()) text = g.prompt;
+            router->set_threshold(g.routing_threshold.value_or(options.router.threshold));
+            if (backend->host_model()) ensure_base_weights();
+            RouteResult r = router->route(text);
+            name = r.expert_name;
+            s->out.route = std::move(r);
+        }
+        resolve(*s, name);
+        if (!s->expert.empty() && !s->side) {
+            serve::SwitchReport report;
+            s->delta = pool->resident(s->expert, &report);
+            s->out.uploaded = report.uploaded;
+            s->out.evicted = report.evicted;
+            s->out.switch_ms = report.upload_ms;
+            std::string why;
+            s->exclusive = g.mode == DeltaMode::merged && !backend->batches_delta(*s->delta, &why);
+            if (g.mode == DeltaMode::separate && !backend->batches_delta(*s->delta, &why))
+                throw Error(
+                    ErrorKind::unsupported,
+                    "expert '" + s->expert + "' cannot be computed separately here: " + why);
+            if (s->exclusive && !seqs.empty()) {
+                give_back();
+                return false;
+            }
+        }
+        const Tokenizer& tok = s->side ? *s->side->tokenizer : *tokenizer;
+        const ModelConfig& cfg = s->side ? s->side->model().config() : backend->config();
+        s->prompt = encode(*s, tok, cfg.max_position_embeddings);
+        try {
+            allocate_cache(*s);
+        } catch (const Error& e) {
+            if (e.kind() != ErrorKind::busy || std::string(e.what()) != "kv") throw;
+            give_back();
+            return false;
+        }
+        if (!s->cache && !s->host_cache)
+            throw Error(ErrorKind::out_of_memory, "no KV cache for the request");
+        if (s->cache_bytes > kv_budget)
+            throw Error(ErrorKind::out_of_memory,
+                        "the conversation needs " + mib(s->cache_bytes) +
+                            " of KV cache, more than the engine's budget of " + mib(kv_budget));
+        GenerateOptions go = g.options;
+        go.cancel = nullptr;
+        RequestCallbacks* cb = &s->task.callbacks;
+        Sequence* raw = s.get();
+        s->session.emplace(cfg, tok, s->prompt, go, [cb, raw](std::string_view piece) {
+            (void)raw;
+            call_back(cb->on_text, piece);
+        });
+    } catch (...) {
+        RequestOutcome out = s->out;
+        fail_from_current(out);
+        s->session.reset();
+        finish_task(s->task, out);
+        return true;
+    }
+    if (s->out.route) call_back(s->task.callbacks.on_route, *s->out.route);
+    if (s->side) {
+        ++s->side->users;
+        s->side->last_used = ++clock;
+    }
+    if (!s->expert.empty() && !s->side) pool->pin(s->expert);
+    if (s->session->finished()) {  // max_tokens 0
+        retire(*s);
+        return true;
+    }
+    seqs.push_back(std::move(s));
+    return true;
+}
+
+// ------------------------------------------------------------------------------ steps
+
+void Engine::Impl::park(Sequence& s) {
+    if (!s.cache && !s.host_cache) return;
+    if (s.cache_bytes > kv_budget / 2) return;  // not worth keeping
+    Parked p;
+    p.cache_key = s.cache_key;
+    p.tokens = s.cached;
+    p.cache = std::move(s.cache);
+    p.host_cache = std::move(s.host_cache);
+    p.bytes = s.cache_bytes;
+    p.side = s.side;
+    s.cache_bytes = 0;
+    parked.push_front(std::move(p));
+    trim_parked(0);
+}
+
+// A finished sequence leaves the batch: its outcome goes out, its cache is kept.
+void Engine::Impl::retire(Sequence& s) {
+    s.out.generation = s.session->take_result();
+    s.out.cancelled = s.out.generation.stop_reason == "cancelled";
+    s.out.ok = !s.out.cancelled;
+    s.out.expert = s.expert;
+    if (!s.first_token) s.out.first_token_ms = ms_between(s.task.submitted, clock_type::now());
+    if (!s.expert.empty() && !s.side) pool->unpin(s.expert);
+    if (s.side) --s.side->users;
+    if (!s.out.cancelled) park(s);
+    finish_task(s.task, s.out);
+}
+
+void Engine::Impl::step() {
+    // Cancelled sequences leave before the step.
+    for (auto it = seqs.begin(); it != seqs.end();) {
+        Sequence& s = **it;
+        if (s.task.cancel->cancelled()) {
+            s.session->stop("cancelled");
+            retire(s);
+            it = seqs.erase(it);
+        } else {
+            ++it;
+        }
+    }
+    if (seqs.empty()) return;
+
+    // An expert left active in separate mode by switch_to: batched steps need the base.
+    if (backend->active() && backend->active_mode() == DeltaMode::separate) {
+        pool->activate("", DeltaMode::merged);
+        merged.clear();
+    }
+    // Merge policy: one expert wanted by every backend sequence, nothing waiting → in place.
+    std::set<std::string> experts;
+    bool any_backend = false, any_separate = false, exclusive = false;
+    for (const auto& s : seqs) {
+        if (s->side) continue;
+        any_backend = true;
+        experts.insert(s->expert);
+        any_separate = any_separate || s->task.generate.mode == DeltaMode::separate;
+        exclusive = exclusive || s->exclusive;
+    }
+    bool queue_waiting = false;
+    {
+        std::lock_guard lock(mutex);
+        queue_waiting = !queue.empty();
+    }
+    std::string want_merged;
+    if (any_backend && experts.size() == 1 && !experts.begin()->empty()) {
+        if (exclusive || (options.merge_policy != "separate" && !any_separate && !queue_waiting))
+            want_merged = *experts.begin();
+    }
+    if (any_backend && want_merged != merged) {
+        // Leaving the merged state when a second expert joins; merging when the batch agrees.
+        if (!exclusive && experts.size() > 1)
+            set_merged("");
+        else
+            set_merged(want_merged);
+    }
+
+    const int chunk = std::max(1, options.prefill_chunk);
+    struct Item {
+        Sequence* s;
+        std::vector<std::int32_t> tokens;
+        bool last_chunk;
+    };
+    std::vector<Item> items;
+    for (const auto& sp : seqs) {
+        Sequence& s = *sp;
+        Item it{&s, {}, true};
+        if (s.fed < s.prompt.size()) {
+            const std::size_t n = std::min<std::size_t>(s.prompt.size() - s.fed, chunk);
+            it.tokens.assign(s.prompt.begin() + static_cast<std::ptrdiff_t>(s.fed),
+                             s.prompt.begin() + static_cast<std::ptrdiff_t>(s.fed + n));
+            it.last_chunk = s.fed + n == s.prompt.size();
+        } else {
+            it.tokens = {*s.pending};
+        }
+        items.push_back(std::move(it));
+    }
+    // The backend's sequences in one step; side models' per model (and MoE variant).
+    std::vector<std::vector<float>> logits(items.size());
+    const std::int64_t vocab = backend->config().vocab_size;
+    std::vector<std::size_t> backend_items;
+    std::map<std::pair<SideModel*, std::size_t>, std::vector<std::size_t>> side_items;
+    for (std::size_t i = 0; i < items.size(); ++i) {
+        if (items[i].s->side)
+            side_items[{items[i].s->side, items[i].s->variant}].push_back(i);
+        else
+            backend_items.push_back(i);
+    }
+    std::vector<std::size_t> failed;
+    std::exception_ptr step_error;
+    if (!backend_items.empty()) {
+        std::vector<serve::BatchEntry> entries;
+        for (std::size_t i : backend_items) {
+            Sequence& s = *items[i].s;
+            const serve::DeviceDelta* d =
+                (!merged.empty() && s.expert == merged) ? nullptr : s.delta;
+            entries.push_back({items[i].tokens, s.cache.get(), d, false});
+        }
+        try {
+            const std::vector<float> all = backend->forward_batch(entries);
+            for (std::size_t k = 0; k < backend_items.size(); ++k)
+                logits[backend_items[k]].assign(
+                    all.begin() + static_cast<std::ptrdiff_t>(k * vocab),
+                    all.begin() + static_cast<std::ptrdiff_t>((k + 1) * vocab));
+        } catch (...) {
+            step_error = std::current_exception();
+            failed.insert(failed.end(), backend_items.begin(), backend_items.end());
+        }
+    }
+    for (auto& [key, idx] : side_items) {
+        SideModel& side = *key.first;
+        try {
+            if (side.family) side.family->activate(key.second);
+            std::vector<BatchSequence> batch;
+            for (std::size_t i : idx)
+                batch.push_back({items[i].tokens, &*items[i].s->host_cache, nullptr, false});
+            const std::vector<float> all = side.model().forward_batch(batch);
+            const std::int64_t v = side.model().config().vocab_size;
+            for (std::size_t k = 0; k < idx.size(); ++k)
+                logits[idx[k]].assign(all.begin() + static_cast<std::ptrdiff_t>(k * v),
+                                      all.begin() + static_cast<std::ptrdiff_t>((k + 1) * v));
+        } catch (...) {
+            step_error = std::current_exception();
+            failed.insert(failed.end(), idx.begin(), idx.end());
+        }
+    }
+    const int batch_size = static_cast<int>(items.size());
+    std::set<Sequence*> done;
+    for (std::size_t i : failed) {
+        Sequence& s = *items[i].s;
+        RequestOutcome out = s.out;
+        try {
+            std::rethrow_exception(step_error);
+        } catch (...) {
+            fail_from_current(out);
+        }
+        s.out = out;
+        s.session->stop("error");
+        s.out.generation = s.session->take_result();
+        if (!s.expert.empty() && !s.side) pool->unpin(s.expert);
+        if (s.side) --s.side->users;
+        finish_task(s.task, s.out);
+        done.insert(&s);
+    }
+    const auto now = clock_type::now();
+    for (std::size_t i = 0; i < items.size(); ++i) {
+        Sequence& s = *items[i].s;
+        if (done.count(&s)) continue;
+        s.out.max_batch_seen = std::max(s.out.max_batch_seen, batch_size);
+        s.cached.insert(s.cached.end(), items[i].tokens.begin(), items[i].tokens.end());
+        if (s.fed < s.prompt.size()) {
+            s.fed += items[i].tokens.size();
+            if (!items[i].last_chunk) continue;
+            s.session->set_prefill_ms(ms_between(s.admitted, now));
+        }
+        const bool full = s.cache_size() >= s.cache_capacity();
+        s.pending = s.session->step(logits[i], s.task.cancel->cancelled(), full);
+        if (!s.first_token && (s.session->generated() > 0 || s.session->finished())) {
+            s.first_token = true;
+            s.out.first_token_ms = ms_between(s.task.submitted, clock_type::now());
+        }
+        if (!s.pending) {
+            retire(s);
+            done.insert(&s);
+        }
+    }
+    seqs.remove_if([&](const std::unique_ptr<Sequence>& s) { return done.count(s.get()) > 0; });
 }
 
 void Engine::Impl::run() {
@@ -241,46 +921,71 @@ void Engine::Impl::run() {
         changed.notify_all();
     }
     for (;;) {
-        Task task;
+        // Between steps: administrative requests in order, then waiting generate requests
+        // in arrival order while the batch has room.
+        for (;;) {
+            Task task;
+            {
+                std::unique_lock lock(mutex);
+                if (seqs.empty()) work.wait(lock, [&] { return stopping || !queue.empty(); });
+                if (queue.empty()) break;
+                const Task& front = queue.front();
+                if (front.kind == TaskKind::generate && !load_error && !front.cancel->cancelled() &&
+                    (static_cast<int>(seqs.size()) >= std::max(1, options.max_batch)))
+                    break;
+                // A switch waits for the requests before it (it sets what they run with).
+                if (front.kind == TaskKind::switch_to && !seqs.empty() &&
+                    !front.cancel->cancelled())
+                    break;
+                task = std::move(queue.front());
+                queue.pop_front();
+                running_cancel[task.id] = task.cancel;
+            }
+            if (load_error) {
+                RequestOutcome out;
+                out.id = task.id;
+                try {
+                    std::rethrow_exception(load_error);
+                } catch (...) {
+                    fail_from_current(out);
+                }
+                finish_task(task, out);
+                continue;
+            }
+            if (task.kind != TaskKind::generate) {
+                RequestOutcome out;
+                out.id = task.id;
+                try {
+                    run_admin(task, out);
+                } catch (...) {
+                    fail_from_current(out);
+                }
+                finish_task(task, out);
+                continue;
+            }
+            if (!admit(task)) {
+                // No room yet: back to the front, in its place.
+                std::lock_guard lock(mutex);
+                running_cancel.erase(task.id);
+                queue.push_front(std::move(task));
+                break;
+            }
+        }
         {
-            std::unique_lock lock(mutex);
-            work.wait(lock, [&] { return stopping || !queue.empty(); });
-            if (queue.empty()) break;  // stopping, nothing left
-            task = std::move(queue.front());
-            queue.pop_front();
-            running_id = task.id;
-            running_cancel = task.cancel;
+            std::lock_guard lock(mutex);
+            if (stopping && queue.empty() && seqs.empty()) break;
         }
-        RequestOutcome out;
-        out.id = task.id;
-        try {
-            if (load_error) std::rethrow_exception(load_error);
-            execute(task, out);
-        } catch (const Error& e) {
-            out.ok = false;
-            out.cancelled = e.kind() == ErrorKind::cancelled;
-            out.error_kind = e.kind();
-            out.error = e.what();
-        } catch (const std::bad_alloc&) {
-            out.ok = false;
-            out.error_kind = ErrorKind::out_of_memory;
-            out.error = "out of memory while running the request";
-        } catch (const std::exception& e) {
-            out.ok = false;
-            out.error_kind = ErrorKind::invalid_argument;
-            out.error = e.what();
+        if (seqs.empty()) {
+            std::lock_guard lock(mutex);
+            if (stopping && queue.empty()) break;
+            continue;
         }
-        if (out.cancelled && out.error.empty()) out.error = "cancelled";
-        if (pool) out.expert = pool->active();
+        step();
         refresh_snapshot();
-        call_back(task.callbacks.on_finished, out);
-        std::lock_guard lock(mutex);
-        running_id = 0;
-        running_cancel.reset();
-        ++finished;
-        changed.notify_all();
     }
+    parked.clear();
     router.reset();
+    sides.clear();
     pool.reset();  // restores the base, frees the deltas
     backend.reset();
 }
@@ -297,7 +1002,7 @@ Engine::~Engine() {
         std::lock_guard lock(impl_->mutex);
         impl_->stopping = true;
         for (Task& t : impl_->queue) t.cancel->cancel();
-        if (impl_->running_cancel) impl_->running_cancel->cancel();
+        for (auto& [id, c] : impl_->running_cancel) c->cancel();
         impl_->work.notify_all();
     }
     impl_->thread.join();
@@ -362,15 +1067,18 @@ RequestId Engine::run_job(std::function<void()> job, RequestCallbacks callbacks)
 
 void Engine::cancel(RequestId id) {
     std::lock_guard lock(impl_->mutex);
-    if (impl_->running_id == id && impl_->running_cancel) impl_->running_cancel->cancel();
+    const auto it = impl_->running_cancel.find(id);
+    if (it != impl_->running_cancel.end()) it->second->cancel();
     for (Task& t : impl_->queue)
         if (t.id == id) t.cancel->cancel();
+    impl_->work.notify_all();
 }
 
 void Engine::cancel_all() {
     std::lock_guard lock(impl_->mutex);
-    if (impl_->running_cancel) impl_->running_cancel->cancel();
+    for (auto& [id, c] : impl_->running_cancel) c->cancel();
     for (Task& t : impl_->queue) t.cancel->cancel();
+    impl_->work.notify_all();
 }
 
 void Engine::wait_idle() {
@@ -396,7 +1104,7 @@ std::size_t Engine::queued() const {
 
 std::size_t Engine::running() const {
     std::lock_guard lock(impl_->mutex);
-    return impl_->running_id ? 1 : 0;
+    return impl_->running_count;
 }
 
 const Tokenizer& Engine::tokenizer() const {

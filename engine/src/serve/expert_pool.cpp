@@ -52,6 +52,9 @@ void ExpertPool::remove(std::string_view name) {
     if (it == entries_.end())
         throw Error(ErrorKind::not_found,
                     "expert pool: no expert named '" + std::string(name) + "' is loaded");
+    if (pinned(name))
+        throw Error(ErrorKind::busy, "expert '" + std::string(name) +
+                                         "' is answering requests; unload it when they finish");
     if (active_ == name) {
         backend_.activate(nullptr, mode_);
         active_.clear();
@@ -82,7 +85,7 @@ bool ExpertPool::evict_one(std::string_view keep, std::vector<std::string>* evic
     Entry* victim = nullptr;
     std::string victim_name;
     for (auto& [name, e] : entries_) {
-        if (!e.device || name == keep) continue;
+        if (!e.device || name == keep || pinned(name)) continue;
         if (!victim || e.last_used < victim->last_used) {
             victim = &e;
             victim_name = name;
@@ -92,6 +95,80 @@ bool ExpertPool::evict_one(std::string_view keep, std::vector<std::string>* evic
     evict(*victim, victim_name);
     if (evicted) evicted->push_back(victim_name);
     return true;
+}
+
+void ExpertPool::upload(Entry& e, SwitchReport& report) {
+    {
+        const std::uint64_t need = e.host.bytes();
+        if (need > budget_)
+            throw Error(ErrorKind::out_of_memory,
+                        "expert '" + report.expert + "' needs " + mib(need) +
+                            " of device memory for its delta, but the pool's budget for deltas "
+                            "is " +
+                            mib(budget_) + "; raise the budget or use a smaller delta");
+        while (resident_bytes() + need > budget_) {
+            if (evict_one(active_, &report.evicted)) continue;
+            if (active_.empty() || pinned(active_))
+                throw Error(ErrorKind::out_of_memory,
+                            "expert '" + report.expert + "' needs " + mib(need) +
+                                " for its delta, and the other resident experts (" +
+                                mib(resident_bytes()) +
+                                ") are answering requests; it waits for room");
+            report.evicted.push_back(active_);
+            evict(entries_.find(active_)->second, std::string(active_));
+        }
+        const auto t = std::chrono::steady_clock::now();
+        for (;;) {
+            try {
+                e.device = backend_.upload(e.host);
+                break;
+            } catch (const Error& err) {
+                if (err.kind() != ErrorKind::out_of_memory) throw;
+                if (evict_one(active_, &report.evicted)) continue;
+                if (!active_.empty() && !pinned(active_)) {
+                    report.evicted.push_back(active_);
+                    evict(entries_.find(active_)->second, std::string(active_));
+                    continue;
+                }
+                throw Error(ErrorKind::out_of_memory,
+                            "the device has no memory for the delta of expert '" + report.expert +
+                                "' (" + mib(need) +
+                                ") even with every other delta evicted: " + err.what());
+            }
+        }
+        report.uploaded = true;
+        report.upload_ms = ms_since(t);
+    }
+}
+
+const DeviceDelta* ExpertPool::resident(std::string_view name, SwitchReport* out) {
+    SwitchReport local;
+    SwitchReport& report = out ? *out : local;
+    report.expert = std::string(name);
+    auto it = entries_.find(name);
+    if (it == entries_.end())
+        throw Error(ErrorKind::not_found,
+                    "expert pool: no expert named '" + std::string(name) + "' is loaded");
+    Entry& e = it->second;
+    if (!e.device) upload(e, report);
+    e.last_used = ++clock_;
+    return e.device.get();
+}
+
+bool ExpertPool::pinned(std::string_view name) const {
+    const auto it = pins_.find(name);
+    return it != pins_.end() && it->second > 0;
+}
+
+void ExpertPool::pin(std::string_view name) {
+    auto it = pins_.find(name);
+    if (it == pins_.end()) it = pins_.emplace(std::string(name), 0).first;
+    ++it->second;
+}
+
+void ExpertPool::unpin(std::string_view name) {
+    const auto it = pins_.find(name);
+    if (it != pins_.end() && --it->second <= 0) pins_.erase(it);
 }
 
 SwitchReport ExpertPool::activate(std::string_view name, DeltaMode mode) {
@@ -109,41 +186,7 @@ SwitchReport ExpertPool::activate(std::string_view name, DeltaMode mode) {
         throw Error(ErrorKind::not_found,
                     "expert pool: no expert named '" + std::string(name) + "' is loaded");
     Entry& e = it->second;
-    if (!e.device) {
-        const std::uint64_t need = e.host.bytes();
-        if (need > budget_)
-            throw Error(ErrorKind::out_of_memory,
-                        "expert '" + report.expert + "' needs " + mib(need) +
-                            " of device memory for its delta, but the pool's budget for deltas "
-                            "is " +
-                            mib(budget_) + "; raise the budget or use a smaller delta");
-        while (resident_bytes() + need > budget_)
-            if (!evict_one(active_, &report.evicted) && !active_.empty()) {
-                report.evicted.push_back(active_);
-                evict(entries_.find(active_)->second, std::string(active_));
-            }
-        const auto t = std::chrono::steady_clock::now();
-        for (;;) {
-            try {
-                e.device = backend_.upload(e.host);
-                break;
-            } catch (const Error& err) {
-                if (err.kind() != ErrorKind::out_of_memory) throw;
-                if (evict_one(active_, &report.evicted)) continue;
-                if (!active_.empty()) {
-                    report.evicted.push_back(active_);
-                    evict(entries_.find(active_)->second, std::string(active_));
-                    continue;
-                }
-                throw Error(ErrorKind::out_of_memory,
-                            "the device has no memory for the delta of expert '" + report.expert +
-                                "' (" + mib(need) +
-                                ") even with every other delta evicted: " + err.what());
-            }
-        }
-        report.uploaded = true;
-        report.upload_ms = ms_since(t);
-    }
+    if (!e.device) upload(e, report);
     const auto t = std::chrono::steady_clock::now();
     try {
         backend_.activate(e.device.get(), mode);

@@ -55,6 +55,14 @@ public:
     // if it is still resident, else the base; the pool stays usable either way.
     SwitchReport activate(std::string_view name, DeltaMode mode);
 
+    // Makes `name`'s delta resident without activating it (for sequences that add it
+    // separately in a batched step) and returns it; uploads and evicts as activate() does,
+    // never evicting a pinned expert. Error(not_found), Error(out_of_memory).
+    const DeviceDelta* resident(std::string_view name, SwitchReport* report = nullptr);
+    // A pinned expert stays resident (running sequences use it); pins count.
+    void pin(std::string_view name);
+    void unpin(std::string_view name);
+
     // Evicts deltas (LRU first, the active one last) until the resident ones fit.
     void set_budget(std::uint64_t budget_bytes);
     std::uint64_t budget() const { return budget_; }
@@ -71,12 +79,15 @@ private:
     };
     // Evicts the least recently used resident delta other than `keep`; false if none.
     bool evict_one(std::string_view keep, std::vector<std::string>* evicted);
+    void upload(Entry& e, SwitchReport& report);
+    bool pinned(std::string_view name) const;
     void evict(Entry& e, std::string_view name);
 
     DeviceBackend& backend_;
     std::uint64_t budget_;
     std::map<std::string, Entry, std::less<>> entries_;
     std::string active_;
+    std::map<std::string, int, std::less<>> pins_;
     DeltaMode mode_ = DeltaMode::merged;
     std::uint64_t clock_ = 0, loads_ = 0;
 };

@@ -487,6 +487,17 @@ DeltaProduct prepare_product(const PackedDelta& d, const float* x, std::int64_t 
     return DeltaProduct(&d, n > 0 ? &acts : nullptr, y);
 }
 
+DeltaActsStore::DeltaActsStore() : acts_(std::make_unique<DeltaActs>()) {}
+DeltaActsStore::~DeltaActsStore() = default;
+DeltaActsStore::DeltaActsStore(DeltaActsStore&&) noexcept = default;
+DeltaActsStore& DeltaActsStore::operator=(DeltaActsStore&&) noexcept = default;
+
+DeltaProduct prepare_product(const PackedDelta& d, const float* x, std::int64_t n, float* y,
+                             DeltaActsStore& store) {
+    if (n > 0 && d.rows > 0) HWY_DYNAMIC_DISPATCH(PrepareActs)(d, x, n, *store.acts_);
+    return DeltaProduct(&d, n > 0 ? store.acts_.get() : nullptr, y);
+}
+
 void DeltaProduct::add_rows(std::int64_t r0, std::int64_t r1) const {
     if (!acts_ || r0 >= r1) return;
     HWY_DYNAMIC_DISPATCH(DeltaRows)(*delta_, *acts_, y_, r0, r1);

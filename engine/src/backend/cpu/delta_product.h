@@ -20,6 +20,7 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <vector>
 
 namespace meswitch {
@@ -50,6 +51,7 @@ struct PackedDelta {
 PackedDelta prepare_delta(const delta::CompressedLinear& linear);
 
 struct DeltaActs;  // the rounded, permuted activations of one product (delta_product.cpp)
+class DeltaActsStore;
 
 // One product with its activations rounded once: add_rows(r0, r1) adds rows [r0, r1) of
 // x·Δ̂ᵀ to y, from any thread, for disjoint ranges at once. It borrows the delta, y and the
@@ -60,6 +62,8 @@ public:
 
 private:
     friend DeltaProduct prepare_product(const PackedDelta&, const float*, std::int64_t, float*);
+    friend DeltaProduct prepare_product(const PackedDelta&, const float*, std::int64_t, float*,
+                                        DeltaActsStore&);
     DeltaProduct(const PackedDelta* d, const DeltaActs* a, float* y) : delta_(d), acts_(a), y_(y) {}
     const PackedDelta* delta_;
     const DeltaActs* acts_;  // null: nothing to add (no activation rows)
@@ -68,6 +72,27 @@ private:
 
 // x is n × cols, y is n × rows.
 DeltaProduct prepare_product(const PackedDelta& delta, const float* x, std::int64_t n, float* y);
+
+// Owns the activation buffer of one product, for several products alive at once (a batch
+// with one product per expert group). Reused between calls.
+class DeltaActsStore {
+public:
+    DeltaActsStore();
+    ~DeltaActsStore();
+    DeltaActsStore(DeltaActsStore&&) noexcept;
+    DeltaActsStore& operator=(DeltaActsStore&&) noexcept;
+
+private:
+    friend DeltaProduct prepare_product(const PackedDelta&, const float*, std::int64_t, float*,
+                                        DeltaActsStore&);
+    std::unique_ptr<DeltaActs> acts_;
+};
+
+// The same, its activations kept in `store` (valid until `store` prepares another product).
+// Each row's result does not depend on n: row t of a product over n rows equals the product
+// over that row alone, bit for bit.
+DeltaProduct prepare_product(const PackedDelta& delta, const float* x, std::int64_t n, float* y,
+                             DeltaActsStore& store);
 
 // y (n × rows) += x (n × cols) · Δ̂ᵀ. `pool` splits the weight rows.
 void add_delta_product(const PackedDelta& delta, const float* x, std::int64_t n, float* y,

@@ -271,5 +271,49 @@ void gemv(const Matrix& w, const float* x, float* y, ThreadPool& pool, const Row
         4);
 }
 
+void gemv_batch(const Matrix& w, std::span<const float* const> xs, std::span<float* const> ys,
+                ThreadPool& pool, std::span<const RowsHook* const> after_rows) {
+    check_dtype(w);
+    if (xs.size() != ys.size())
+        throw Error(ErrorKind::invalid_argument, "gemv_batch: as many outputs as inputs");
+    const std::size_t b = xs.size();
+    if (b == 0 || w.rows == 0) return;
+    // bf16: every vector split into even and odd halves once.
+    thread_local std::vector<float> split;
+    const std::int64_t pairs = w.cols / 2;
+    if (w.dtype == DType::bf16) {
+        split.resize(b * 2 * static_cast<std::size_t>(pairs));
+        for (std::size_t v = 0; v < b; ++v) {
+            float* e = split.data() + v * 2 * pairs;
+            float* o = e + pairs;
+            for (std::int64_t j = 0; j < pairs; ++j) {
+                e[j] = xs[v][2 * j];
+                o[j] = xs[v][2 * j + 1];
+            }
+        }
+    }
+    const float* sp = split.data();
+    // Rows per block: the block's weights (at most ~64 KiB) stay in L2 while every vector
+    // passes over them.
+    const std::int64_t row_bytes = w.cols * static_cast<std::int64_t>(dtype_size(w.dtype));
+    const std::int64_t block =
+        std::clamp<std::int64_t>((64 << 10) / std::max<std::int64_t>(row_bytes, 1) / 4 * 4, 4, 64);
+    pool.parallel_for(
+        static_cast<std::size_t>(w.rows),
+        [&](std::size_t begin, std::size_t end) {
+            const auto stop = static_cast<std::int64_t>(end);
+            for (auto r = static_cast<std::int64_t>(begin); r < stop; r += block) {
+                const std::int64_t r1 = std::min(stop, r + block);
+                for (std::size_t v = 0; v < b; ++v) {
+                    const float* e = w.dtype == DType::bf16 ? sp + v * 2 * pairs : nullptr;
+                    run_rows(w, xs[v], e, e ? e + pairs : nullptr, ys[v], r, r1);
+                }
+                for (const RowsHook* hook : after_rows)
+                    if (hook && *hook) (*hook)(r, r1);
+            }
+        },
+        4);
+}
+
 }  // namespace meswitch::cpu
 #endif  // HWY_ONCE

@@ -49,6 +49,14 @@ using RowsHook = std::function<void(std::int64_t r0, std::int64_t r1)>;
 void gemv(const Matrix& w, const float* x, float* y, ThreadPool& pool,
           const RowsHook* after_rows = nullptr);
 
+// gemv.cpp: y_b = W · x_b for several vectors at once (a decode batch): every weight row is
+// read from memory once for all of them (blocks of rows stay in cache while each vector
+// passes), and each y_b equals gemv(W, x_b) bit for bit (the same kernel per row). With
+// `after_rows`, each hook is called for every run of output rows just computed for all
+// vectors (disjoint runs, from several threads at once), as in gemv.
+void gemv_batch(const Matrix& w, std::span<const float* const> xs, std::span<float* const> ys,
+                ThreadPool& pool, std::span<const RowsHook* const> after_rows = {});
+
 // gemm.cpp: y[t, o] = Σ_i x[t, i] · W[o, i] for f32/f16/bf16 weights: activations packed
 // k-major in chunks of up to 64 rows, weights widened per small tile, a broadcast FMA
 // micro-kernel; split across the pool by output features. Throws Error(unsupported).
