@@ -11,11 +11,10 @@
 
 #include "cli_context.h"
 #include "delta/quant/bench_compress.h"
-#include "io/atomic_file.h"
 #include "io/safetensors.h"
 #include "meswitch/error.h"
 #include "meswitch/model.h"
-#include "model/synthetic.h"
+#include "serve/bench_serve.h"
 
 namespace meswitch::cli {
 
@@ -133,6 +132,7 @@ BenchDecodeResult bench_decode_on_cuda(const ModelConfig* synthetic, DType dtype
                                        int threads);
 
 void register_bench_switch(CLI::App* bench);  // cmd_bench_switch.cpp
+void register_bench_serve(CLI::App* bench);   // cmd_bench_serve.cpp
 
 static void register_bench_make_model(CLI::App* bench) {
     auto* cmd = bench->add_subcommand(
@@ -159,41 +159,9 @@ static void register_bench_make_model(CLI::App* bench) {
             if (!force && std::filesystem::exists(dir / f))
                 throw Error(ErrorKind::invalid_argument,
                             (dir / f).string() + " exists (use --force to replace it)");
-        std::filesystem::create_directories(dir);
-        const auto weights = model::random_weights(c, dtype, seed, threads);
-        std::vector<io::TensorToWrite> tensors;
-        std::uint64_t bytes = 0, params = 0;
-        for (const auto& [name, t] : weights) {
-            tensors.push_back({name, t.dtype, t.shape, t.data.data(), {}});
-            bytes += t.data.size();
-            params += t.data.size() / dtype_size(t.dtype);
-        }
-        // Weights first, config.json last: a folder with a config.json is complete.
-        io::write_safetensors(dir / "model.safetensors", tensors, {{"format", "pt"}});
-        const char* torch_dtype = dtype == DType::bf16  ? "bfloat16"
-                                  : dtype == DType::f16 ? "float16"
-                                                        : "float32";
-        const nlohmann::json config = {
-            {"architectures", nlohmann::json::array({"LlamaForCausalLM"})},
-            {"model_type", "llama"},
-            {"hidden_act", "silu"},
-            {"hidden_size", c.hidden_size},
-            {"intermediate_size", c.intermediate_size},
-            {"num_hidden_layers", c.num_hidden_layers},
-            {"num_attention_heads", c.num_attention_heads},
-            {"num_key_value_heads", c.num_key_value_heads},
-            {"head_dim", c.head_dim},
-            {"vocab_size", c.vocab_size},
-            {"max_position_embeddings", c.max_position_embeddings},
-            {"rms_norm_eps", c.rms_norm_eps},
-            {"rope_theta", c.rope_theta},
-            {"tie_word_embeddings", c.tie_word_embeddings},
-            {"bos_token_id", 1},
-            {"eos_token_id", 2},
-            {"torch_dtype", torch_dtype},
-            {"meswitch_synthetic",
-             "random weights, shape " + shape + ", seed " + std::to_string(seed)}};
-        io::write_file_atomic(dir / "config.json", config.dump(2) + "\n");
+        const std::uint64_t bytes = serve::write_synthetic_model(
+            dir, c, dtype, seed, threads, "shape " + shape, /*tokenizer=*/false);
+        const std::uint64_t params = bytes / dtype_size(dtype);
         std::printf("wrote %s: config.json, model.safetensors (%s, %.1f M parameters, %.2f GB)\n",
                     dir.string().c_str(), dtype_arg.c_str(), params / 1e6, bytes / 1e9);
     });
@@ -256,6 +224,7 @@ void register_bench(CLI::App& app, Context& ctx) {
     bench->require_subcommand(1);
     register_bench_compress(bench);
     register_bench_switch(bench);
+    register_bench_serve(bench);
     register_bench_make_model(bench);
     auto* cmd = bench->add_subcommand(
         "decode",

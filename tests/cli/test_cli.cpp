@@ -121,7 +121,8 @@ private slots:
         QCOMPARE(c["bits"].toInt(), 2);
         QVERIFY(c["bits_per_param"].toDouble() > 2.0 && c["bits_per_param"].toDouble() <= 2.7);
         QCOMPARE(c["layers"].toArray().size(), 36);  // 5 layers × 7 linears + the tied embeddings
-        QVERIFY(c["mean_rel_output_error"].toDouble() > 0 && c["mean_rel_output_error"].toDouble() < 0.5);
+        QVERIFY(c["mean_rel_output_error"].toDouble() > 0 &&
+                c["mean_rel_output_error"].toDouble() < 0.5);
 
         r = run_cli({"--home", h, "list", "--json"});
         const QJsonArray deltas = parse_object(r.out)["deltas"].toArray();
@@ -133,14 +134,25 @@ private slots:
                      e + "/eval/math.txt", "--reference", e + "/math", "--json"});
         QVERIFY2(r.exit_code == 0, r.err.constData());
         const QJsonObject ev = parse_object(r.out);
-        QCOMPARE(ev["tokens"].toInt(), 7927);  // the fixtures README's token count
-        QVERIFY(ev["mean_nll"].toDouble() < 0.6);       // the uncompressed expert: 0.556
+        QCOMPARE(ev["tokens"].toInt(), 7927);      // the fixtures README's token count
+        QVERIFY(ev["mean_nll"].toDouble() < 0.6);  // the uncompressed expert: 0.556
         QVERIFY(ev["kl"].toDouble() >= 0 && ev["kl"].toDouble() < 0.05);
 
-        r = run_cli({"--home", h, "chat", "--expert", "math", "--prompt", "Q: 3+4=? A:", "-n", "6"});
+        r = run_cli(
+            {"--home", h, "chat", "--expert", "math", "--prompt", "Q: 3+4=? A:", "-n", "6"});
         QVERIFY2(r.exit_code == 0, r.err.constData());
         QVERIFY2(r.err.contains("2-bit meswitch delta"), r.err.constData());
         QVERIFY(!r.out.trimmed().isEmpty());
+
+        // Routed by the engine (one domain: the single-domain router), said before the answer.
+        r = run_cli({"--home", h, "chat", "--prompt", "Q: 3+4=? A:", "-n", "6"});
+        QVERIFY2(r.exit_code == 0, r.err.constData());
+        QVERIFY2(r.err.contains("routed to math (domain math"), r.err.constData());
+        QVERIFY2(r.err.contains("answered by math: 2-bit meswitch delta"), r.err.constData());
+
+        r = run_cli({"--home", h, "chat", "--expert", "nosuch", "--prompt", "x", "-n", "2"});
+        QCOMPARE(r.exit_code, 1);
+        QVERIFY2(r.err.contains("'nosuch' is not in the catalog"), r.err.constData());
     }
 
     // make-model writes a folder bench decode loads; the figures are medians of --runs runs.
@@ -183,6 +195,46 @@ private slots:
                  r.out.constData());
         QVERIFY2(r.out.contains("prefill 8 tokens, fresh context:"), r.out.constData());
         QVERIFY2(r.out.contains("measured f32 FMA peak"), r.out.constData());
+    }
+
+    // bench serve runs one workload batched, one at a time and reloading per request; greedy
+    // decoding must give every request the same tokens in all three (nothing about speed).
+    void benchServe() {
+        const Run r = run_cli({"bench", "serve", "--shape", "tiny", "--requests", "6", "--clients",
+                               "3", "--experts", "2", "--max-tokens", "4", "--json"});
+        QVERIFY2(r.exit_code == 0, r.err.constData());
+        const QJsonObject b = parse_object(r.out);
+        QVERIFY2(!b.isEmpty(), r.out.constData());
+        QCOMPARE(b["requests"].toInt(), 6);
+        QCOMPARE(b["delta_mode"].toString(), QStringLiteral("separate"));
+        QVERIFY(b["delta_bytes"].toDouble() > 0 && b["base_bytes"].toDouble() > 0);
+        const QList<QPair<const char*, int>> runs = {
+            {"batched", 3}, {"one_at_a_time", 1}, {"reload_per_request", 1}};
+        for (const auto& [name, max_batch] : runs) {
+            const QJsonObject s = b[name].toObject();
+            QVERIFY2(!s.isEmpty(), name);
+            QCOMPARE(s["max_batch"].toInt(), max_batch);
+            // No EOS stop: every request generates its 4 tokens.
+            QCOMPARE(s["generated_tokens"].toInt(), 6 * 4);
+            QVERIFY2(s["wall_s"].toDouble() > 0, name);
+            QVERIFY(qAbs(s["tokens_per_second"].toDouble() * s["wall_s"].toDouble() - 24) < 1e-6);
+            for (const char* f : {"ttft", "per_token", "queue"}) {
+                const double p50 = s[QString(f) + "_p50_ms"].toDouble();
+                const double p99 = s[QString(f) + "_p99_ms"].toDouble();
+                QVERIFY2(p50 >= 0 && p50 <= p99, qPrintable(QString(name) + " " + f));
+            }
+            QVERIFY2(s["ttft_p50_ms"].toDouble() > 0, name);
+            QVERIFY2(s["per_token_p50_ms"].toDouble() > 0, name);
+            QVERIFY2(s["max_batch_seen"].toInt() >= 1 && s["max_batch_seen"].toInt() <= max_batch,
+                     name);
+        }
+        const QJsonObject q = b["batched_over_one_at_a_time"].toObject();
+        QCOMPARE(q["tokens_per_second"].toDouble(),
+                 b["batched"].toObject()["tokens_per_second"].toDouble() /
+                     b["one_at_a_time"].toObject()["tokens_per_second"].toDouble());
+        QVERIFY2(b["same_tokens"].toBool(), r.out.constData());
+        QVERIFY(b["mismatched_requests"].toArray().isEmpty());
+        QVERIFY2(b["reload_same_tokens"].toBool(), r.out.constData());
     }
 
     void unknownCommandFails() {

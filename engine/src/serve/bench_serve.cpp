@@ -1,0 +1,533 @@
+// meswitch bench serve: many clients, many experts, batched vs one at a time vs reloading.
+#include "serve/bench_serve.h"
+
+#include <unistd.h>
+
+#include <nlohmann/json.hpp>
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <condition_variable>
+#include <cstdio>
+#include <mutex>
+#include <optional>
+#include <random>
+
+#include "delta/msd/msd_file.h"
+#include "delta/quant/packing.h"
+#include "io/atomic_file.h"
+#include "io/safetensors.h"
+#include "meswitch/engine.h"
+#include "meswitch/error.h"
+#include "meswitch/system.h"
+#include "model/synthetic.h"
+#include "serve/bench_switch.h"
+
+namespace meswitch::serve {
+
+namespace {
+
+using clock_type = std::chrono::steady_clock;
+using json = nlohmann::json;
+
+double ms_between(clock_type::time_point a, clock_type::time_point b) {
+    return std::chrono::duration<double, std::milli>(b - a).count();
+}
+
+// ------------------------------------------------------------------ synthetic model files
+
+// A SentencePiece-style byte-fallback BPE: <unk>, <s>, </s>, the 256 byte tokens, then
+// "▁t<id>" pieces up to `vocab` (reachable by no merge, but every id decodes to text).
+json byte_fallback_tokenizer(std::int64_t vocab) {
+    const std::string space = "\xE2\x96\x81";  // ▁
+    json pieces = json::object();
+    json added = json::array();
+    const char* specials[] = {"<unk>", "<s>", "</s>"};
+    for (int id = 0; id < 3; ++id) {
+        pieces[specials[id]] = id;
+        added.push_back({{"id", id},
+                         {"content", specials[id]},
+                         {"single_word", false},
+                         {"lstrip", false},
+                         {"rstrip", false},
+                         {"normalized", false},
+                         {"special", true}});
+    }
+    for (int b = 0; b < 256; ++b) {
+        char buf[8];
+        std::snprintf(buf, sizeof buf, "<0x%02X>", b);
+        pieces[buf] = 3 + b;
+    }
+    for (std::int64_t id = 259; id < vocab; ++id) pieces[space + "t" + std::to_string(id)] = id;
+    return {{"version", "1.0"},
+            {"truncation", nullptr},
+            {"padding", nullptr},
+            {"added_tokens", added},
+            {"normalizer",
+             {{"type", "Sequence"},
+              {"normalizers",
+               {{{"type", "Prepend"}, {"prepend", space}},
+                {{"type", "Replace"}, {"pattern", {{"String", " "}}}, {"content", space}}}}}},
+            {"pre_tokenizer", nullptr},
+            {"post_processor",
+             {{"type", "TemplateProcessing"},
+              {"single",
+               {{{"SpecialToken", {{"id", "<s>"}, {"type_id", 0}}}},
+                {{"Sequence", {{"id", "A"}, {"type_id", 0}}}}}},
+              {"pair",
+               {{{"SpecialToken", {{"id", "<s>"}, {"type_id", 0}}}},
+                {{"Sequence", {{"id", "A"}, {"type_id", 0}}}},
+                {{"Sequence", {{"id", "B"}, {"type_id", 1}}}}}},
+              {"special_tokens", {{"<s>", {{"id", "<s>"}, {"ids", {1}}, {"tokens", {"<s>"}}}}}}}},
+            {"decoder",
+             {{"type", "Sequence"},
+              {"decoders",
+               {{{"type", "Replace"}, {"pattern", {{"String", space}}}, {"content", " "}},
+                {{"type", "ByteFallback"}},
+                {{"type", "Fuse"}},
+                {{"type", "Strip"}, {"content", " "}, {"start", 1}, {"stop", 0}}}}}},
+            {"model",
+             {{"type", "BPE"},
+              {"dropout", nullptr},
+              {"unk_token", "<unk>"},
+              {"continuing_subword_prefix", nullptr},
+              {"end_of_word_suffix", nullptr},
+              {"fuse_unk", true},
+              {"byte_fallback", true},
+              {"ignore_merges", false},
+              {"vocab", pieces},
+              {"merges", json::array()}}}};
+}
+
+std::uint64_t splitmix(std::uint64_t& s) {
+    std::uint64_t z = (s += 0x9E3779B97F4A7C15ull);
+    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+    return z ^ (z >> 31);
+}
+
+// A `bits`-bit compressed linear as bench switch makes them: random codes, 0.5 % salient
+// input channels, step sizes giving |Δ| ≈ 5 % of the synthetic base's weights.
+delta::CompressedLinear synthetic_linear(std::int64_t rows, std::int64_t cols, int bits,
+                                         std::uint64_t seed) {
+    delta::CompressedLinear c;
+    c.rows = rows;
+    c.cols = cols;
+    c.bits = bits;
+    c.method = delta::Method::meswitch;
+    c.zero_format = delta::ZeroFormat::u8;
+    c.salient_dtype = DType::f16;
+    const auto k = static_cast<std::int64_t>(std::llround(0.005 * static_cast<double>(cols)));
+    for (std::int64_t j = 0; j < k; ++j)
+        c.salient_idx.push_back(static_cast<std::int32_t>(j * cols / k));
+    const int levels = 1 << bits;
+    const float code_std = std::sqrt(static_cast<float>(levels * levels - 1) / 12.0f);
+    const float scale = 0.05f / std::sqrt(static_cast<float>(cols)) / code_std;
+    c.row_bytes = delta::packed_bytes(cols - k, bits);
+    c.codes.resize(static_cast<std::size_t>(rows * c.row_bytes));
+    std::uint64_t s = seed;
+    for (std::size_t i = 0; i < c.codes.size(); i += 8) {
+        const std::uint64_t r = splitmix(s);
+        for (std::size_t b = 0; b < 8 && i + b < c.codes.size(); ++b)
+            c.codes[i + b] = static_cast<std::uint8_t>(r >> (8 * b));
+    }
+    const std::int64_t used_bits = (cols - k) * bits;  // the format keeps padding bits zero
+    if (used_bits % 8)
+        for (std::int64_t r = 0; r < rows; ++r)
+            c.codes[static_cast<std::size_t>(r * c.row_bytes + c.row_bytes - 1)] &=
+                static_cast<std::uint8_t>((1u << (used_bits % 8)) - 1);
+    c.scales.assign(static_cast<std::size_t>(rows), f32_to_f16(scale));
+    c.zeros.assign(static_cast<std::size_t>(rows), 128);  // u8 zero: 128/255 of the range
+    c.salient_values.resize(static_cast<std::size_t>(rows * k));
+    for (auto& v : c.salient_values)
+        v = f32_to_f16(scale * 3.0f * (static_cast<float>(splitmix(s) >> 40) * 0x1.0p-23f - 1.0f));
+    return c;
+}
+
+// Expert `index`'s synthetic delta as an .msd file (every linear compressed, norms dense).
+void write_synthetic_msd(const std::filesystem::path& file, const ModelConfig& config, int bits,
+                         const std::string& base_hash, int index) {
+    delta::MsdHeader h;
+    h.method = delta::Method::meswitch;
+    h.bits = bits;
+    h.base_hash = base_hash;
+    h.expert_hash = "synthetic-expert-" + std::to_string(index);
+    h.base_name = "synthetic base";
+    h.expert_name = "expert" + std::to_string(index);
+    std::vector<delta::NamedLinear> linears;
+    std::vector<delta::DenseDelta> dense;
+    std::uint64_t seed = 1000 + static_cast<std::uint64_t>(index) * 100003;
+    for (const ExpectedTensor& t : expected_tensors(config)) {
+        if (t.shape.size() == 2) {
+            linears.push_back({t.name.substr(0, t.name.size() - 7),  // without ".weight"
+                               synthetic_linear(t.shape[0], t.shape[1], bits, seed++ * 7919)});
+        } else {
+            delta::DenseDelta d;
+            d.name = t.name;
+            d.dtype = DType::f16;
+            d.shape = t.shape;
+            d.bits16.assign(static_cast<std::size_t>(t.shape[0]),
+                            f32_to_f16(0.01f * static_cast<float>(index + 1)));
+            dense.push_back(std::move(d));
+        }
+    }
+    delta::write_msd(file, h, linears, dense);
+}
+
+// ------------------------------------------------------------------------- the workload
+
+struct WorkItem {
+    int expert = 0;
+    std::vector<std::int32_t> prompt;
+    double arrival_s = 0;  // after the run's start
+};
+
+std::vector<WorkItem> make_workload(const BenchServeOptions& o, std::int64_t vocab) {
+    std::mt19937_64 rng(o.seed);
+    std::uniform_int_distribution<int> expert(0, o.experts - 1);
+    std::uniform_int_distribution<std::int32_t> token(3, static_cast<std::int32_t>(vocab - 1));
+    std::exponential_distribution<double> gap(o.rate > 0 ? o.rate : 1.0);
+    std::vector<WorkItem> w(static_cast<std::size_t>(o.requests));
+    double t = 0;
+    for (WorkItem& item : w) {
+        item.expert = expert(rng);
+        item.prompt.resize(static_cast<std::size_t>(o.prompt_tokens));
+        for (auto& id : item.prompt) id = token(rng);
+        item.arrival_s = t;
+        if (o.rate > 0) t += gap(rng);
+    }
+    return w;
+}
+
+double percentile(std::vector<double> v, double p) {
+    if (v.empty()) return 0;
+    std::sort(v.begin(), v.end());
+    const double pos = p / 100.0 * static_cast<double>(v.size() - 1);
+    const auto lo = static_cast<std::size_t>(std::floor(pos));
+    const std::size_t hi = std::min(lo + 1, v.size() - 1);
+    return v[lo] + (v[hi] - v[lo]) * (pos - static_cast<double>(lo));
+}
+
+std::string expert_name(int index) {
+    return "expert" + std::to_string(index);
+}
+
+struct RunSetup {
+    const BenchServeOptions* options = nullptr;
+    std::filesystem::path base;
+    std::string base_hash;
+    std::vector<std::filesystem::path> msd;  // per expert
+    const std::vector<WorkItem>* work = nullptr;
+};
+
+// Throws the first failure of `outcomes` (of `what`) as the bench's error.
+void check(const RequestOutcome& o, const std::string& what) {
+    if (o.ok) return;
+    throw Error(o.cancelled ? ErrorKind::cancelled : o.error_kind,
+                "bench serve: " + what + " failed: " + o.error);
+}
+
+// What the engine's callbacks report, shared with the submitting thread. Declared before the
+// engine so that it outlives the engine thread.
+struct Tally {
+    std::mutex m;
+    std::condition_variable cv;
+    int in_flight = 0;
+    std::size_t finished = 0;
+    std::vector<std::optional<RequestOutcome>> outcomes;         // timed requests
+    std::vector<std::pair<std::string, RequestOutcome>> failed;  // warm-up, load, unload
+    std::vector<std::string> to_unload;                          // reload: finished requests
+    clock_type::time_point last_finish;
+
+    // Callbacks that only record a failure of `what`.
+    RequestCallbacks on_failure(std::string what) {
+        RequestCallbacks cb;
+        cb.on_finished = [this, what = std::move(what)](const RequestOutcome& out) {
+            std::lock_guard lock(m);
+            if (!out.ok) failed.emplace_back(what, out);
+        };
+        return cb;
+    }
+    void check_failed() {
+        std::lock_guard lock(m);
+        for (const auto& [what, out] : failed) check(out, what);
+    }
+};
+
+// Runs the workload on a fresh engine. reload: every request loads its expert from the .msd
+// under a name of its own first, and unloads it when it has finished.
+ServeRunStats run_workload(const RunSetup& s, const std::string& name, int max_batch, bool reload,
+                           std::string* device) {
+    const BenchServeOptions& o = *s.options;
+    const std::vector<WorkItem>& work = *s.work;
+    Tally tally;
+    tally.outcomes.resize(work.size());
+    EngineOptions eo;
+    eo.base = s.base;
+    eo.base_hash = s.base_hash;
+    eo.device = o.device;
+    eo.threads = o.threads;
+    eo.max_batch = max_batch;
+    eo.max_queue = std::max(256, 4 * o.clients + 16);
+    Engine engine(eo);
+    engine.wait_ready();
+    *device = engine.status().device;
+
+    GenerateOptions go;
+    go.max_tokens = o.max_tokens;
+    go.sampling.temperature = 0.0f;
+    go.stop_on_eos = false;
+    go.stop_on_bos = false;
+
+    // Set up and warm up, untimed: the experts loaded and used once (their first use prepares
+    // them on the device), or for reloading the base alone.
+    {
+        std::mt19937_64 rng(o.seed ^ 0x5EED);
+        std::uniform_int_distribution<std::int32_t> token(
+            3, static_cast<std::int32_t>(engine.config().vocab_size - 1));
+        GenerateRequest warm;
+        warm.prompt_ids.resize(static_cast<std::size_t>(o.prompt_tokens));
+        for (auto& id : warm.prompt_ids) id = token(rng);
+        warm.mode = o.mode;
+        warm.options = go;
+        warm.options.max_tokens = std::min(2, o.max_tokens);
+        if (reload) {
+            warm.expert = "";
+            engine.generate(warm, tally.on_failure("the warm-up request"));
+        } else {
+            for (int e = 0; e < o.experts; ++e)
+                engine.load_expert(expert_name(e), s.msd[static_cast<std::size_t>(e)],
+                                   tally.on_failure("loading " + expert_name(e)));
+            for (int e = 0; e < o.experts; ++e) {
+                warm.expert = expert_name(e);
+                engine.generate(warm, tally.on_failure("the warm-up request of " + warm.expert));
+            }
+        }
+        engine.wait_idle();
+        tally.check_failed();
+    }
+
+    // The timed run: a closed loop of o.clients clients over the arrivals.
+    const clock_type::time_point t0 = clock_type::now();
+    for (std::size_t next = 0; next < work.size();) {
+        const WorkItem& item = work[next];
+        const auto due = t0 + std::chrono::duration_cast<clock_type::duration>(
+                                  std::chrono::duration<double>(item.arrival_s));
+        std::vector<std::string> unloads;
+        bool submit = false;
+        {
+            std::unique_lock lock(tally.m);
+            auto can_submit = [&] {
+                return tally.in_flight < o.clients && clock_type::now() >= due;
+            };
+            while (tally.to_unload.empty() && !can_submit()) {
+                if (clock_type::now() < due)
+                    tally.cv.wait_until(lock, due);
+                else
+                    tally.cv.wait(lock);
+            }
+            unloads.swap(tally.to_unload);
+            if (can_submit()) {
+                ++tally.in_flight;
+                submit = true;
+            }
+        }
+        // Engine calls outside our lock: the engine may hold its own while calling back.
+        for (const std::string& n : unloads)
+            engine.unload_expert(n, tally.on_failure("unloading " + n));
+        if (!submit) continue;
+        GenerateRequest g;
+        g.prompt_ids = item.prompt;
+        g.expert = expert_name(item.expert);
+        if (reload) {
+            g.expert += "-request" + std::to_string(next);
+            engine.load_expert(g.expert, s.msd[static_cast<std::size_t>(item.expert)],
+                               tally.on_failure("loading " + g.expert));
+        }
+        g.mode = o.mode;
+        g.options = go;
+        RequestCallbacks cb;
+        cb.on_finished = [&tally, next, reload, expert = g.expert](const RequestOutcome& out) {
+            std::lock_guard lock(tally.m);
+            tally.outcomes[next] = out;
+            tally.last_finish = clock_type::now();
+            --tally.in_flight;
+            ++tally.finished;
+            if (reload) tally.to_unload.push_back(expert);
+            tally.cv.notify_all();
+        };
+        engine.generate(g, std::move(cb));
+        ++next;
+    }
+    std::vector<std::string> unloads;
+    {
+        std::unique_lock lock(tally.m);
+        tally.cv.wait(lock, [&] { return tally.finished == work.size(); });
+        unloads.swap(tally.to_unload);
+    }
+    for (const std::string& n : unloads)
+        engine.unload_expert(n, tally.on_failure("unloading " + n));
+    engine.wait_idle();
+    tally.check_failed();
+
+    std::lock_guard lock(tally.m);
+    ServeRunStats r;
+    r.name = name;
+    r.max_batch = max_batch;
+    r.wall_s = ms_between(t0, tally.last_finish) / 1000.0;
+    std::vector<double> ttft, per_token, queue;
+    for (std::size_t i = 0; i < work.size(); ++i) {
+        const RequestOutcome& out = *tally.outcomes[i];
+        check(out, "request " + std::to_string(i));
+        const GenerateResult& gen = out.generation;
+        r.generated_tokens += static_cast<std::int64_t>(gen.tokens.size());
+        r.tokens.push_back(gen.tokens);
+        ttft.push_back(out.first_token_ms);
+        queue.push_back(out.queue_ms);
+        if (gen.tokens.size() >= 2)
+            per_token.push_back(gen.decode_ms / static_cast<double>(gen.tokens.size() - 1));
+        r.max_batch_seen = std::max(r.max_batch_seen, out.max_batch_seen);
+    }
+    r.tokens_per_second = r.wall_s > 0 ? static_cast<double>(r.generated_tokens) / r.wall_s : 0;
+    r.ttft_p50_ms = percentile(ttft, 50);
+    r.ttft_p99_ms = percentile(ttft, 99);
+    r.per_token_p50_ms = percentile(per_token, 50);
+    r.per_token_p99_ms = percentile(per_token, 99);
+    r.queue_p50_ms = percentile(queue, 50);
+    r.queue_p99_ms = percentile(queue, 99);
+    return r;
+}
+
+}  // namespace
+
+std::uint64_t write_synthetic_model(const std::filesystem::path& dir, const ModelConfig& c,
+                                    DType dtype, std::uint64_t seed, int threads,
+                                    const std::string& label, bool tokenizer) {
+    std::filesystem::create_directories(dir);
+    std::uint64_t bytes = 0;
+    {
+        const auto weights = model::random_weights(c, dtype, seed, threads);
+        std::vector<io::TensorToWrite> tensors;
+        for (const auto& [name, t] : weights) {
+            tensors.push_back({name, t.dtype, t.shape, t.data.data(), {}});
+            bytes += t.data.size();
+        }
+        io::write_safetensors(dir / "model.safetensors", tensors, {{"format", "pt"}});
+    }
+    if (tokenizer) {
+        io::write_file_atomic(dir / "tokenizer.json",
+                              byte_fallback_tokenizer(c.vocab_size).dump() + "\n");
+        const json config = {{"add_bos_token", true}, {"add_eos_token", false},
+                             {"bos_token", "<s>"},    {"eos_token", "</s>"},
+                             {"unk_token", "<unk>"},  {"clean_up_tokenization_spaces", false}};
+        io::write_file_atomic(dir / "tokenizer_config.json", config.dump(2) + "\n");
+    }
+    const bool mistral = c.arch == ModelArch::mistral;
+    const char* torch_dtype = dtype == DType::bf16  ? "bfloat16"
+                              : dtype == DType::f16 ? "float16"
+                                                    : "float32";
+    const json config = {
+        {"architectures", json::array({mistral ? "MistralForCausalLM" : "LlamaForCausalLM"})},
+        {"model_type", mistral ? "mistral" : "llama"},
+        {"hidden_act", "silu"},
+        {"hidden_size", c.hidden_size},
+        {"intermediate_size", c.intermediate_size},
+        {"num_hidden_layers", c.num_hidden_layers},
+        {"num_attention_heads", c.num_attention_heads},
+        {"num_key_value_heads", c.num_key_value_heads},
+        {"head_dim", c.head_dim},
+        {"vocab_size", c.vocab_size},
+        {"max_position_embeddings", c.max_position_embeddings},
+        {"rms_norm_eps", c.rms_norm_eps},
+        {"rope_theta", c.rope_theta},
+        {"tie_word_embeddings", c.tie_word_embeddings},
+        {"bos_token_id", 1},
+        {"eos_token_id", 2},
+        {"torch_dtype", torch_dtype},
+        {"meswitch_synthetic", "random weights, " + label + ", seed " + std::to_string(seed)}};
+    io::write_file_atomic(dir / "config.json", config.dump(2) + "\n");
+    return bytes;
+}
+
+BenchServeResult bench_serve(const BenchServeOptions& o,
+                             const std::function<void(std::string_view)>& progress) {
+    auto say = [&](std::string_view what) {
+        if (progress) progress(what);
+    };
+    if (o.clients < 1 || o.experts < 1 || o.requests < 1 || o.prompt_tokens < 1 ||
+        o.max_tokens < 1 || o.rate < 0 || !std::isfinite(o.rate))
+        throw Error(ErrorKind::invalid_argument,
+                    "bench serve: clients, experts, requests, prompt tokens and max tokens must "
+                    "be at least 1, and the rate 0 or more");
+    BenchServeResult r;
+    r.shape = o.shape;
+    const ModelConfig config = bench_shape(o.shape);
+    if (o.prompt_tokens + o.max_tokens > config.max_position_embeddings)
+        throw Error(ErrorKind::invalid_argument,
+                    "bench serve: prompt tokens + max tokens exceed the shape's context (" +
+                        std::to_string(config.max_position_embeddings) + ")");
+    for (const ExpectedTensor& t : expected_tensors(config)) {
+        std::int64_t n = 1;
+        for (auto d : t.shape) n *= d;
+        r.parameters += n;
+    }
+    // Building the base holds its weights once while writing; each engine holds one copy.
+    const std::uint64_t weights = model_weight_bytes(config, o.dtype);
+    const std::uint64_t need =
+        weights + compressed_delta_bytes(config, o.bits) * (o.experts + o.clients) + (1ull << 30);
+    const std::uint64_t available = host_memory_available();
+    if (available > 0 && need > available / 10 * 9)
+        throw Error(ErrorKind::out_of_memory,
+                    "bench serve: the '" + o.shape + "' shape needs about " +
+                        std::to_string(need >> 20) + " MiB of host memory here but " +
+                        std::to_string(available >> 20) +
+                        " MiB are available; use a smaller --shape (small, tiny)");
+
+    const std::filesystem::path scratch =
+        (o.scratch.empty() ? std::filesystem::temp_directory_path() : o.scratch) /
+        ("meswitch-bench-serve-" + std::to_string(::getpid()));
+    struct Cleanup {
+        std::filesystem::path p;
+        ~Cleanup() {
+            std::error_code ec;
+            std::filesystem::remove_all(p, ec);
+        }
+    } cleanup{scratch};
+    RunSetup s;
+    s.options = &o;
+    s.base = scratch / "base";
+    s.base_hash = "synthetic-" + o.shape + "-" + dtype_name(o.dtype) + "-seed1";
+    say("writing the synthetic base to " + s.base.string());
+    r.base_bytes =
+        write_synthetic_model(s.base, config, o.dtype, 1, o.threads, "shape " + o.shape, true);
+    say("writing " + std::to_string(o.experts) + " synthetic " + std::to_string(o.bits) +
+        "-bit deltas (.msd)");
+    for (int e = 0; e < o.experts; ++e) {
+        s.msd.push_back(scratch / (expert_name(e) + ".msd"));
+        write_synthetic_msd(s.msd.back(), config, o.bits, s.base_hash, e);
+    }
+    r.delta_bytes = std::filesystem::file_size(s.msd.front());
+    const std::vector<WorkItem> work = make_workload(o, config.vocab_size);
+    s.work = &work;
+
+    say("batched (max_batch " + std::to_string(o.clients) + ")");
+    r.batched = run_workload(s, "batched", o.clients, false, &r.device);
+    say("one request at a time (max_batch 1)");
+    r.one_at_a_time = run_workload(s, "one_at_a_time", 1, false, &r.device);
+    say("one at a time, reloading the expert's .msd before every request");
+    r.reload = run_workload(s, "reload_per_request", 1, true, &r.device);
+
+    for (std::size_t i = 0; i < work.size(); ++i)
+        if (r.batched.tokens[i] != r.one_at_a_time.tokens[i])
+            r.mismatched_requests.push_back(static_cast<int>(i));
+    r.same_tokens = r.mismatched_requests.empty();
+    r.reload_same_tokens = r.reload.tokens == r.one_at_a_time.tokens;
+    if (o.mode == DeltaMode::merged)
+        r.note =
+            "merged mode: a lone sequence runs on the merged weights W_base + Δ̂, a mixed batch "
+            "computes x·W_base + x·Δ̂, so greedy tokens may legitimately differ by rounding";
+    return r;
+}
+
+}  // namespace meswitch::serve
