@@ -237,6 +237,39 @@ private slots:
         QVERIFY2(b["reload_same_tokens"].toBool(), r.out.constData());
     }
 
+    // bench serve --moe: the variants through a consolidation plan (batched and one at a time)
+    // and engines restarted on a variant's full weights per switch.
+    void benchServeMoe() {
+        MESWITCH_REQUIRE_FIXTURE(family, "tiny-mixtral");
+        const Run r = run_cli({"bench", "serve", "--moe", QString::fromStdString(family.string()),
+                               "--requests", "6", "--clients", "3", "--max-tokens", "4", "--json"});
+        QVERIFY2(r.exit_code == 0, r.err.constData());
+        const QJsonObject b = parse_object(r.out);
+        QVERIFY2(!b.isEmpty(), r.out.constData());
+        QCOMPARE(
+            b["variants"].toArray(),
+            QJsonArray({QStringLiteral("code"), QStringLiteral("math"), QStringLiteral("qa")}));
+        QCOMPARE(b["positions"].toInt(), 20);  // 5 layers × 4 experts
+        QCOMPARE(b["shared_positions"].toInt(), 10);
+        QVERIFY(b["expert_bytes"].toDouble() < b["expert_bytes_unconsolidated"].toDouble());
+        const QList<QPair<const char*, int>> runs = {
+            {"consolidated", 3}, {"consolidated_one_at_a_time", 1}, {"restart_per_switch", 3}};
+        for (const auto& [name, max_batch] : runs) {
+            const QJsonObject s = b[name].toObject();
+            QCOMPARE(s["max_batch"].toInt(), max_batch);
+            QCOMPARE(s["generated_tokens"].toInt(), 6 * 4);
+            QVERIFY2(s["wall_s"].toDouble() > 0, name);
+            for (const char* f : {"ttft", "per_token"}) {
+                const double p50 = s[QString(f) + "_p50_ms"].toDouble();
+                const double p99 = s[QString(f) + "_p99_ms"].toDouble();
+                QVERIFY2(p50 > 0 && p50 <= p99, qPrintable(QString(name) + " " + f));
+            }
+        }
+        QVERIFY(b["restarts"].toInt() >= 0 && b["restarts"].toInt() <= 5);  // 6 requests
+        QVERIFY(b["restarts"].toInt() == 0 || b["restart_ms_mean"].toDouble() > 0);
+        QVERIFY2(b["same_tokens"].toBool(), r.out.constData());
+    }
+
     void unknownCommandFails() {
         const Run r = run_cli({"no-such-command"});
         QVERIFY(r.exit_code != 0);

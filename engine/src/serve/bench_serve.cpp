@@ -10,6 +10,7 @@
 #include <cmath>
 #include <condition_variable>
 #include <cstdio>
+#include <memory>
 #include <mutex>
 #include <optional>
 #include <random>
@@ -18,8 +19,11 @@
 #include "delta/quant/packing.h"
 #include "io/atomic_file.h"
 #include "io/safetensors.h"
+#include "meswitch/catalog.h"
 #include "meswitch/engine.h"
 #include "meswitch/error.h"
+#include "meswitch/import.h"
+#include "meswitch/moe.h"
 #include "meswitch/system.h"
 #include "model/synthetic.h"
 #include "serve/bench_switch.h"
@@ -213,32 +217,29 @@ std::string expert_name(int index) {
     return "expert" + std::to_string(index);
 }
 
-struct RunSetup {
-    const BenchServeOptions* options = nullptr;
-    std::filesystem::path base;
-    std::string base_hash;
-    std::vector<std::filesystem::path> msd;  // per expert
-    const std::vector<WorkItem>* work = nullptr;
-};
-
-// Throws the first failure of `outcomes` (of `what`) as the bench's error.
+// Throws a failed outcome (of `what`) as the bench's error.
 void check(const RequestOutcome& o, const std::string& what) {
     if (o.ok) return;
     throw Error(o.cancelled ? ErrorKind::cancelled : o.error_kind,
                 "bench serve: " + what + " failed: " + o.error);
 }
 
-// What the engine's callbacks report, shared with the submitting thread. Declared before the
-// engine so that it outlives the engine thread.
+// What the engines' callbacks report, shared with the submitting thread. Declared before the
+// engines so that it outlives their threads.
 struct Tally {
     std::mutex m;
     std::condition_variable cv;
     int in_flight = 0;
     std::size_t finished = 0;
-    std::vector<std::optional<RequestOutcome>> outcomes;         // timed requests
+    std::vector<std::optional<RequestOutcome>> outcomes;  // timed requests, in workload order
+    // From the moment a request was due with a client free to its Engine::generate call (an
+    // engine restart, a wait for the others to finish): part of its time to first token.
+    std::vector<double> offset_ms;
     std::vector<std::pair<std::string, RequestOutcome>> failed;  // warm-up, load, unload
-    std::vector<std::string> to_unload;                          // reload: finished requests
+    std::vector<std::function<void()>> deferred;                 // to run on the submitting thread
     clock_type::time_point last_finish;
+
+    explicit Tally(std::size_t requests) : outcomes(requests), offset_ms(requests) {}
 
     // Callbacks that only record a failure of `what`.
     RequestCallbacks on_failure(std::string what) {
@@ -249,141 +250,95 @@ struct Tally {
         };
         return cb;
     }
+    // Records timed request i; `then` runs afterwards on the submitting thread.
+    RequestCallbacks on_request(std::size_t i, std::function<void()> then = {}) {
+        RequestCallbacks cb;
+        cb.on_finished = [this, i, then = std::move(then)](const RequestOutcome& out) {
+            std::lock_guard lock(m);
+            outcomes[i] = out;
+            last_finish = clock_type::now();
+            --in_flight;
+            ++finished;
+            if (then) deferred.push_back(then);
+            cv.notify_all();
+        };
+        return cb;
+    }
+    void wait_in_flight_at_most(int n) {
+        std::unique_lock lock(m);
+        cv.wait(lock, [&] { return in_flight <= n; });
+    }
     void check_failed() {
         std::lock_guard lock(m);
         for (const auto& [what, out] : failed) check(out, what);
     }
 };
 
-// Runs the workload on a fresh engine. reload: every request loads its expert from the .msd
-// under a name of its own first, and unloads it when it has finished.
-ServeRunStats run_workload(const RunSetup& s, const std::string& name, int max_batch, bool reload,
-                           std::string* device) {
-    const BenchServeOptions& o = *s.options;
-    const std::vector<WorkItem>& work = *s.work;
-    Tally tally;
-    tally.outcomes.resize(work.size());
-    EngineOptions eo;
-    eo.base = s.base;
-    eo.base_hash = s.base_hash;
-    eo.device = o.device;
-    eo.threads = o.threads;
-    eo.max_batch = max_batch;
-    eo.max_queue = std::max(256, 4 * o.clients + 16);
-    Engine engine(eo);
-    engine.wait_ready();
-    *device = engine.status().device;
+using SubmitFn = std::function<void(std::size_t request, clock_type::time_point ready)>;
 
-    GenerateOptions go;
-    go.max_tokens = o.max_tokens;
-    go.sampling.temperature = 0.0f;
-    go.stop_on_eos = false;
-    go.stop_on_bos = false;
-
-    // Set up and warm up, untimed: the experts loaded and used once (their first use prepares
-    // them on the device), or for reloading the base alone.
-    {
-        std::mt19937_64 rng(o.seed ^ 0x5EED);
-        std::uniform_int_distribution<std::int32_t> token(
-            3, static_cast<std::int32_t>(engine.config().vocab_size - 1));
-        GenerateRequest warm;
-        warm.prompt_ids.resize(static_cast<std::size_t>(o.prompt_tokens));
-        for (auto& id : warm.prompt_ids) id = token(rng);
-        warm.mode = o.mode;
-        warm.options = go;
-        warm.options.max_tokens = std::min(2, o.max_tokens);
-        if (reload) {
-            warm.expert = "";
-            engine.generate(warm, tally.on_failure("the warm-up request"));
-        } else {
-            for (int e = 0; e < o.experts; ++e)
-                engine.load_expert(expert_name(e), s.msd[static_cast<std::size_t>(e)],
-                                   tally.on_failure("loading " + expert_name(e)));
-            for (int e = 0; e < o.experts; ++e) {
-                warm.expert = expert_name(e);
-                engine.generate(warm, tally.on_failure("the warm-up request of " + warm.expert));
-            }
-        }
-        engine.wait_idle();
-        tally.check_failed();
-    }
-
-    // The timed run: a closed loop of o.clients clients over the arrivals.
+// The timed run: a closed loop of `clients` over the arrivals. submit(i, ready) hands request
+// i to an engine (with tally.on_request(i)) once it is due and a client is free (`ready`);
+// deferred actions run in between, on this thread. Returns when every request has finished
+// and its deferred actions have run; the result is the start time.
+clock_type::time_point closed_loop(const std::vector<WorkItem>& work, int clients, Tally& tally,
+                                   const SubmitFn& submit) {
     const clock_type::time_point t0 = clock_type::now();
     for (std::size_t next = 0; next < work.size();) {
-        const WorkItem& item = work[next];
         const auto due = t0 + std::chrono::duration_cast<clock_type::duration>(
-                                  std::chrono::duration<double>(item.arrival_s));
-        std::vector<std::string> unloads;
-        bool submit = false;
+                                  std::chrono::duration<double>(work[next].arrival_s));
+        std::vector<std::function<void()>> actions;
+        std::optional<clock_type::time_point> ready;
         {
             std::unique_lock lock(tally.m);
-            auto can_submit = [&] {
-                return tally.in_flight < o.clients && clock_type::now() >= due;
-            };
-            while (tally.to_unload.empty() && !can_submit()) {
+            auto can_submit = [&] { return tally.in_flight < clients && clock_type::now() >= due; };
+            while (tally.deferred.empty() && !can_submit()) {
                 if (clock_type::now() < due)
                     tally.cv.wait_until(lock, due);
                 else
                     tally.cv.wait(lock);
             }
-            unloads.swap(tally.to_unload);
+            actions.swap(tally.deferred);
             if (can_submit()) {
                 ++tally.in_flight;
-                submit = true;
+                ready = clock_type::now();
             }
         }
-        // Engine calls outside our lock: the engine may hold its own while calling back.
-        for (const std::string& n : unloads)
-            engine.unload_expert(n, tally.on_failure("unloading " + n));
-        if (!submit) continue;
-        GenerateRequest g;
-        g.prompt_ids = item.prompt;
-        g.expert = expert_name(item.expert);
-        if (reload) {
-            g.expert += "-request" + std::to_string(next);
-            engine.load_expert(g.expert, s.msd[static_cast<std::size_t>(item.expert)],
-                               tally.on_failure("loading " + g.expert));
-        }
-        g.mode = o.mode;
-        g.options = go;
-        RequestCallbacks cb;
-        cb.on_finished = [&tally, next, reload, expert = g.expert](const RequestOutcome& out) {
-            std::lock_guard lock(tally.m);
-            tally.outcomes[next] = out;
-            tally.last_finish = clock_type::now();
-            --tally.in_flight;
-            ++tally.finished;
-            if (reload) tally.to_unload.push_back(expert);
-            tally.cv.notify_all();
-        };
-        engine.generate(g, std::move(cb));
+        // Engine calls outside our lock: an engine may hold its own while calling back.
+        for (const auto& action : actions) action();
+        if (!ready) continue;
+        submit(next, *ready);
         ++next;
     }
-    std::vector<std::string> unloads;
-    {
-        std::unique_lock lock(tally.m);
-        tally.cv.wait(lock, [&] { return tally.finished == work.size(); });
-        unloads.swap(tally.to_unload);
+    for (;;) {
+        std::vector<std::function<void()>> actions;
+        bool done = false;
+        {
+            std::unique_lock lock(tally.m);
+            tally.cv.wait(lock,
+                          [&] { return tally.finished == work.size() || !tally.deferred.empty(); });
+            actions.swap(tally.deferred);
+            done = tally.finished == work.size();
+        }
+        for (const auto& action : actions) action();
+        if (done) return t0;
     }
-    for (const std::string& n : unloads)
-        engine.unload_expert(n, tally.on_failure("unloading " + n));
-    engine.wait_idle();
-    tally.check_failed();
+}
 
+ServeRunStats summarize(const std::string& name, int max_batch, Tally& tally,
+                        clock_type::time_point t0) {
     std::lock_guard lock(tally.m);
     ServeRunStats r;
     r.name = name;
     r.max_batch = max_batch;
     r.wall_s = ms_between(t0, tally.last_finish) / 1000.0;
     std::vector<double> ttft, per_token, queue;
-    for (std::size_t i = 0; i < work.size(); ++i) {
+    for (std::size_t i = 0; i < tally.outcomes.size(); ++i) {
         const RequestOutcome& out = *tally.outcomes[i];
         check(out, "request " + std::to_string(i));
         const GenerateResult& gen = out.generation;
         r.generated_tokens += static_cast<std::int64_t>(gen.tokens.size());
         r.tokens.push_back(gen.tokens);
-        ttft.push_back(out.first_token_ms);
+        ttft.push_back(tally.offset_ms[i] + out.first_token_ms);
         queue.push_back(out.queue_ms);
         if (gen.tokens.size() >= 2)
             per_token.push_back(gen.decode_ms / static_cast<double>(gen.tokens.size() - 1));
@@ -398,6 +353,225 @@ ServeRunStats run_workload(const RunSetup& s, const std::string& name, int max_b
     r.queue_p99_ms = percentile(queue, 99);
     return r;
 }
+
+GenerateOptions greedy(int max_tokens) {
+    GenerateOptions go;
+    go.max_tokens = max_tokens;
+    go.sampling.temperature = 0.0f;
+    go.stop_on_eos = false;
+    go.stop_on_bos = false;
+    return go;
+}
+
+EngineOptions engine_options(const BenchServeOptions& o, int max_batch) {
+    EngineOptions eo;
+    eo.device = o.device;
+    eo.threads = o.threads;
+    eo.max_batch = max_batch;
+    eo.max_queue = std::max(256, 4 * o.clients + 16);
+    return eo;
+}
+
+// An untimed request of P seeded tokens and at most 2 generated, for `expert`.
+GenerateRequest warm_up_request(const BenchServeOptions& o, std::int64_t vocab,
+                                const std::string& expert) {
+    std::mt19937_64 rng(o.seed ^ 0x5EED);
+    std::uniform_int_distribution<std::int32_t> token(3, static_cast<std::int32_t>(vocab - 1));
+    GenerateRequest warm;
+    warm.prompt_ids.resize(static_cast<std::size_t>(o.prompt_tokens));
+    for (auto& id : warm.prompt_ids) id = token(rng);
+    warm.expert = expert;
+    warm.mode = o.mode;
+    warm.options = greedy(std::min(2, o.max_tokens));
+    return warm;
+}
+
+std::vector<int> mismatches(const ServeRunStats& a, const ServeRunStats& b) {
+    std::vector<int> out;
+    for (std::size_t i = 0; i < a.tokens.size(); ++i)
+        if (i >= b.tokens.size() || a.tokens[i] != b.tokens[i]) out.push_back(static_cast<int>(i));
+    return out;
+}
+
+struct RunSetup {
+    const BenchServeOptions* options = nullptr;
+    std::filesystem::path base;
+    std::string base_hash;
+    std::vector<std::filesystem::path> msd;  // per expert
+    const std::vector<WorkItem>* work = nullptr;
+};
+
+// The synthetic workload on a fresh engine. reload: every request loads its expert from the
+// .msd under a name of its own first, and unloads it when it has finished.
+ServeRunStats run_workload(const RunSetup& s, const std::string& name, int max_batch, bool reload,
+                           std::string* device) {
+    const BenchServeOptions& o = *s.options;
+    const std::vector<WorkItem>& work = *s.work;
+    Tally tally(work.size());
+    EngineOptions eo = engine_options(o, max_batch);
+    eo.base = s.base;
+    eo.base_hash = s.base_hash;
+    Engine engine(eo);
+    engine.wait_ready();
+    *device = engine.status().device;
+    const std::int64_t vocab = engine.config().vocab_size;
+
+    // Set up and warm up, untimed: the experts loaded and used once (their first use prepares
+    // them on the device), or for reloading the base alone.
+    if (reload) {
+        engine.generate(warm_up_request(o, vocab, ""), tally.on_failure("the warm-up request"));
+    } else {
+        for (int e = 0; e < o.experts; ++e)
+            engine.load_expert(expert_name(e), s.msd[static_cast<std::size_t>(e)],
+                               tally.on_failure("loading " + expert_name(e)));
+        for (int e = 0; e < o.experts; ++e)
+            engine.generate(warm_up_request(o, vocab, expert_name(e)),
+                            tally.on_failure("the warm-up request of " + expert_name(e)));
+    }
+    engine.wait_idle();
+    tally.check_failed();
+
+    const GenerateOptions go = greedy(o.max_tokens);
+    const auto t0 = closed_loop(work, o.clients, tally, [&](std::size_t i, auto ready) {
+        const WorkItem& item = work[i];
+        GenerateRequest g;
+        g.prompt_ids = item.prompt;
+        g.expert = expert_name(item.expert);
+        g.mode = o.mode;
+        g.options = go;
+        std::function<void()> then;
+        if (reload) {
+            g.expert += "-request" + std::to_string(i);
+            engine.load_expert(g.expert, s.msd[static_cast<std::size_t>(item.expert)],
+                               tally.on_failure("loading " + g.expert));
+            then = [&engine, &tally, n = g.expert] {
+                engine.unload_expert(n, tally.on_failure("unloading " + n));
+            };
+        }
+        tally.offset_ms[i] = ms_between(ready, clock_type::now());
+        engine.generate(g, tally.on_request(i, std::move(then)));
+    });
+    engine.wait_idle();
+    tally.check_failed();
+    return summarize(name, max_batch, tally, t0);
+}
+
+// ------------------------------------------------------------------------ MoE variants
+
+struct MoeSetup {
+    const BenchServeOptions* options = nullptr;
+    std::filesystem::path base;
+    std::vector<std::filesystem::path> variants;
+    std::vector<std::string> names;  // catalog names = folder names
+    std::filesystem::path catalog;   // holds the base, the variants and the plan
+    std::int64_t vocab = 0;
+    const std::vector<WorkItem>* work = nullptr;
+};
+
+// The variants served by one engine through the catalog's consolidation plan.
+ServeRunStats run_consolidated(const MoeSetup& s, const std::string& name, int max_batch,
+                               std::string* device) {
+    const BenchServeOptions& o = *s.options;
+    const std::vector<WorkItem>& work = *s.work;
+    Tally tally(work.size());
+    EngineOptions eo = engine_options(o, max_batch);
+    eo.base = s.base;
+    eo.catalog = s.catalog;
+    Engine engine(eo);
+    engine.wait_ready();
+    *device = engine.status().device;
+    for (const std::string& v : s.names)  // untimed: makes the consolidated model resident
+        engine.generate(warm_up_request(o, s.vocab, v),
+                        tally.on_failure("the warm-up request of " + v));
+    engine.wait_idle();
+    tally.check_failed();
+
+    const GenerateOptions go = greedy(o.max_tokens);
+    const auto t0 = closed_loop(work, o.clients, tally, [&](std::size_t i, auto ready) {
+        GenerateRequest g;
+        g.prompt_ids = work[i].prompt;
+        g.expert = s.names[static_cast<std::size_t>(work[i].expert)];
+        g.options = go;
+        tally.offset_ms[i] = ms_between(ready, clock_type::now());
+        engine.generate(g, tally.on_request(i));
+    });
+    engine.wait_idle();
+    tally.check_failed();
+    return summarize(name, max_batch, tally, t0);
+}
+
+// One variant's full weights at a time: when the next request wants another variant, the
+// requests in flight finish, the engine stops and one starts on that variant's folder.
+ServeRunStats run_restarts(const MoeSetup& s, int* restarts, double* restart_ms) {
+    const BenchServeOptions& o = *s.options;
+    const std::vector<WorkItem>& work = *s.work;
+    Tally tally(work.size());
+    std::unique_ptr<Engine> engine;
+    int current = -1;
+    auto start = [&](int variant) {
+        engine.reset();
+        EngineOptions eo = engine_options(o, o.clients);
+        eo.base = s.variants[static_cast<std::size_t>(variant)];
+        engine = std::make_unique<Engine>(eo);
+        engine->wait_ready();
+        current = variant;
+    };
+    start(work.front().expert);  // untimed, with a warm-up request
+    engine->generate(warm_up_request(o, s.vocab, ""), tally.on_failure("the warm-up request"));
+    engine->wait_idle();
+    tally.check_failed();
+
+    *restarts = 0;
+    *restart_ms = 0;
+    const GenerateOptions go = greedy(o.max_tokens);
+    const auto t0 = closed_loop(work, o.clients, tally, [&](std::size_t i, auto ready) {
+        if (work[i].expert != current) {
+            tally.wait_in_flight_at_most(1);  // this request alone: the others have finished
+            const auto t = clock_type::now();
+            start(work[i].expert);
+            *restart_ms += ms_between(t, clock_type::now());
+            ++*restarts;
+        }
+        GenerateRequest g;
+        g.prompt_ids = work[i].prompt;
+        g.expert = "";
+        g.options = go;
+        tally.offset_ms[i] = ms_between(ready, clock_type::now());
+        engine->generate(g, tally.on_request(i));
+    });
+    engine->wait_idle();
+    tally.check_failed();
+    return summarize("restart_per_switch", o.clients, tally, t0);
+}
+
+void validate(const BenchServeOptions& o) {
+    if (o.clients < 1 || o.experts < 1 || o.requests < 1 || o.prompt_tokens < 1 ||
+        o.max_tokens < 1 || o.rate < 0 || !std::isfinite(o.rate))
+        throw Error(ErrorKind::invalid_argument,
+                    "bench serve: clients, experts, requests, prompt tokens and max tokens must "
+                    "be at least 1, and the rate 0 or more");
+}
+
+void check_context(const BenchServeOptions& o, std::int64_t context) {
+    if (o.prompt_tokens + o.max_tokens > context)
+        throw Error(ErrorKind::invalid_argument,
+                    "bench serve: prompt tokens + max tokens exceed the model's context (" +
+                        std::to_string(context) + ")");
+}
+
+// A scratch folder of this process, removed with everything in it.
+struct ScratchDir {
+    std::filesystem::path path;
+    explicit ScratchDir(const BenchServeOptions& o)
+        : path((o.scratch.empty() ? std::filesystem::temp_directory_path() : o.scratch) /
+               ("meswitch-bench-serve-" + std::to_string(::getpid()))) {
+        std::filesystem::create_directories(path);
+    }
+    ~ScratchDir() {
+        std::error_code ec;
+        std::filesystem::remove_all(path, ec);
+    }
+};
 
 }  // namespace
 
@@ -455,18 +629,11 @@ BenchServeResult bench_serve(const BenchServeOptions& o,
     auto say = [&](std::string_view what) {
         if (progress) progress(what);
     };
-    if (o.clients < 1 || o.experts < 1 || o.requests < 1 || o.prompt_tokens < 1 ||
-        o.max_tokens < 1 || o.rate < 0 || !std::isfinite(o.rate))
-        throw Error(ErrorKind::invalid_argument,
-                    "bench serve: clients, experts, requests, prompt tokens and max tokens must "
-                    "be at least 1, and the rate 0 or more");
+    validate(o);
     BenchServeResult r;
     r.shape = o.shape;
     const ModelConfig config = bench_shape(o.shape);
-    if (o.prompt_tokens + o.max_tokens > config.max_position_embeddings)
-        throw Error(ErrorKind::invalid_argument,
-                    "bench serve: prompt tokens + max tokens exceed the shape's context (" +
-                        std::to_string(config.max_position_embeddings) + ")");
+    check_context(o, config.max_position_embeddings);
     for (const ExpectedTensor& t : expected_tensors(config)) {
         std::int64_t n = 1;
         for (auto d : t.shape) n *= d;
@@ -484,19 +651,10 @@ BenchServeResult bench_serve(const BenchServeOptions& o,
                         std::to_string(available >> 20) +
                         " MiB are available; use a smaller --shape (small, tiny)");
 
-    const std::filesystem::path scratch =
-        (o.scratch.empty() ? std::filesystem::temp_directory_path() : o.scratch) /
-        ("meswitch-bench-serve-" + std::to_string(::getpid()));
-    struct Cleanup {
-        std::filesystem::path p;
-        ~Cleanup() {
-            std::error_code ec;
-            std::filesystem::remove_all(p, ec);
-        }
-    } cleanup{scratch};
+    const ScratchDir scratch(o);
     RunSetup s;
     s.options = &o;
-    s.base = scratch / "base";
+    s.base = scratch.path / "base";
     s.base_hash = "synthetic-" + o.shape + "-" + dtype_name(o.dtype) + "-seed1";
     say("writing the synthetic base to " + s.base.string());
     r.base_bytes =
@@ -504,7 +662,7 @@ BenchServeResult bench_serve(const BenchServeOptions& o,
     say("writing " + std::to_string(o.experts) + " synthetic " + std::to_string(o.bits) +
         "-bit deltas (.msd)");
     for (int e = 0; e < o.experts; ++e) {
-        s.msd.push_back(scratch / (expert_name(e) + ".msd"));
+        s.msd.push_back(scratch.path / (expert_name(e) + ".msd"));
         write_synthetic_msd(s.msd.back(), config, o.bits, s.base_hash, e);
     }
     r.delta_bytes = std::filesystem::file_size(s.msd.front());
@@ -518,15 +676,87 @@ BenchServeResult bench_serve(const BenchServeOptions& o,
     say("one at a time, reloading the expert's .msd before every request");
     r.reload = run_workload(s, "reload_per_request", 1, true, &r.device);
 
-    for (std::size_t i = 0; i < work.size(); ++i)
-        if (r.batched.tokens[i] != r.one_at_a_time.tokens[i])
-            r.mismatched_requests.push_back(static_cast<int>(i));
+    r.mismatched_requests = mismatches(r.batched, r.one_at_a_time);
     r.same_tokens = r.mismatched_requests.empty();
-    r.reload_same_tokens = r.reload.tokens == r.one_at_a_time.tokens;
+    r.reload_same_tokens = mismatches(r.reload, r.one_at_a_time).empty();
     if (o.mode == DeltaMode::merged)
         r.note =
             "merged mode: a lone sequence runs on the merged weights W_base + Δ̂, a mixed batch "
             "computes x·W_base + x·Δ̂, so greedy tokens may legitimately differ by rounding";
+    return r;
+}
+
+BenchServeMoeResult bench_serve_moe(const BenchServeOptions& options,
+                                    const std::function<void(std::string_view)>& progress) {
+    auto say = [&](std::string_view what) {
+        if (progress) progress(what);
+    };
+    validate(options);
+    BenchServeMoeResult r;
+    MoeSetup s;
+    s.base = options.moe / "base";
+    if (!std::filesystem::exists(s.base / "config.json"))
+        throw Error(ErrorKind::not_found,
+                    "bench serve --moe: " + (s.base / "config.json").string() +
+                        " is missing (the folder needs base/ and the "
+                        "fine-tuned variants' folders beside it)");
+    for (const auto& entry : std::filesystem::directory_iterator(options.moe))
+        if (entry.is_directory() && entry.path().filename() != "base" &&
+            std::filesystem::exists(entry.path() / "config.json"))
+            s.variants.push_back(entry.path());
+    std::sort(s.variants.begin(), s.variants.end());
+    if (s.variants.empty())
+        throw Error(ErrorKind::not_found, "bench serve --moe: " + options.moe.string() +
+                                              " has no variant folders beside base/");
+    for (const auto& v : s.variants) s.names.push_back(v.filename().string());
+    r.base = s.base;
+    r.variants = s.names;
+
+    const ScratchDir scratch(options);
+    s.catalog = scratch.path / "catalog.sqlite";
+    say("importing the base and " + std::to_string(s.variants.size()) +
+        " variants into a scratch catalog, planning the consolidation");
+    {
+        Catalog cat(s.catalog);
+        ImportOptions io;
+        io.name = "moe-base";
+        import_model(cat, s.base, io);
+        for (std::size_t v = 0; v < s.variants.size(); ++v) {
+            ImportOptions vo;
+            vo.name = s.names[v];
+            vo.base = "moe-base";
+            import_model(cat, s.variants[v], vo);
+        }
+        const moe::DistanceTable d = moe::expert_distances(s.base, s.variants);
+        moe::PlanOptions po;
+        const std::int64_t positions = d.config.num_hidden_layers * d.config.num_local_experts;
+        po.shared_positions = options.moe_shared >= 0 ? options.moe_shared : positions / 2;
+        moe::ConsolidationPlan plan = moe::plan_consolidation(d, po);
+        plan.name = "bench-serve";
+        moe::save_plan(cat, plan);
+        r.positions = plan.positions();
+        r.shared_positions = plan.shared_count();
+        r.expert_bytes = plan.expert_bytes();
+        r.expert_bytes_unconsolidated = plan.expert_bytes_unconsolidated();
+        s.vocab = d.config.vocab_size;
+        check_context(options, d.config.max_position_embeddings);
+    }
+    BenchServeOptions o = options;
+    o.experts = static_cast<int>(s.variants.size());
+    s.options = &o;
+    const std::vector<WorkItem> work = make_workload(o, s.vocab);
+    s.work = &work;
+
+    say("consolidated, batched (max_batch " + std::to_string(o.clients) + ")");
+    r.consolidated = run_consolidated(s, "consolidated", o.clients, &r.device);
+    say("consolidated, one request at a time (max_batch 1)");
+    r.consolidated_one_at_a_time = run_consolidated(s, "consolidated_one_at_a_time", 1, &r.device);
+    say("an engine restarted on the variant's full weights at every switch");
+    double restart_ms = 0;
+    r.restart = run_restarts(s, &r.restarts, &restart_ms);
+    r.restart_ms_mean = r.restarts > 0 ? restart_ms / r.restarts : 0;
+    r.mismatched_requests = mismatches(r.consolidated, r.consolidated_one_at_a_time);
+    r.same_tokens = r.mismatched_requests.empty();
     return r;
 }
 

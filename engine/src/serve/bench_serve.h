@@ -10,6 +10,11 @@
 // flight (a closed loop: a request waits for a free client). Greedy decoding of T tokens with
 // no EOS stop, so every request generates exactly T tokens and the three runs must generate
 // the same tokens (same_tokens: batching must not change what greedy decoding picks).
+//
+// With a MoE folder (base/ and fine-tuned variant folders of one Mixtral model, e.g. the
+// tiny-mixtral fixture) the experts are its variants instead: served by one engine through a
+// consolidation plan (a scratch catalog holds the models and the plan), batched and one at a
+// time, against engines restarted on a variant's full weights whenever the variant changes.
 #pragma once
 
 #include <cstdint>
@@ -48,6 +53,10 @@ struct BenchServeOptions {
     DeltaMode mode = DeltaMode::separate;  // GenerateRequest::mode of every request
     std::uint64_t seed = 1;                // prompts, experts, arrivals
     std::filesystem::path scratch;         // "": the system temp folder
+    // bench_serve_moe: the family's folder, and the positions (layer, expert) its plan shares
+    // (-1: half of them). shape, dtype, bits, experts and mode do not apply.
+    std::filesystem::path moe;
+    std::int64_t moe_shared = -1;
 };
 
 struct ServeRunStats {
@@ -55,8 +64,10 @@ struct ServeRunStats {
     int max_batch = 0;
     double wall_s = 0;  // first submit → last finish
     std::int64_t generated_tokens = 0;
-    double tokens_per_second = 0;             // generated tokens / wall
-    double ttft_p50_ms = 0, ttft_p99_ms = 0;  // RequestOutcome::first_token_ms (submit → token)
+    double tokens_per_second = 0;  // generated tokens / wall
+    // Due with a client free → first token: RequestOutcome::first_token_ms plus any wait before
+    // the engine got the request (an engine restart).
+    double ttft_p50_ms = 0, ttft_p99_ms = 0;
     double per_token_p50_ms = 0, per_token_p99_ms = 0;  // decode_ms / (tokens − 1), per request
     double queue_p50_ms = 0, queue_p99_ms = 0;          // RequestOutcome::queue_ms
     int max_batch_seen = 0;  // the most over the requests' RequestOutcome::max_batch_seen
@@ -78,5 +89,24 @@ struct BenchServeResult {
 
 BenchServeResult bench_serve(const BenchServeOptions& options,
                              const std::function<void(std::string_view)>& progress = {});
+
+struct BenchServeMoeResult {
+    std::string device;
+    std::filesystem::path base;
+    std::vector<std::string> variants;  // folder names
+    std::int64_t positions = 0, shared_positions = 0;
+    std::uint64_t expert_bytes = 0;                 // the plan's expert blocks
+    std::uint64_t expert_bytes_unconsolidated = 0;  // every variant its own blocks
+    ServeRunStats consolidated;                     // max_batch = clients
+    ServeRunStats consolidated_one_at_a_time;       // max_batch = 1
+    ServeRunStats restart;  // full weights, an engine (max_batch = clients) per switch
+    int restarts = 0;
+    double restart_ms_mean = 0;  // stop an engine + start one on the next variant
+    bool same_tokens = false;    // consolidated batched == one at a time, every request
+    std::vector<int> mismatched_requests;
+};
+
+BenchServeMoeResult bench_serve_moe(const BenchServeOptions& options,
+                                    const std::function<void(std::string_view)>& progress = {});
 
 }  // namespace meswitch::serve
