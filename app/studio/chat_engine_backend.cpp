@@ -133,9 +133,7 @@ void EngineChatBackend::prepareEngine(const std::filesystem::path& base,
             serving = m_routedBaseId->load();
         const bool sameBase = baseId && serving ? *baseId == *serving : base == m_engineBase;
         const bool failed = m_engine->state().rfind("failed", 0) == 0;
-        // An automatic budget is measured when an engine starts.
-        const bool budgetToAuto = request.expertBudgetBytes == 0 && m_engineBudget != 0;
-        if (!sameBase || failed || m_engineDevice != request.device || budgetToAuto) {
+        if (!sameBase || failed || m_engineDevice != request.device) {
             // One owner of the device: the old engine frees it before the new one loads.
             const auto start = std::chrono::steady_clock::now();
             m_engine->cancel_all();

@@ -166,6 +166,7 @@ public:
     RequestId switch_to(const std::string& name, DeltaMode mode = DeltaMode::merged,
                         RequestCallbacks callbacks = {});
     RequestId generate(const GenerateRequest& request, RequestCallbacks callbacks = {});
+    // 0: automatic, as EngineOptions::delta_budget_bytes.
     RequestId set_budget(std::uint64_t delta_budget_bytes, RequestCallbacks callbacks = {});
     // Runs `job` on the engine thread between steps, in order with the other administrative
     // requests (e.g. a router retraining that must see the base weights). Its exception fails

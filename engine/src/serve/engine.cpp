@@ -230,6 +230,14 @@ struct Engine::Impl {
     std::uint64_t kv_in_use() const;
     void set_merged(const std::string& expert);
     void ensure_base_weights();
+
+    // The device's free memory after the base and the serving reserve (context 4096), −10 %.
+    std::uint64_t automatic_budget() const {
+        const std::uint64_t free = backend->free_memory();
+        const std::uint64_t reserve =
+            serving_reserve_bytes(backend->config(), 4096, backend->kind() == "cuda");
+        return free > reserve ? (free - reserve) / 10 * 9 : 0;
+    }
 };
 
 // ------------------------------------------------------------------------------ set-up
@@ -256,13 +264,9 @@ void Engine::Impl::load() {
     Model model = Model::load(base_folder, ModelOptions{options.threads});
     backend = serve::open_backend(options.device, std::move(model));
     tokenizer.emplace(Tokenizer::from_folder(base_folder));
-    std::uint64_t budget = options.delta_budget_bytes;
     const std::uint64_t free = backend->free_memory();
-    if (budget == 0) {
-        const std::uint64_t reserve =
-            serving_reserve_bytes(backend->config(), 4096, backend->kind() == "cuda");
-        budget = free > reserve ? (free - reserve) / 10 * 9 : 0;
-    }
+    const std::uint64_t budget =
+        options.delta_budget_bytes ? options.delta_budget_bytes : automatic_budget();
     pool = std::make_unique<serve::ExpertPool>(*backend, budget);
     kv_budget = options.kv_budget_bytes;
     if (kv_budget == 0) kv_budget = std::min<std::uint64_t>(free / 4, 4ull << 30);
@@ -355,7 +359,7 @@ void Engine::Impl::run_admin(Task& task, RequestOutcome& out) {
             weights_of.erase(task.name);
             break;
         case TaskKind::budget:
-            pool->set_budget(task.budget);
+            pool->set_budget(task.budget ? task.budget : automatic_budget());
             break;
         case TaskKind::job:
             ensure_base_weights();
@@ -768,8 +772,9 @@ void Engine::Impl::step() {
         any_separate = any_separate || s->task.generate.mode == DeltaMode::separate;
         exclusive = exclusive || s->exclusive;
     }
+    // Waiting requests could join (and want another expert) only while the batch has room.
     bool queue_waiting = false;
-    {
+    if (static_cast<int>(seqs.size()) < std::max(1, options.max_batch)) {
         std::lock_guard lock(mutex);
         queue_waiting = !queue.empty();
     }
