@@ -6,6 +6,8 @@
 
 #include <optional>
 #include <set>
+#include <span>
+#include <vector>
 
 #include "backend/cuda/cuda_model.h"
 #include "backend/cuda/device_delta.h"
@@ -49,7 +51,7 @@ public:
     };
     const std::string& name() const override { return name_; }
     std::uint64_t bytes() const override {
-        std::uint64_t n = 0;
+        std::uint64_t n = terms.bytes();
         for (const Linear& l : linears) n += l.data->bytes();
         for (const Dense& d : dense) n += d.data->bytes();
         return n;
@@ -58,6 +60,8 @@ public:
     std::string name_;
     std::vector<Linear> linears;
     std::vector<Dense> dense;
+    cuda::SequenceTerms terms;  // for batched steps (pointing into linears and dense)
+    std::string not_batchable;  // why the terms cannot serve this delta ("" when they can)
 };
 
 class CudaBackend final : public DeviceBackend {
@@ -133,12 +137,59 @@ public:
                     throw Error(ErrorKind::invalid_argument,
                                 "delta '" + host.name + "': dense delta for '" + dn.weight +
                                     "' does not match the base's tensor shape");
+            build_terms(*d);
         } catch (const Error& e) {
             d.reset();
             if (e.kind() == ErrorKind::out_of_memory) gpu_.allocator().release_cached();
             throw;
         }
         return d;
+    }
+
+    // Batched on the device when every delta in the batch can be added per sequence
+    // (CudaModel::forward_batch); otherwise sequence by sequence, activating each delta
+    // (the default).
+    std::vector<float> forward_batch(std::span<const BatchEntry> batch) override {
+        if (active_ && mode_ == DeltaMode::separate)
+            throw Error(ErrorKind::invalid_argument,
+                        "forward_batch: expert '" + active_->name() +
+                            "' is active in separate mode; batched sequences carry their own "
+                            "deltas");
+        std::vector<cuda::CudaBatchSequence> seqs;
+        seqs.reserve(batch.size());
+        bool per_sequence = true;
+        for (const BatchEntry& e : batch) {
+            if (!e.cache || e.tokens.empty())
+                throw Error(ErrorKind::invalid_argument,
+                            "forward_batch: a sequence has no tokens or no KV cache");
+            auto* c = dynamic_cast<CudaCache*>(e.cache);
+            if (!c)
+                throw Error(ErrorKind::invalid_argument,
+                            "forward_batch: a KV cache belongs to another backend");
+            const cuda::SequenceTerms* terms = nullptr;
+            if (e.delta) {
+                const auto* d = dynamic_cast<const CudaDelta*>(e.delta);
+                if (!d)
+                    throw Error(ErrorKind::invalid_argument, "forward_batch: delta '" +
+                                                                 e.delta->name() +
+                                                                 "' belongs to another backend");
+                if (!d->not_batchable.empty()) per_sequence = false;
+                terms = &d->terms;
+            }
+            seqs.push_back({e.tokens, &c->kv(), terms, e.all_positions});
+        }
+        if (!per_sequence) return DeviceBackend::forward_batch(batch);
+        return gpu_.forward_batch(seqs);
+    }
+
+    bool batches_delta(const DeviceDelta& delta, std::string* why_not) const override {
+        const auto* d = dynamic_cast<const CudaDelta*>(&delta);
+        if (!d) {
+            if (why_not) *why_not = "the delta belongs to another backend";
+            return false;
+        }
+        if (why_not) *why_not = d->not_batchable;
+        return d->not_batchable.empty();
     }
 
     void activate(const DeviceDelta* delta, DeltaMode mode) override {
@@ -187,6 +238,43 @@ private:
         o.cache_capacity = 1;  // the backend's caches come from make_cache
         o.restore = cuda::RestoreMode::device_copy;
         return o;
+    }
+
+    // The per-sequence terms of a delta, the same split as the CPU backend's
+    // (cpu_backend.cpp, build_terms): decoder linears by separate computation, the
+    // embeddings and head (compressed or dense) per sequence, 1-D tensors (norms, biases) as
+    // base + Δ in float32. Anything else (a Mixtral router or expert, a dense delta of a
+    // decoder linear) cannot be added per sequence: not_batchable says which tensor.
+    void build_terms(CudaDelta& d) {
+        cuda::SequenceTerms& t = d.terms;
+        const bool tied = gpu_.config().tie_word_embeddings;
+        const std::string embed = "model.embed_tokens.weight", head = "lm_head.weight";
+        for (const CudaDelta::Linear& l : d.linears) {
+            if (l.ref) {
+                t.set_linear(*l.ref, l.data.get());
+            } else if (l.weight == embed) {
+                t.embedding = l.data.get();
+                if (tied) t.head = l.data.get();
+            } else if (l.weight == head) {
+                t.head = l.data.get();
+            } else if (d.not_batchable.empty()) {
+                d.not_batchable = "its tensor '" + l.weight + "' is not a decoder linear";
+            }
+        }
+        for (const CudaDelta::Dense& dn : d.dense) {
+            const std::vector<std::int64_t> shape = gpu_.weight_shape(dn.weight);
+            if (shape.size() == 1) {
+                t.vectors.emplace(dn.weight, gpu_.base_vector_f32(dn.weight, dn.data.get()));
+            } else if (dn.weight == embed) {
+                t.embedding_dense = dn.data.get();
+                if (tied) t.head_dense = dn.data.get();
+            } else if (dn.weight == head) {
+                t.head_dense = dn.data.get();
+            } else if (d.not_batchable.empty()) {
+                d.not_batchable =
+                    "its dense tensor '" + dn.weight + "' is not a norm, bias or embedding";
+            }
+        }
     }
 
     // Back to the base, except the weights in `keep` (about to be rewritten from the copy).

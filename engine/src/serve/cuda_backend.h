@@ -4,6 +4,9 @@
 // the fused kernel W = W_base + Δ̂ reading a device copy of each touched base weight (made on
 // first use, reported by restore_overhead_bytes), so that a switch is one pass and the
 // restore an exact device copy; DeltaMode::separate adds x·Δ̂ᵀ from the packed codes.
+// forward_batch runs several sequences in one step (cuda::CudaModel::forward_batch), each
+// expert's terms added to its own sequences' rows only; a delta holding a tensor that cannot
+// be added per sequence (batches_delta says which) falls back to sequence by sequence.
 #pragma once
 
 #include <memory>

@@ -56,8 +56,8 @@ void CudaModel::Impl::reserve_workspace(std::int64_t rows) {
     ws_rows = rows;
 }
 
-void CudaModel::Impl::linear(const LinearSlot& l, const float* in, std::int64_t rows, float* out) {
-    const DeviceWeight& w = *l.weight;
+void CudaModel::Impl::base_product(const DeviceWeight& w, const float* in, std::int64_t rows,
+                                   float* out) {
     const std::int64_t n_out = w.rows(), n_in = w.cols();
     const void* xin = in;
     if (w.dtype != DType::f32) {
@@ -66,19 +66,28 @@ void CudaModel::Impl::linear(const LinearSlot& l, const float* in, std::int64_t 
         xin = xh.get();
     }
     blas->linear(xin, rows, w.data.get(), w.wtype(), n_out, n_in, out);
+}
+
+void CudaModel::Impl::delta_product(const kernels::PackedDelta& d, const float* in,
+                                    std::int64_t rows, float* out) {
+    if (rows <= 0) return;
+    const std::int64_t need = kernels::delta_scratch_floats(d, static_cast<int>(rows));
+    if (need > delta_scratch_floats) {
+        // The old scratch may still be read by queued kernels: its block goes back to the
+        // allocator's cache only, and every later use is ordered after them on this stream.
+        delta_scratch = alloc->allocate(static_cast<std::size_t>(need) * 4, "delta scratch");
+        delta_scratch_floats = need;
+    }
+    MESWITCH_CUDA_CHECK(kernels::delta_matmul(d, in, static_cast<int>(rows), out,
+                                              delta_scratch.as<float>(), stream));
+}
+
+void CudaModel::Impl::linear(const LinearSlot& l, const float* in, std::int64_t rows, float* out) {
+    base_product(*l.weight, in, rows, out);
     if (l.bias)
         MESWITCH_CUDA_CHECK(
-            kernels::add_bias_f32(out, l.bias->f32.as<float>(), rows, n_out, stream));
-    if (l.separate) {
-        const kernels::PackedDelta& d = l.separate->packed();
-        const std::int64_t need = kernels::delta_scratch_floats(d, static_cast<int>(rows));
-        if (need > delta_scratch_floats) {
-            delta_scratch = alloc->allocate(static_cast<std::size_t>(need) * 4, "delta scratch");
-            delta_scratch_floats = need;
-        }
-        MESWITCH_CUDA_CHECK(kernels::delta_matmul(d, in, static_cast<int>(rows), out,
-                                                  delta_scratch.as<float>(), stream));
-    }
+            kernels::add_bias_f32(out, l.bias->f32.as<float>(), rows, l.weight->rows(), stream));
+    if (l.separate) delta_product(l.separate->packed(), in, rows, out);
 }
 
 std::int64_t CudaModel::Impl::run_layers(std::int64_t rows, const ForwardOptions& opt) {

@@ -129,7 +129,7 @@ CudaModel::Impl::~Impl() {
     x.reset(), xn.reset(), q.reset(), att.reset(), tmp.reset(), gate.reset(), up.reset();
     xh.reset(), logits.reset(), ids.reset(), delta_scratch.reset();
     router_logits.reset(), moe_in.reset(), moe_out.reset(), moe_tokens.reset();
-    moe_weights.reset();
+    moe_weights.reset(), bk.reset(), bv.reset();
     own_cache.keys.reset(), own_cache.values.reset(), inv_freq.reset();
     weights.clear();
     blas.reset();
@@ -334,6 +334,41 @@ std::uint64_t CudaModel::restore_overhead_bytes() const {
     std::uint64_t n = 0;
     for (const auto& [name, w] : impl_->weights) n += w.base_copy.size();
     return n;
+}
+
+DeviceBuffer CudaModel::base_vector_f32(std::string_view name, const DenseDeltaBuffer* delta) {
+    Impl& m = *impl_;
+    DeviceWeight& w = m.weight(name);
+    if (w.shape.size() != 1)
+        throw Error(ErrorKind::invalid_argument,
+                    "base_vector_f32: " + w.name + " is not a 1-D tensor");
+    if (delta && delta->shape() != w.shape)
+        throw Error(ErrorKind::invalid_argument,
+                    "base_vector_f32: the dense delta for " + w.name + " has another shape");
+    const std::int64_t n = w.numel();
+    DeviceBuffer out = m.alloc->allocate(static_cast<std::size_t>(n) * 4, "f32 copy of " + w.name);
+    // The pristine base: the weight itself, or its copy while a delta is applied in place.
+    const void* src = w.data.get();
+    DeviceBuffer staged;
+    if (w.modified) {
+        if (w.base_copy) {
+            src = w.base_copy.get();
+        } else if (w.host_copy) {
+            staged = m.alloc->allocate(w.nbytes, "staged base of " + w.name);
+            MESWITCH_CUDA_CHECK(cudaMemcpyAsync(staged.get(), w.host_copy->ptr, w.nbytes,
+                                                cudaMemcpyHostToDevice, m.stream));
+            src = staged.get();
+        } else {
+            throw Error(ErrorKind::device,
+                        "CUDA model: " + w.name + " is modified but has no base copy");
+        }
+    }
+    MESWITCH_CUDA_CHECK(kernels::convert_to_f32(src, w.wtype(), out.as<float>(), n, m.stream));
+    if (delta)
+        MESWITCH_CUDA_CHECK(kernels::dense_delta_apply(out.get(), out.get(), kernels::WType::f32,
+                                                       delta->data(), delta->type(), n, m.stream));
+    m.sync();
+    return out;
 }
 
 void CudaModel::release_base_copies() {

@@ -8,7 +8,10 @@
 //     W = copy + Δ̂) or in pinned host memory (RestoreMode::host_copy: no device memory,
 //     a PCIe copy per restore);
 //   - separately: set_separate_delta(ref, delta) adds x·Δ̂ᵀ from the packed codes after
-//     that linear, the weight untouched.
+//     that linear, the weight untouched;
+//   - per sequence: forward_batch runs several sequences in one step, each with its own KV
+//     cache and its own expert's SequenceTerms (delta products on that sequence's rows only,
+//     its own norms, biases, embedding rows and head delta), the weights untouched.
 //
 //   cuda::CudaModel gpu(model);                    // model: meswitch::Model (host)
 //   std::vector<float> logits = gpu.forward(ids);  // appends to the device KV cache
@@ -17,6 +20,8 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
+#include <map>
 #include <memory>
 #include <span>
 #include <string>
@@ -46,6 +51,35 @@ struct CudaKvCache {
     DeviceBuffer keys, values;  // [layer][capacity][kv_dim]
     std::int64_t layers = 0, kv_dim = 0, capacity = 0, size = 0;
     std::uint64_t bytes() const { return keys.size() + values.size(); }
+};
+
+// What one expert adds to the base for the sequences that use it in a batched step
+// (CudaModel::forward_batch), the counterpart of meswitch::SequenceDelta on the CPU. The
+// deltas it points to are owned by the caller (the serving backend's uploaded expert) and
+// must outlive its use; members left empty leave the base alone.
+struct SequenceTerms {
+    // Decoder linears, y += x·Δ̂ᵀ over the group's rows (indexed by layer · 7 + kind).
+    std::vector<const LinearDelta*> linears;
+    const LinearDelta* embedding = nullptr;             // compressed: rows decoded per token
+    const DenseDeltaBuffer* embedding_dense = nullptr;  // dense (vocab × hidden)
+    const LinearDelta* head = nullptr;                  // compressed head (or tied embeddings)
+    const DenseDeltaBuffer* head_dense = nullptr;       // dense head delta (vocab × hidden)
+    // 1-D tensors (norm weights, biases) as this expert has them: base + Δ in float32, made
+    // by CudaModel::base_vector_f32.
+    std::map<std::string, DeviceBuffer, std::less<>> vectors;
+
+    void set_linear(LinearRef ref, const LinearDelta* delta);
+    const LinearDelta* linear(LinearRef ref) const;    // nullptr: none
+    const float* vector(std::string_view name) const;  // nullptr: the base's
+    std::uint64_t bytes() const;                       // device memory of the vectors
+};
+
+// One sequence of CudaModel::forward_batch.
+struct CudaBatchSequence {
+    std::span<const std::int32_t> tokens;  // run at positions cache->size …
+    CudaKvCache* cache = nullptr;          // made by this model's make_cache
+    const SequenceTerms* terms = nullptr;  // nullptr: the weights as they are
+    bool all_positions = false;            // logits of every token, not only the last
 };
 
 class CudaModel {
@@ -81,6 +115,14 @@ public:
     // Same on a cache from make_cache.
     std::vector<float> forward(std::span<const std::int32_t> tokens, CudaKvCache& cache,
                                const ForwardOptions& options = {});
+    // One step for several sequences (Model::forward_batch semantics): every linear's base
+    // product runs once over all rows (one cuBLAS GEMM), each group of sequences sharing
+    // terms adds its delta products on its own contiguous rows; RoPE, the KV append and
+    // attention run per sequence on its own cache. Returns every sequence's logits in the
+    // caller's order (1 or tokens × vocab rows each). Error(invalid_argument) while a
+    // separate delta is set (set_separate_delta), for two sequences sharing a cache, an
+    // empty sequence, a bad token id or a full cache (nothing is appended then).
+    std::vector<float> forward_batch(std::span<const CudaBatchSequence> batch);
     // Greedy decoding on the device: runs `prompt`, then n − 1 more steps feeding each
     // argmax back without a host round trip for the token; returns the n tokens chosen.
     std::vector<std::int32_t> generate_greedy(std::span<const std::int32_t> prompt, int n);
@@ -102,7 +144,12 @@ public:
     void restore_all();
     bool is_modified(std::string_view weight_name) const;
     std::uint64_t restore_overhead_bytes() const;  // device bytes of the base copies
-    void release_base_copies();                    // restore_all, then free the copies
+    // A float32 device copy of 1-D weight `name` as the base has it (its pristine value even
+    // while a delta is applied in place), plus `delta` when given: the vectors of
+    // SequenceTerms. Error(not_found); Error(invalid_argument) for a weight that is not 1-D
+    // or a delta of another shape.
+    DeviceBuffer base_vector_f32(std::string_view name, const DenseDeltaBuffer* delta = nullptr);
+    void release_base_copies();  // restore_all, then free the copies
 
     // y += x·Δ̂ᵀ after that linear (nullptr clears). The delta must outlive its use.
     void set_separate_delta(LinearRef ref, const LinearDelta* delta);

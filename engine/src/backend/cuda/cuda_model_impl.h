@@ -132,13 +132,42 @@ struct CudaModel::Impl {
     // forward (cuda_forward.cpp); the cache is *kv
     std::vector<float> forward(std::span<const std::int32_t> tokens, const ForwardOptions& opt);
     void reserve_workspace(std::int64_t rows);
+    // out = in · Wᵀ + bias + the slot's separate delta.
     void linear(const LinearSlot& l, const float* in, std::int64_t rows, float* out);
+    // out = in · Wᵀ alone (the activations rounded to W's dtype for cuBLAS).
+    void base_product(const DeviceWeight& w, const float* in, std::int64_t rows, float* out);
+    // out += in · Δ̂ᵀ from the packed codes (separate computation).
+    void delta_product(const kernels::PackedDelta& d, const float* in, std::int64_t rows,
+                       float* out);
     // Runs rows tokens whose ids are already in `ids`; the final-norm rows [first, rows) end up
     // in xn; returns the index of the first normed row.
     std::int64_t run_layers(std::int64_t rows, const ForwardOptions& opt);
     void head_logits(const float* in, std::int64_t rows, float* out);
     // out (rows × hidden) = layer ls's sparse MoE block of xn (rows × hidden).
     void moe_block(const LayerSlots& ls, const float* xn, std::int64_t rows, float* out);
+
+    // forward_batch (cuda_forward_batch.cpp): the step's sequences in row order (sorted so
+    // that sequences sharing terms are contiguous) and the groups of rows sharing terms.
+    struct BatchRun {
+        const CudaBatchSequence* seq = nullptr;
+        std::int64_t row0 = 0, rows = 0, pos0 = 0;
+    };
+    struct BatchGroup {
+        const SequenceTerms* terms = nullptr;
+        std::int64_t row0 = 0, rows = 0;
+    };
+    std::vector<BatchRun> runs;
+    std::vector<BatchGroup> groups;
+    std::vector<std::int32_t> batch_ids;  // the step's token ids in row order (host)
+    DeviceBuffer bk, bv;                  // the step's keys and values before each cache
+    std::int64_t batch_kv_rows = 0;
+    std::vector<float> forward_batch(std::span<const CudaBatchSequence> batch);
+    // out = in · Wᵀ for all rows + each group's delta + each group's bias.
+    void batch_linear(const LinearSlot& l, const float* in, float* out);
+    // `fn(values, row0, rows)` over runs of consecutive groups that use the same f32 values
+    // of 1-D weight w (a group's own from its terms, else the base's).
+    void for_each_vector(const DeviceWeight& w,
+                         const std::function<void(const float*, std::int64_t, std::int64_t)>& fn);
 };
 
 }  // namespace meswitch::cuda
