@@ -29,6 +29,8 @@
 #include "meswitch/model.h"
 #include "meswitch/moe.h"
 #include "meswitch/tokenizer.h"
+#include "serve/device_backend.h"
+#include "serve/host_delta.h"
 #include "test_support.h"
 #include "tiny_model.h"
 
@@ -197,6 +199,52 @@ private slots:
         QVERIFY_THROWS_EXCEPTION(Error, model.forward_batch(bad));
     }
 
+    // The CPU backend's batched step with experts: every sequence's logits, bit for bit, are
+    // those of a step with it alone (decode rows and prompt chunks of 1-9 tokens mixed over
+    // three experts and the base, groups of 1 to 5 rows).
+    void forward_batch_with_deltas_is_batch_independent() {
+        auto backend = serve::make_cpu_backend(Model::load(m_base, ModelOptions{2}));
+        std::vector<std::unique_ptr<serve::DeviceDelta>> deltas;
+        for (const auto& [name, msd] : m_experts)
+            deltas.push_back(backend->upload(serve::HostDelta::load(msd, name, "")));
+        const int count = 11;
+        std::vector<std::unique_ptr<serve::DeviceCache>> batched, alone;
+        std::vector<std::vector<std::int32_t>> feed;
+        std::vector<const serve::DeviceDelta*> who;
+        for (int i = 0; i < count; ++i) {
+            batched.push_back(backend->make_cache(64));
+            alone.push_back(backend->make_cache(64));
+            std::vector<std::int32_t> p{1};
+            for (int k = 0; k < i % 9; ++k) p.push_back(10 + 7 * i + k);
+            feed.push_back(p);
+            who.push_back(i % 4 == 3 ? nullptr : deltas[static_cast<std::size_t>(i % 3)].get());
+        }
+        const auto vocab = static_cast<std::size_t>(backend->config().vocab_size);
+        for (int step = 0; step < 4; ++step) {
+            std::vector<serve::BatchEntry> entries;
+            for (int i = 0; i < count; ++i)
+                entries.push_back({feed[i], batched[i].get(), who[i], false});
+            const std::vector<float> all = backend->forward_batch(entries);
+            for (int i = 0; i < count; ++i) {
+                const serve::BatchEntry one[1] = {{feed[i], alone[i].get(), who[i], false}};
+                const std::vector<float> want = backend->forward_batch(one);
+                const std::vector<float> got(all.begin() + i * vocab,
+                                             all.begin() + (i + 1) * vocab);
+                QVERIFY2(
+                    want == got,
+                    ("sequence " + std::to_string(i) + " step " + std::to_string(step)).c_str());
+                feed[i] = {static_cast<std::int32_t>(std::max_element(got.begin(), got.end()) -
+                                                     got.begin())};
+            }
+        }
+        // An expert changes the logits (the deltas are really added).
+        std::vector<std::int32_t> p{1, 2, 3};
+        auto c1 = backend->make_cache(8), c2 = backend->make_cache(8);
+        const serve::BatchEntry base_only[1] = {{p, c1.get(), nullptr, false}};
+        const serve::BatchEntry with[1] = {{p, c2.get(), deltas[0].get(), false}};
+        QVERIFY(backend->forward_batch(base_only) != backend->forward_batch(with));
+    }
+
     // Ten requests over the base and three experts, in place and separate: batched and one at
     // a time give the same tokens; the first step batches all of them.
     void batched_equals_one_at_a_time() {
@@ -217,8 +265,8 @@ private slots:
         QVERIFY(batched[0].weights.find("delta") != std::string::npos);
     }
 
-    // All requests for one expert: the engine merges it in place for the batch; tokens are
-    // still those of the expert alone (merged) one at a time.
+    // All requests for one expert with merge_policy "auto": the engine merges it in place for
+    // the batch; tokens are those of the expert merged, one at a time.
     void one_expert_batches_merged() {
         std::vector<GenerateRequest> requests;
         for (int i = 0; i < 4; ++i) {
@@ -228,8 +276,10 @@ private slots:
             r.options = greedy(10);
             requests.push_back(r);
         }
-        const auto batched = serve_all(options(), 4, requests, m_experts);
-        const auto single = serve_all(options(), 1, requests, m_experts);
+        EngineOptions o = options();
+        o.merge_policy = "auto";
+        const auto batched = serve_all(o, 4, requests, m_experts);
+        const auto single = serve_all(o, 1, requests, m_experts);
         compare_serving(batched, single, 4);
     }
 

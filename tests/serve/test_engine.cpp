@@ -77,6 +77,7 @@ class TestEngine : public QObject {
         o.device = "cpu";
         o.threads = 1;
         o.delta_budget_bytes = budget;
+        o.merge_policy = "auto";  // one request at a time: merged as AppliedDelta merges
         return o;
     }
 

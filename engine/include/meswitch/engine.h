@@ -84,9 +84,15 @@ struct EngineOptions {
     // (a quarter of the free memory after the base, at most 4 GiB).
     std::uint64_t kv_budget_bytes = 0;
     int prefill_chunk = 256;  // a prompt's tokens per step (long prompts share the steps)
-    // How deltas are applied when every running sequence wants the same expert: "auto"
-    // (merge in place; separate computation while experts are mixed), "separate" (never merge).
-    std::string merge_policy = "auto";
+    // Whether the engine may merge an expert in place while every running sequence wants it:
+    // "separate" (the default): never — every sequence adds its delta by separate
+    // computation, so a request's tokens do not depend on what else is running (batched ==
+    // one at a time, bit for bit); "auto": merge then (decode at the base's speed: on the
+    // CPU 71-75 vs 55-56 tokens/s separate, `bench switch --shape small`), at the price that
+    // a greedy answer may change by rounding with the load (W_base + Δ̂ rounded to bf16 vs
+    // x·W_base + x·Δ̂ in f32: 7 of 16 requests differed in `bench serve --delta-mode merged`).
+    // Experts whose deltas cannot be added per sequence are always merged, running alone.
+    std::string merge_policy = "separate";
 };
 
 using RequestId = std::uint64_t;
@@ -108,8 +114,9 @@ struct GenerateRequest {
     // What the router reads; default: the last user message, else `prompt`.
     std::string route_text;
     std::optional<double> routing_threshold;  // default: EngineOptions::router.threshold
-    // merged: the engine may merge the expert in place while the whole batch wants it;
-    // separate: always x·W_base + x·Δ̂ from the packed form.
+    // merged: the engine may merge the expert in place while the whole batch wants it (with
+    // EngineOptions::merge_policy "auto"); separate: always x·W_base + x·Δ̂ from the packed
+    // form.
     DeltaMode mode = DeltaMode::merged;
     GenerateOptions options;  // options.cancel is ignored: use Engine::cancel
 };

@@ -780,7 +780,7 @@ void Engine::Impl::step() {
     }
     std::string want_merged;
     if (any_backend && experts.size() == 1 && !experts.begin()->empty()) {
-        if (exclusive || (options.merge_policy != "separate" && !any_separate && !queue_waiting))
+        if (exclusive || (options.merge_policy == "auto" && !any_separate && !queue_waiting))
             want_merged = *experts.begin();
     }
     if (any_backend && want_merged != merged) {

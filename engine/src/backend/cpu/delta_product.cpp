@@ -184,6 +184,39 @@ void PrepareActs(const PackedDelta& d, const float* x, std::int64_t n, DeltaActs
     }
 }
 
+#if MESWITCH_DELTA_SIMD
+// The lanes of v summed down to one 128-bit vector (4 partial sums).
+template <class D>
+HWY_INLINE hn::Vec<hn::Full128<float>> To128(D d, hn::Vec<D> v) {
+    if constexpr (hn::MaxLanes(D()) > 4) {
+        const hn::Half<D> dh;
+        return To128(dh, hn::Add(hn::LowerHalf(dh, v), hn::UpperHalf(dh, v)));
+    } else {
+        return v;
+    }
+}
+
+// The float total of one row's hi/lo integer sums, always in the same order whatever the
+// kernel (lanes halved down to four, then (a0 + a2) + (a1 + a3)), times the activation
+// row's step: every path of the product gives a row the same bits for any number of rows.
+HWY_INLINE float RowTotal(VI32 ah, VI32 al, float step) {
+    const DF df;
+    const hn::Full128<float> d4;
+    const auto v =
+        To128(df, hn::MulAdd(hn::ConvertTo(df, ah), hn::Set(df, 256.0f), hn::ConvertTo(df, al)));
+    alignas(16) float l[4];
+    hn::Store(v, d4, l);
+    const float sum = (l[0] + l[2]) + (l[1] + l[3]);
+    return sum * step;
+}
+
+#endif
+
+// y += s · (dot − z · zsum), one expression for every path (the same contraction).
+HWY_NOINLINE void AddCoded(float& y, float s, float dot, float z, float zsum) {
+    y += s * (dot - z * zsum);
+}
+
 // Σ_coded q·x for weight row `codes` (row_len bytes in the kernel's view) and activation
 // rows [t0, t0 + NT), into dot[0 .. NT). BITS 8 stands for unpacked 3-bit rows.
 // Blocks may read past the row into the next row's codes (their activations are zero);
@@ -250,9 +283,7 @@ void RowDots(const std::uint8_t* codes, std::int64_t row_len, const std::uint8_t
             ah[t][0] = hn::Add(ah[t][0], ah[t][c]);
             al[t][0] = hn::Add(al[t][0], al[t][c]);
         }
-        const auto v = hn::MulAdd(hn::ConvertTo(df, ah[t][0]), hn::Set(df, 256.0f),
-                                  hn::ConvertTo(df, al[t][0]));
-        dot[t] = hn::GetLane(hn::SumOfLanes(df, v)) * a.step[static_cast<std::size_t>(t0 + t)];
+        dot[t] = RowTotal(ah[t][0], al[t][0], a.step[static_cast<std::size_t>(t0 + t)]);
     }
 #else
     const std::int64_t bb = BlockBytes();
@@ -278,41 +309,37 @@ void RowDots(const std::uint8_t* codes, std::int64_t row_len, const std::uint8_t
 }
 
 #if MESWITCH_DELTA_SIMD
-// The lanes of v summed down to one 128-bit vector (4 partial sums).
-template <class D>
-HWY_INLINE hn::Vec<hn::Full128<float>> To128(D d, hn::Vec<D> v) {
-    if constexpr (hn::MaxLanes(D()) > 4) {
-        const hn::Half<D> dh;
-        return To128(dh, hn::Add(hn::LowerHalf(dh, v), hn::UpperHalf(dh, v)));
-    } else {
-        return v;
-    }
-}
-
-// Decode (one activation row, packed 1/2/4-bit rows): Σ_coded q·x for the four weight rows
-// at codes, codes + stride, … into dot[0..4). The activation loads are shared, the four
-// rows' chains overlap, and the four horizontal sums are done together.
-template <int BITS>
-void FourRowDots(const std::uint8_t* codes, std::int64_t stride, std::int64_t row_len,
-                 const std::uint8_t* end, const DeltaActs& a, std::int64_t t, float* dot) {
+// Σ_coded q·x for R weight rows (codes, codes + stride, …) and NT activation rows from t0
+// into dot[r * NT + t]: each block's codes are loaded once for all activation rows and each
+// activation vector once for all weight rows (R · NT · 2 accumulators, at most 16).
+template <int BITS, int R, int NT>
+void MultiDots(const std::uint8_t* codes, std::int64_t stride, std::int64_t row_len,
+               const std::uint8_t* end, const DeltaActs& a, std::int64_t t0, float* dot) {
     constexpr int PER = 8 / BITS;
     const DU8 du8;
     const DI8 di8;
     const DU16 du16;
     const DI32 di32;
-    const DF df;
     const std::int64_t bb = BlockBytes();
     const auto mask = hn::Set(du8, static_cast<std::uint8_t>((1u << BITS) - 1u));
-    VI32 ah[4], al[4];
+    VI32 ah[R][NT], al[R][NT];
     MESWITCH_UNROLL
-    for (int r = 0; r < 4; ++r) ah[r] = al[r] = hn::Zero(di32);
-    const std::int8_t* hi = a.hi.data() + t * a.stride;
-    const std::int8_t* lo = a.lo.data() + t * a.stride;
-    alignas(64) std::uint8_t tail[4][64];
-    for (std::int64_t b = 0; b < a.blocks; ++b) {
-        VU8 c[4];
+    for (int r = 0; r < R; ++r) {
         MESWITCH_UNROLL
-        for (int r = 0; r < 4; ++r) {
+        for (int t = 0; t < NT; ++t) ah[r][t] = al[r][t] = hn::Zero(di32);
+    }
+    const std::int8_t* hi[NT];
+    const std::int8_t* lo[NT];
+    MESWITCH_UNROLL
+    for (int t = 0; t < NT; ++t) {
+        hi[t] = a.hi.data() + (t0 + t) * a.stride;
+        lo[t] = a.lo.data() + (t0 + t) * a.stride;
+    }
+    alignas(64) std::uint8_t tail[R][64];
+    for (std::int64_t b = 0; b < a.blocks; ++b) {
+        VU8 c[R];
+        MESWITCH_UNROLL
+        for (int r = 0; r < R; ++r) {
             const std::uint8_t* src = codes + r * stride + b * bb;
             if (src + bb > end) {
                 std::memset(tail[r], 0, sizeof tail[r]);
@@ -324,34 +351,45 @@ void FourRowDots(const std::uint8_t* codes, std::int64_t stride, std::int64_t ro
         const std::int64_t off = b * PER * bb;
         MESWITCH_UNROLL
         for (int k = 0; k < PER; ++k) {
-            const auto h = hn::LoadU(di8, hi + off + k * bb);
-            const auto l = hn::LoadU(di8, lo + off + k * bb);
+            VU8 q[R];
             MESWITCH_UNROLL
-            for (int r = 0; r < 4; ++r) {
-                const VU8 q =
-                    k == 0 ? hn::And(c[r], mask)
-                           : hn::And(hn::BitCast(du8, hn::ShiftRightSame(hn::BitCast(du16, c[r]),
-                                                                         k * BITS)),
-                                     mask);
-                ah[r] = DotAcc(ah[r], q, h);
-                al[r] = DotAcc(al[r], q, l);
+            for (int r = 0; r < R; ++r)
+                q[r] = k == 0 ? hn::And(c[r], mask)
+                              : hn::And(hn::BitCast(du8, hn::ShiftRightSame(hn::BitCast(du16, c[r]),
+                                                                            k * BITS)),
+                                        mask);
+            MESWITCH_UNROLL
+            for (int t = 0; t < NT; ++t) {
+                const auto h = hn::LoadU(di8, hi[t] + off + k * bb);
+                const auto l = hn::LoadU(di8, lo[t] + off + k * bb);
+                MESWITCH_UNROLL
+                for (int r = 0; r < R; ++r) {
+                    ah[r][t] = DotAcc(ah[r][t], q[r], h);
+                    al[r][t] = DotAcc(al[r][t], q[r], l);
+                }
             }
         }
     }
-    const hn::Full128<float> d4;
-    const hn::Repartition<std::uint64_t, decltype(d4)> d2;
-    hn::Vec<decltype(d4)> v[4];
     MESWITCH_UNROLL
-    for (int r = 0; r < 4; ++r)
-        v[r] = To128(df, hn::MulAdd(hn::ConvertTo(df, ah[r]), hn::Set(df, 256.0f),
-                                    hn::ConvertTo(df, al[r])));
-    // 4 × 4 partial sums → the 4 totals: interleave and add twice.
-    const auto s01 = hn::Add(hn::InterleaveLower(v[0], v[1]), hn::InterleaveUpper(d4, v[0], v[1]));
-    const auto s23 = hn::Add(hn::InterleaveLower(v[2], v[3]), hn::InterleaveUpper(d4, v[2], v[3]));
-    const auto lo64 = hn::InterleaveLower(hn::BitCast(d2, s01), hn::BitCast(d2, s23));
-    const auto hi64 = hn::InterleaveUpper(d2, hn::BitCast(d2, s01), hn::BitCast(d2, s23));
-    const auto sums = hn::Add(hn::BitCast(d4, lo64), hn::BitCast(d4, hi64));
-    hn::StoreU(hn::Mul(sums, hn::Set(d4, a.step[static_cast<std::size_t>(t)])), d4, dot);
+    for (int r = 0; r < R; ++r) {
+        MESWITCH_UNROLL
+        for (int t = 0; t < NT; ++t)
+            dot[r * NT + t] =
+                RowTotal(ah[r][t], al[r][t], a.step[static_cast<std::size_t>(t0 + t)]);
+    }
+}
+
+// R weight rows from r × NT activation rows from t, added to y.
+template <int BITS, int R, int NT>
+void MultiBlock(const PackedDelta& d, const DeltaActs& a, float* y, std::int64_t r, std::int64_t t,
+                std::int64_t row_len, const std::uint8_t* end) {
+    float dot[R * NT];
+    MultiDots<BITS, R, NT>(d.codes + r * d.row_bytes, d.row_bytes, row_len, end, a, t, dot);
+    for (int i = 0; i < R; ++i)
+        for (int j = 0; j < NT; ++j)
+            AddCoded(y[(t + j) * d.rows + r + i], d.scale[static_cast<std::size_t>(r + i)],
+                     dot[i * NT + j], d.zero[static_cast<std::size_t>(r + i)],
+                     a.zsum[static_cast<std::size_t>(t + j)]);
 }
 #endif
 
@@ -365,14 +403,31 @@ void RowsPer(const PackedDelta& d, const DeltaActs& a, float* y, std::int64_t r0
     std::int64_t r = r0;
 #if MESWITCH_DELTA_SIMD
     if constexpr (BITS != 8) {
-        if (a.n == 1) {  // decode: four weight rows at a time
-            for (; r + 4 <= r1; r += 4) {
-                float dot[4];
-                FourRowDots<BITS>(d.codes + r * d.row_bytes, d.row_bytes, row_len, packed_end, a, 0,
-                                  dot);
-                for (int i = 0; i < 4; ++i)
-                    y[r + i] += d.scale[static_cast<std::size_t>(r + i)] *
-                                (dot[i] - d.zero[static_cast<std::size_t>(r + i)] * a.zsum[0]);
+        // Tiles of weight rows × activation rows (4 × 1, 4 × 2, 2 × 3, 2 × 4).
+        const std::int64_t n = a.n;
+        for (; r + 4 <= r1; r += 4) {
+            std::int64_t t = 0;
+            if (n == 1) {
+                MultiBlock<BITS, 4, 1>(d, a, y, r, 0, row_len, packed_end);
+                continue;
+            }
+            for (; t + 4 <= n; t += 4) {
+                MultiBlock<BITS, 2, 4>(d, a, y, r, t, row_len, packed_end);
+                MultiBlock<BITS, 2, 4>(d, a, y, r + 2, t, row_len, packed_end);
+            }
+            switch (n - t) {
+                case 1:
+                    MultiBlock<BITS, 4, 1>(d, a, y, r, t, row_len, packed_end);
+                    break;
+                case 2:
+                    MultiBlock<BITS, 4, 2>(d, a, y, r, t, row_len, packed_end);
+                    break;
+                case 3:
+                    MultiBlock<BITS, 2, 3>(d, a, y, r, t, row_len, packed_end);
+                    MultiBlock<BITS, 2, 3>(d, a, y, r + 2, t, row_len, packed_end);
+                    break;
+                default:
+                    break;
             }
         }
     }
@@ -405,8 +460,8 @@ void RowsPer(const PackedDelta& d, const DeltaActs& a, float* y, std::int64_t r0
                     break;
             }
             for (std::int64_t i = 0; i < nt; ++i)
-                y[(t + i) * d.rows + r] +=
-                    s * (dot[i] - z * a.zsum[static_cast<std::size_t>(t + i)]);
+                AddCoded(y[(t + i) * d.rows + r], s, dot[i], z,
+                         a.zsum[static_cast<std::size_t>(t + i)]);
         }
     }
     // Salient columns, column by column across the rows (vectorises; values stored k-major).

@@ -12,6 +12,30 @@
 #include "core/thread_pool.h"
 #include "meswitch/error.h"
 
+// The vector loops of the multi-vector kernels must unroll, or their accumulator arrays live
+// on the stack.
+#ifndef MESWITCH_GEMV_UNROLL
+#if defined(__clang__)
+#define MESWITCH_GEMV_UNROLL _Pragma("unroll")
+#else
+#define MESWITCH_GEMV_UNROLL _Pragma("GCC unroll 8")
+#endif
+#endif
+
+#ifndef MESWITCH_GEMV_ONCE
+#define MESWITCH_GEMV_ONCE
+namespace meswitch::cpu {
+// Up to eight vectors of one call: x/y (and for bf16 the even/odd halves) of each.
+struct MultiArgs {
+    int count = 0;
+    const float* x[8];
+    const float* even[8];
+    const float* odd[8];
+    float* y[8];
+};
+}  // namespace meswitch::cpu
+#endif
+
 #undef HWY_TARGET_INCLUDE
 #define HWY_TARGET_INCLUDE "backend/cpu/gemv.cpp"
 #include <hwy/cache_control.h>
@@ -191,6 +215,217 @@ void GemvF16(const std::uint16_t* bits, std::int64_t cols, const float* x, float
     }
 }
 
+// ---- several vectors at once (a decode batch). Each weight vector is loaded once and
+// multiplied into B activation vectors; every (row, vector) pair keeps its own accumulators
+// in exactly the order of the one-vector kernels above, so y_b[r] is bit-identical to
+// GemvF32/GemvBf16/GemvF16 on x_b. Two weight rows per pass: 2·B·(1 or 2) accumulators.
+
+template <int B>
+void MultiF32(const float* w, std::int64_t cols, const float* const* x, float* const* y,
+              std::int64_t r0, std::int64_t r1) {
+    const hn::ScalableTag<float> df;
+    using V = decltype(hn::Zero(df));
+    const std::int64_t n = static_cast<std::int64_t>(hn::Lanes(df));
+    const std::int64_t vec_end = cols - cols % n;
+    for (std::int64_t r = r0; r < r1; ++r) {
+        const float* wr = w + r * cols;
+        V a[B];
+        MESWITCH_GEMV_UNROLL
+        for (int b = 0; b < B; ++b) a[b] = hn::Zero(df);
+        for (std::int64_t i = 0; i < vec_end; i += n) {
+            const auto wv = hn::LoadU(df, wr + i);
+            MESWITCH_GEMV_UNROLL
+            for (int b = 0; b < B; ++b) a[b] = hn::MulAdd(wv, hn::LoadU(df, x[b] + i), a[b]);
+        }
+        MESWITCH_GEMV_UNROLL
+        for (int b = 0; b < B; ++b) {
+            float s = hn::GetLane(hn::SumOfLanes(df, a[b]));
+            for (std::int64_t i = vec_end; i < cols; ++i) s += wr[i] * x[b][i];
+            y[b][r] = s;
+        }
+    }
+}
+
+template <int B>
+void MultiBf16(const std::uint16_t* w, std::int64_t cols, const float* const* x,
+               const float* const* x_even, const float* const* x_odd, float* const* y,
+               std::int64_t r0, std::int64_t r1) {
+    const hn::ScalableTag<float> df;
+    const hn::RebindToUnsigned<decltype(df)> du;
+    using V = decltype(hn::Zero(df));
+    const std::int64_t n = static_cast<std::int64_t>(hn::Lanes(df));
+    const std::int64_t pairs = cols / 2;
+    const std::int64_t vec_pairs = pairs - pairs % n;
+    const auto high_mask = hn::Set(du, 0xFFFF0000u);
+    auto tail = [&](const std::uint16_t* wr, const float* xb) {
+        float s = 0.0f;
+        for (std::int64_t i = 2 * vec_pairs; i < cols; ++i) s += bf16_scalar(wr[i]) * xb[i];
+        return s;
+    };
+    std::int64_t r = r0;
+    for (; r + 2 <= r1; r += 2) {
+        const std::uint16_t* w0 = w + r * cols;
+        const std::uint16_t* w1 = w0 + cols;
+        const std::uint32_t* p0 = reinterpret_cast<const std::uint32_t*>(w0);
+        const std::uint32_t* p1 = reinterpret_cast<const std::uint32_t*>(w1);
+        V e0[B], o0[B], e1[B], o1[B];
+        MESWITCH_GEMV_UNROLL
+        for (int b = 0; b < B; ++b) e0[b] = o0[b] = e1[b] = o1[b] = hn::Zero(df);
+        for (std::int64_t j = 0; j < vec_pairs; j += n) {
+            const auto v0 = hn::LoadU(du, p0 + j);
+            const auto v1 = hn::LoadU(du, p1 + j);
+            const auto we0 = hn::BitCast(df, hn::ShiftLeft<16>(v0));
+            const auto wo0 = hn::BitCast(df, hn::And(v0, high_mask));
+            const auto we1 = hn::BitCast(df, hn::ShiftLeft<16>(v1));
+            const auto wo1 = hn::BitCast(df, hn::And(v1, high_mask));
+            MESWITCH_GEMV_UNROLL
+            for (int b = 0; b < B; ++b) {
+                const auto xe = hn::LoadU(df, x_even[b] + j);
+                const auto xo = hn::LoadU(df, x_odd[b] + j);
+                e0[b] = hn::MulAdd(we0, xe, e0[b]);
+                o0[b] = hn::MulAdd(wo0, xo, o0[b]);
+                e1[b] = hn::MulAdd(we1, xe, e1[b]);
+                o1[b] = hn::MulAdd(wo1, xo, o1[b]);
+            }
+        }
+        MESWITCH_GEMV_UNROLL
+        for (int b = 0; b < B; ++b) {
+            y[b][r] = hn::GetLane(hn::SumOfLanes(df, hn::Add(e0[b], o0[b]))) + tail(w0, x[b]);
+            y[b][r + 1] = hn::GetLane(hn::SumOfLanes(df, hn::Add(e1[b], o1[b]))) + tail(w1, x[b]);
+        }
+    }
+    for (; r < r1; ++r) {
+        const std::uint16_t* wr = w + r * cols;
+        const std::uint32_t* p = reinterpret_cast<const std::uint32_t*>(wr);
+        V e[B], o[B];
+        MESWITCH_GEMV_UNROLL
+        for (int b = 0; b < B; ++b) e[b] = o[b] = hn::Zero(df);
+        for (std::int64_t j = 0; j < vec_pairs; j += n) {
+            const auto v = hn::LoadU(du, p + j);
+            const auto we = hn::BitCast(df, hn::ShiftLeft<16>(v));
+            const auto wo = hn::BitCast(df, hn::And(v, high_mask));
+            MESWITCH_GEMV_UNROLL
+            for (int b = 0; b < B; ++b) {
+                e[b] = hn::MulAdd(we, hn::LoadU(df, x_even[b] + j), e[b]);
+                o[b] = hn::MulAdd(wo, hn::LoadU(df, x_odd[b] + j), o[b]);
+            }
+        }
+        MESWITCH_GEMV_UNROLL
+        for (int b = 0; b < B; ++b)
+            y[b][r] = hn::GetLane(hn::SumOfLanes(df, hn::Add(e[b], o[b]))) + tail(wr, x[b]);
+    }
+}
+
+// Five to eight vectors: one weight row per pass, so that each weight byte is used by every
+// vector while it streams in (the next rows are prefetched as in GemvBf16).
+template <int B>
+void MultiBf16Wide(const std::uint16_t* w, std::int64_t cols, const float* const* x,
+                   const float* const* x_even, const float* const* x_odd, float* const* y,
+                   std::int64_t r0, std::int64_t r1) {
+    const hn::ScalableTag<float> df;
+    const hn::RebindToUnsigned<decltype(df)> du;
+    using V = decltype(hn::Zero(df));
+    const std::int64_t n = static_cast<std::int64_t>(hn::Lanes(df));
+    const std::int64_t pairs = cols / 2;
+    const std::int64_t vec_pairs = pairs - pairs % n;
+    const auto high_mask = hn::Set(du, 0xFFFF0000u);
+    const std::int64_t line_pairs = 64 / 4;
+    for (std::int64_t r = r0; r < r1; ++r) {
+        const std::uint16_t* wr = w + r * cols;
+        const std::uint32_t* p = reinterpret_cast<const std::uint32_t*>(wr);
+        const std::uint16_t* next = r + 2 < r1 ? w + (r + 2) * cols : nullptr;
+        V e[B], o[B];
+        MESWITCH_GEMV_UNROLL
+        for (int b = 0; b < B; ++b) e[b] = o[b] = hn::Zero(df);
+        for (std::int64_t j = 0; j < vec_pairs; j += n) {
+            if (next && (j % line_pairs) == 0) hwy::Prefetch(next + 2 * j);
+            const auto v = hn::LoadU(du, p + j);
+            const auto we = hn::BitCast(df, hn::ShiftLeft<16>(v));
+            const auto wo = hn::BitCast(df, hn::And(v, high_mask));
+            MESWITCH_GEMV_UNROLL
+            for (int b = 0; b < B; ++b) {
+                e[b] = hn::MulAdd(we, hn::LoadU(df, x_even[b] + j), e[b]);
+                o[b] = hn::MulAdd(wo, hn::LoadU(df, x_odd[b] + j), o[b]);
+            }
+        }
+        MESWITCH_GEMV_UNROLL
+        for (int b = 0; b < B; ++b) {
+            float t = 0.0f;
+            for (std::int64_t i = 2 * vec_pairs; i < cols; ++i) t += bf16_scalar(wr[i]) * x[b][i];
+            y[b][r] = hn::GetLane(hn::SumOfLanes(df, hn::Add(e[b], o[b]))) + t;
+        }
+    }
+}
+
+template <int B>
+void MultiF16(const std::uint16_t* bits, std::int64_t cols, const float* const* x, float* const* y,
+              std::int64_t r0, std::int64_t r1) {
+    const hn::ScalableTag<float> df;
+    const hn::Rebind<hwy::float16_t, decltype(df)> dh;
+    using V = decltype(hn::Zero(df));
+    const hwy::float16_t* w = reinterpret_cast<const hwy::float16_t*>(bits);
+    const std::int64_t n = static_cast<std::int64_t>(hn::Lanes(df));
+    const std::int64_t vec_end = cols - cols % n;
+    auto tail = [&](std::int64_t row, const float* xb) {
+        float s = 0.0f;
+        for (std::int64_t i = vec_end; i < cols; ++i) s += f16_to_f32(bits[row * cols + i]) * xb[i];
+        return s;
+    };
+    for (std::int64_t r = r0; r < r1; ++r) {
+        const hwy::float16_t* wr = w + r * cols;
+        V a[B];
+        MESWITCH_GEMV_UNROLL
+        for (int b = 0; b < B; ++b) a[b] = hn::Zero(df);
+        for (std::int64_t i = 0; i < vec_end; i += n) {
+            const auto wv = hn::PromoteTo(df, hn::LoadU(dh, wr + i));
+            MESWITCH_GEMV_UNROLL
+            for (int b = 0; b < B; ++b) a[b] = hn::MulAdd(wv, hn::LoadU(df, x[b] + i), a[b]);
+        }
+        MESWITCH_GEMV_UNROLL
+        for (int b = 0; b < B; ++b) y[b][r] = hn::GetLane(hn::SumOfLanes(df, a[b])) + tail(r, x[b]);
+    }
+}
+
+template <int B>
+void MultiRows(int dtype, const void* w, std::int64_t cols, const MultiArgs& a, std::int64_t r0,
+               std::int64_t r1) {
+    if (dtype == 0) {
+        MultiF32<B>(static_cast<const float*>(w), cols, a.x, a.y, r0, r1);
+    } else if (dtype == 1) {
+        const auto* bits = static_cast<const std::uint16_t*>(w);
+        if constexpr (B == 1)
+            GemvBf16(bits, cols, a.x[0], a.even[0], a.odd[0], a.y[0], r0, r1);
+        else if constexpr (B > 4)
+            MultiBf16Wide<B>(bits, cols, a.x, a.even, a.odd, a.y, r0, r1);
+        else
+            MultiBf16<B>(bits, cols, a.x, a.even, a.odd, a.y, r0, r1);
+    } else
+        MultiF16<B>(static_cast<const std::uint16_t*>(w), cols, a.x, a.y, r0, r1);
+}
+
+// dtype: 0 f32, 1 bf16, 2 f16.
+void GemvMulti(int dtype, const void* w, std::int64_t cols, const MultiArgs& a, std::int64_t r0,
+               std::int64_t r1) {
+    switch (a.count) {
+        case 1:
+            return MultiRows<1>(dtype, w, cols, a, r0, r1);
+        case 2:
+            return MultiRows<2>(dtype, w, cols, a, r0, r1);
+        case 3:
+            return MultiRows<3>(dtype, w, cols, a, r0, r1);
+        case 4:
+            return MultiRows<4>(dtype, w, cols, a, r0, r1);
+        case 5:
+            return MultiRows<5>(dtype, w, cols, a, r0, r1);
+        case 6:
+            return MultiRows<6>(dtype, w, cols, a, r0, r1);
+        case 7:
+            return MultiRows<7>(dtype, w, cols, a, r0, r1);
+        default:
+            return MultiRows<8>(dtype, w, cols, a, r0, r1);
+    }
+}
+
 }  // namespace meswitch::cpu::HWY_NAMESPACE
 HWY_AFTER_NAMESPACE();
 
@@ -200,6 +435,7 @@ namespace meswitch::cpu {
 HWY_EXPORT(GemvF32);
 HWY_EXPORT(GemvBf16);
 HWY_EXPORT(GemvF16);
+HWY_EXPORT(GemvMulti);
 
 namespace {
 
@@ -293,6 +529,7 @@ void gemv_batch(const Matrix& w, std::span<const float* const> xs, std::span<flo
         }
     }
     const float* sp = split.data();
+    const int dtype_code = w.dtype == DType::f32 ? 0 : w.dtype == DType::bf16 ? 1 : 2;
     // Rows per block: the block's weights (at most ~64 KiB) stay in L2 while every vector
     // passes over them.
     const std::int64_t row_bytes = w.cols * static_cast<std::int64_t>(dtype_size(w.dtype));
@@ -304,9 +541,19 @@ void gemv_batch(const Matrix& w, std::span<const float* const> xs, std::span<flo
             const auto stop = static_cast<std::int64_t>(end);
             for (auto r = static_cast<std::int64_t>(begin); r < stop; r += block) {
                 const std::int64_t r1 = std::min(stop, r + block);
-                for (std::size_t v = 0; v < b; ++v) {
-                    const float* e = w.dtype == DType::bf16 ? sp + v * 2 * pairs : nullptr;
-                    run_rows(w, xs[v], e, e ? e + pairs : nullptr, ys[v], r, r1);
+                // Up to eight vectors per pass over the block (the block stays in L2).
+                for (std::size_t v0 = 0; v0 < b; v0 += 8) {
+                    MultiArgs a;
+                    a.count = static_cast<int>(std::min<std::size_t>(8, b - v0));
+                    for (int k = 0; k < a.count; ++k) {
+                        const std::size_t v = v0 + static_cast<std::size_t>(k);
+                        const float* e = w.dtype == DType::bf16 ? sp + v * 2 * pairs : nullptr;
+                        a.x[k] = xs[v];
+                        a.even[k] = e;
+                        a.odd[k] = e ? e + pairs : nullptr;
+                        a.y[k] = ys[v];
+                    }
+                    HWY_DYNAMIC_DISPATCH(GemvMulti)(dtype_code, w.data, w.cols, a, r, r1);
                 }
                 for (const RowsHook* hook : after_rows)
                     if (hook && *hook) (*hook)(r, r1);
