@@ -230,6 +230,9 @@ struct Engine::Impl {
     std::uint64_t kv_in_use() const;
     void set_merged(const std::string& expert);
     void ensure_base_weights();
+    Router* current_router(std::string* why_not);
+    std::string catalog_signature();
+    std::string router_signature, router_error;
 
     // The device's free memory after the base and the serving reserve (context 4096), −10 %.
     std::uint64_t automatic_budget() const {
@@ -399,6 +402,54 @@ void Engine::Impl::finish_task(Task& task, RequestOutcome& out) {
 }
 
 // ------------------------------------------------------------------------- admission
+
+// What the router depends on: models, compressed deltas, domains and their experts.
+std::string Engine::Impl::catalog_signature() {
+    Catalog& cat = open_catalog();
+    std::string sig;
+    for (const auto& m : cat.list_models())
+        sig += std::to_string(m.id) + ':' + m.content_hash + ':' +
+               std::to_string(m.base_model_id.value_or(0)) + ';';
+    sig += '|';
+    for (const auto& a : cat.delta_artifacts()) sig += std::to_string(a.id) + ';';
+    sig += '|';
+    for (const auto& d : cat.list_domains()) {
+        sig += d.name + ':' + std::to_string(d.examples.size()) + ';';
+        for (const auto& e : cat.experts_for_domain(d.id)) sig += std::to_string(e.id) + ',';
+    }
+    return sig;
+}
+
+// The router over the catalog as it is now: opened again (retrained when its examples or
+// experts changed) after any change to the catalog, e.g. an expert imported meanwhile.
+// nullptr when the catalog cannot route yet (no experts with domains): why_not says why,
+// "routing unavailable: …", and the base answers.
+Router* Engine::Impl::current_router(std::string* why_not) {
+    const std::string sig = catalog_signature();
+    if (sig != router_signature) {
+        router.reset();
+        router_error.clear();
+        router_signature = sig;
+        try {
+            RouterOptions ro = options.router;
+            ro.base = base_name;
+            if (backend->host_model()) ro.model = backend->host_model();
+            ensure_base_weights();
+            router = std::make_unique<Router>(Router::open(open_catalog(), ro));
+            spdlog::info("engine: {} router over {} domains of {}", router->info().router,
+                         router->info().domains.size(), base_name);
+        } catch (const Error& e) {
+            if (e.kind() != ErrorKind::not_found) {
+                router_signature.clear();  // try again next time (e.g. a busy file)
+                throw;
+            }
+            router_error = e.what();
+            spdlog::info("engine: routing unavailable: {}", router_error);
+        }
+    }
+    if (!router && why_not) *why_not = "routing unavailable: " + router_error;
+    return router.get();
+}
 
 SideModel& Engine::Impl::side_for_full(const ModelRecord& m) {
     const std::string key = "full:" + m.name;
@@ -632,21 +683,19 @@ bool Engine::Impl::admit(Task& task) {
         if (s->task.cancel->cancelled()) throw Error(ErrorKind::cancelled, "cancelled");
         std::string name = g.expert;
         if (name == "auto") {
-            if (!router) {
-                RouterOptions ro = options.router;
-                ro.base = base_name;
-                if (backend->host_model()) ro.model = backend->host_model();
-                ensure_base_weights();
-                router = std::make_unique<Router>(Router::open(open_catalog(), ro));
-            }
             std::string text = g.route_text;
             if (text.empty())
                 for (auto it = g.messages.rbegin(); it != g.messages.rend() && text.empty(); ++it)
                     if (it->role == "user") text = it->content;
             if (text.empty()) text = g.prompt;
-            router->set_threshold(g.routing_threshold.value_or(options.router.threshold));
-            if (backend->host_model()) ensure_base_weights();
-            RouteResult r = router->route(text);
+            RouteResult r;
+            if (Router* rt = current_router(&r.reason)) {
+                rt->set_threshold(g.routing_threshold.value_or(options.router.threshold));
+                if (backend->host_model()) ensure_base_weights();
+                r = rt->route(text);
+            } else {
+                r.router = "none";  // the base answers; reason says why
+            }
             name = r.expert_name;
             s->out.route = std::move(r);
         }
