@@ -9,6 +9,10 @@
 #include <algorithm>
 #include <fstream>
 
+#include "meswitch/catalog.h"
+#include "meswitch/generate.h"
+#include "meswitch/moe.h"
+#include "meswitch/tokenizer.h"
 #include "test_support.h"
 
 namespace {
@@ -268,6 +272,45 @@ private slots:
         QVERIFY(b["restarts"].toInt() >= 0 && b["restarts"].toInt() <= 5);  // 6 requests
         QVERIFY(b["restarts"].toInt() == 0 || b["restart_ms_mean"].toDouble() > 0);
         QVERIFY2(b["same_tokens"].toBool(), r.out.constData());
+    }
+
+    // meswitch chat on a Mixtral variant of a stored consolidation plan: answered by the
+    // consolidated model (the engine's MoE side model), not by the variant's full weights; the
+    // greedy answer equals what the plan's model gives for that variant.
+    void chatOnMoeVariantUsesTheConsolidatedModel() {
+        MESWITCH_REQUIRE_FIXTURE(family, "tiny-mixtral");
+        QTemporaryDir home;
+        const QString h = home.path();
+        const QString f = QString::fromStdString(family.string());
+        QCOMPARE(run_cli({"--home", h, "import", f + "/base", "--name", "tm-base"}).exit_code, 0);
+        for (const char* v : {"math", "code", "qa"})
+            QCOMPARE(run_cli({"--home", h, "import", f + "/" + v, "--name", QString("tm-") + v,
+                              "--base", "tm-base"})
+                         .exit_code,
+                     0);
+        const Run plan = run_cli({"--home", h, "moe", "plan", "--base", "tm-base", "--variant",
+                                  "tm-math", "--variant", "tm-code", "--variant", "tm-qa",
+                                  "--shared", "10", "--name", "tm"});
+        QVERIFY2(plan.exit_code == 0, plan.err.constData());
+        const Run r = run_cli({"--home", h, "chat", "--expert", "tm-code", "--raw", "--prompt",
+                               "Once upon a time", "--max-tokens", "12", "--threads", "1"});
+        QVERIFY2(r.exit_code == 0, r.err.constData());
+        QVERIFY2(r.err.contains("variant of consolidated MoE plan 'tm'"), r.err.constData());
+
+        // The same greedy continuation from the plan's consolidated model.
+        meswitch::Catalog cat(std::filesystem::path(h.toStdString()) / "catalog.sqlite");
+        const auto plans = meswitch::moe::list_plans(cat);
+        QCOMPARE(plans.size(), std::size_t(1));
+        meswitch::moe::ReconfigurableMoe moe(plans[0]);
+        moe.activate(moe.variant_index("code"));
+        const auto tok = meswitch::Tokenizer::from_folder(family / "base");
+        meswitch::GenerateOptions o;
+        o.max_tokens = 12;
+        o.sampling.temperature = 0.0f;
+        o.stop_on_bos = true;
+        const auto want = meswitch::generate(moe.model(), tok, tok.encode("Once upon a time"), o);
+        QVERIFY2(r.out.contains(QByteArray::fromStdString(want.text)),
+                 (r.out + " vs " + QByteArray::fromStdString(want.text)).constData());
     }
 
     void unknownCommandFails() {
