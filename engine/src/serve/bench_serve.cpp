@@ -104,51 +104,6 @@ json byte_fallback_tokenizer(std::int64_t vocab) {
               {"merges", json::array()}}}};
 }
 
-std::uint64_t splitmix(std::uint64_t& s) {
-    std::uint64_t z = (s += 0x9E3779B97F4A7C15ull);
-    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-    return z ^ (z >> 31);
-}
-
-// A `bits`-bit compressed linear as bench switch makes them: random codes, 0.5 % salient
-// input channels, step sizes giving |Δ| ≈ 5 % of the synthetic base's weights.
-delta::CompressedLinear synthetic_linear(std::int64_t rows, std::int64_t cols, int bits,
-                                         std::uint64_t seed) {
-    delta::CompressedLinear c;
-    c.rows = rows;
-    c.cols = cols;
-    c.bits = bits;
-    c.method = delta::Method::meswitch;
-    c.zero_format = delta::ZeroFormat::u8;
-    c.salient_dtype = DType::f16;
-    const auto k = static_cast<std::int64_t>(std::llround(0.005 * static_cast<double>(cols)));
-    for (std::int64_t j = 0; j < k; ++j)
-        c.salient_idx.push_back(static_cast<std::int32_t>(j * cols / k));
-    const int levels = 1 << bits;
-    const float code_std = std::sqrt(static_cast<float>(levels * levels - 1) / 12.0f);
-    const float scale = 0.05f / std::sqrt(static_cast<float>(cols)) / code_std;
-    c.row_bytes = delta::packed_bytes(cols - k, bits);
-    c.codes.resize(static_cast<std::size_t>(rows * c.row_bytes));
-    std::uint64_t s = seed;
-    for (std::size_t i = 0; i < c.codes.size(); i += 8) {
-        const std::uint64_t r = splitmix(s);
-        for (std::size_t b = 0; b < 8 && i + b < c.codes.size(); ++b)
-            c.codes[i + b] = static_cast<std::uint8_t>(r >> (8 * b));
-    }
-    const std::int64_t used_bits = (cols - k) * bits;  // the format keeps padding bits zero
-    if (used_bits % 8)
-        for (std::int64_t r = 0; r < rows; ++r)
-            c.codes[static_cast<std::size_t>(r * c.row_bytes + c.row_bytes - 1)] &=
-                static_cast<std::uint8_t>((1u << (used_bits % 8)) - 1);
-    c.scales.assign(static_cast<std::size_t>(rows), f32_to_f16(scale));
-    c.zeros.assign(static_cast<std::size_t>(rows), 128);  // u8 zero: 128/255 of the range
-    c.salient_values.resize(static_cast<std::size_t>(rows * k));
-    for (auto& v : c.salient_values)
-        v = f32_to_f16(scale * 3.0f * (static_cast<float>(splitmix(s) >> 40) * 0x1.0p-23f - 1.0f));
-    return c;
-}
-
 // Expert `index`'s synthetic delta as an .msd file (every linear compressed, norms dense).
 void write_synthetic_msd(const std::filesystem::path& file, const ModelConfig& config, int bits,
                          const std::string& base_hash, int index) {
@@ -159,24 +114,10 @@ void write_synthetic_msd(const std::filesystem::path& file, const ModelConfig& c
     h.expert_hash = "synthetic-expert-" + std::to_string(index);
     h.base_name = "synthetic base";
     h.expert_name = "expert" + std::to_string(index);
-    std::vector<delta::NamedLinear> linears;
-    std::vector<delta::DenseDelta> dense;
-    std::uint64_t seed = 1000 + static_cast<std::uint64_t>(index) * 100003;
-    for (const ExpectedTensor& t : expected_tensors(config)) {
-        if (t.shape.size() == 2) {
-            linears.push_back({t.name.substr(0, t.name.size() - 7),  // without ".weight"
-                               synthetic_linear(t.shape[0], t.shape[1], bits, seed++ * 7919)});
-        } else {
-            delta::DenseDelta d;
-            d.name = t.name;
-            d.dtype = DType::f16;
-            d.shape = t.shape;
-            d.bits16.assign(static_cast<std::size_t>(t.shape[0]),
-                            f32_to_f16(0.01f * static_cast<float>(index + 1)));
-            dense.push_back(std::move(d));
-        }
-    }
-    delta::write_msd(file, h, linears, dense);
+    const HostDelta d = synthetic_delta(config, bits, h.expert_name,
+                                        1000 + static_cast<std::uint64_t>(index) * 100003,
+                                        0.01f * static_cast<float>(index + 1));
+    delta::write_msd(file, h, d.linears, d.dense);
 }
 
 // ------------------------------------------------------------------------- the workload

@@ -60,12 +60,6 @@ HWY_EXPORT(IncrementWords);
 
 namespace {
 
-using clock_type = std::chrono::steady_clock;
-
-double ms_since(clock_type::time_point t) {
-    return std::chrono::duration<double, std::milli>(clock_type::now() - t).count();
-}
-
 std::uint64_t splitmix(std::uint64_t& s) {
     std::uint64_t z = (s += 0x9E3779B97F4A7C15ull);
     z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
@@ -112,8 +106,10 @@ delta::CompressedLinear synthetic_linear(std::int64_t rows, std::int64_t cols, i
     return c;
 }
 
+}  // namespace
+
 HostDelta synthetic_delta(const ModelConfig& config, int bits, const std::string& name,
-                          std::uint64_t seed) {
+                          std::uint64_t seed, float norm_delta) {
     HostDelta d;
     d.name = name;
     for (const ExpectedTensor& t : expected_tensors(config)) {
@@ -126,11 +122,19 @@ HostDelta synthetic_delta(const ModelConfig& config, int bits, const std::string
             dd.name = t.name;
             dd.dtype = DType::f16;
             dd.shape = t.shape;
-            dd.bits16.assign(static_cast<std::size_t>(t.shape[0]), f32_to_f16(0.01f));
+            dd.bits16.assign(static_cast<std::size_t>(t.shape[0]), f32_to_f16(norm_delta));
             d.dense.push_back(std::move(dd));
         }
     }
     return d;
+}
+
+namespace {
+
+using clock_type = std::chrono::steady_clock;
+
+double ms_since(clock_type::time_point t) {
+    return std::chrono::duration<double, std::milli>(clock_type::now() - t).count();
 }
 
 // Bytes a switch moves: both backends compute W = W_base + Δ̂ in one pass from a pristine

@@ -17,8 +17,16 @@
 
 #include "meswitch/model.h"
 #include "meswitch/pool.h"
+#include "serve/host_delta.h"
 
 namespace meswitch::serve {
+
+// A synthetic compressed delta for every tensor of `config`: linears with random `bits`-bit
+// codes, 0.5 % salient input channels and step sizes giving |Δ| ≈ 5 % of the synthetic base's
+// weights (drawn with standard deviation 1/sqrt(cols)); 1-D tensors a dense f16 delta of
+// `norm_delta`. Deterministic in `seed`.
+HostDelta synthetic_delta(const ModelConfig& config, int bits, const std::string& name,
+                          std::uint64_t seed, float norm_delta = 0.01f);
 
 struct BenchSwitchOptions {
     std::string device = "cpu";  // "cpu" or "cuda"
