@@ -36,7 +36,8 @@
 // Administrative requests (load, unload, switch_to, set_budget) run between steps, in order.
 // Callbacks run on the engine thread and must return quickly (a Qt app posts them to the GUI
 // thread with a queued connection). on_finished runs exactly once per request, also when it
-// failed, was refused (queue full: Error(busy)) or was cancelled. A failed request (a missing
+// failed, was refused (queue full: Error(busy) — then at once, on the calling thread) or
+// was cancelled. A failed request (a missing
 // file, a delta that does not fit: Error(out_of_memory)) fails alone; the engine stays usable.
 #pragma once
 

@@ -220,6 +220,7 @@ struct Engine::Impl {
     void prepare(Sequence& s);
     void resolve(Sequence& s, const std::string& name);
     SideModel& side_for_full(const ModelRecord& m);
+    void drop_idle_sides(const std::string& keep);
     SideModel& side_for_variant(const ModelRecord& m, std::size_t* variant);
     std::vector<std::int32_t> encode(Sequence& s, const Tokenizer& tok, std::int64_t context);
     void allocate_cache(Sequence& s);
@@ -451,8 +452,24 @@ Router* Engine::Impl::current_router(std::string* why_not) {
     return router.get();
 }
 
+// Side models nobody is answering with are dropped before another one loads (their kept
+// caches with them): at most one idle side model stays in memory.
+void Engine::Impl::drop_idle_sides(const std::string& keep) {
+    for (auto it = sides.begin(); it != sides.end();) {
+        if (it->first == keep || it->second->users > 0) {
+            ++it;
+            continue;
+        }
+        SideModel* side = it->second.get();
+        parked.remove_if([&](const Parked& p) { return p.side == side; });
+        spdlog::info("engine: {} leaves memory", it->first);
+        it = sides.erase(it);
+    }
+}
+
 SideModel& Engine::Impl::side_for_full(const ModelRecord& m) {
     const std::string key = "full:" + m.name;
+    if (!sides.count(key)) drop_idle_sides(key);
     auto& slot = sides[key];
     if (!slot) {
         auto side = std::make_unique<SideModel>();
@@ -476,6 +493,7 @@ SideModel& Engine::Impl::side_for_variant(const ModelRecord& m, std::size_t* var
         for (std::size_t v = 0; v < plan.variants.size(); ++v) {
             if (std::filesystem::weakly_canonical(plan.variants[v], ec) != want) continue;
             const std::string key = "moe:" + std::to_string(plan.catalog_id.value_or(0));
+            if (!sides.count(key)) drop_idle_sides(key);
             auto& slot = sides[key];
             if (!slot) {
                 auto side = std::make_unique<SideModel>();
@@ -1035,7 +1053,8 @@ void Engine::Impl::run() {
             continue;
         }
         step();
-        refresh_snapshot();
+        std::lock_guard lock(mutex);
+        running_count = seqs.size();
     }
     parked.clear();
     router.reset();
