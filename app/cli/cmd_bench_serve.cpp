@@ -15,6 +15,7 @@ nlohmann::json run_json(const serve::ServeRunStats& s) {
             {"wall_s", s.wall_s},
             {"generated_tokens", s.generated_tokens},
             {"tokens_per_second", s.tokens_per_second},
+            {"decode_tokens_per_second", s.decode_tokens_per_second},
             {"ttft_p50_ms", s.ttft_p50_ms},
             {"ttft_p99_ms", s.ttft_p99_ms},
             {"per_token_p50_ms", s.per_token_p50_ms},
@@ -30,20 +31,22 @@ nlohmann::json ratio(double a, double b) {
 }
 
 nlohmann::json ratios_json(const serve::ServeRunStats& a, const serve::ServeRunStats& b) {
-    return {{"tokens_per_second", ratio(a.tokens_per_second, b.tokens_per_second)},
-            {"wall_s", ratio(a.wall_s, b.wall_s)},
-            {"ttft_p50_ms", ratio(a.ttft_p50_ms, b.ttft_p50_ms)},
-            {"ttft_p99_ms", ratio(a.ttft_p99_ms, b.ttft_p99_ms)},
-            {"per_token_p50_ms", ratio(a.per_token_p50_ms, b.per_token_p50_ms)},
-            {"per_token_p99_ms", ratio(a.per_token_p99_ms, b.per_token_p99_ms)}};
+    return {
+        {"tokens_per_second", ratio(a.tokens_per_second, b.tokens_per_second)},
+        {"decode_tokens_per_second", ratio(a.decode_tokens_per_second, b.decode_tokens_per_second)},
+        {"wall_s", ratio(a.wall_s, b.wall_s)},
+        {"ttft_p50_ms", ratio(a.ttft_p50_ms, b.ttft_p50_ms)},
+        {"ttft_p99_ms", ratio(a.ttft_p99_ms, b.ttft_p99_ms)},
+        {"per_token_p50_ms", ratio(a.per_token_p50_ms, b.per_token_p50_ms)},
+        {"per_token_p99_ms", ratio(a.per_token_p99_ms, b.per_token_p99_ms)}};
 }
 
 void print_run(const char* label, const serve::ServeRunStats& s) {
     std::printf(
-        "%-34s %7.2f s  %8.2f tokens/s  first token p50 %8.1f / p99 %8.1f ms  per token "
-        "p50 %7.2f / p99 %7.2f ms  (largest batch %d)\n",
-        label, s.wall_s, s.tokens_per_second, s.ttft_p50_ms, s.ttft_p99_ms, s.per_token_p50_ms,
-        s.per_token_p99_ms, s.max_batch_seen);
+        "%-34s %7.2f s  %8.2f tokens/s (decode %8.2f)  first token p50 %8.1f / p99 %8.1f ms  "
+        "per token p50 %7.2f / p99 %7.2f ms  (largest batch %d)\n",
+        label, s.wall_s, s.tokens_per_second, s.decode_tokens_per_second, s.ttft_p50_ms,
+        s.ttft_p99_ms, s.per_token_p50_ms, s.per_token_p99_ms, s.max_batch_seen);
 }
 
 void print_ratios(const serve::ServeRunStats& a, const serve::ServeRunStats& b, const char* label) {
@@ -55,10 +58,11 @@ void print_ratios(const serve::ServeRunStats& a, const serve::ServeRunStats& b, 
         return std::string(buf);
     };
     std::printf(
-        "%s: tokens/s %s, wall %s, first token p50 %s / p99 %s, per token p50 %s / p99 %s\n", label,
-        fmt("tokens_per_second").c_str(), fmt("wall_s").c_str(), fmt("ttft_p50_ms").c_str(),
-        fmt("ttft_p99_ms").c_str(), fmt("per_token_p50_ms").c_str(),
-        fmt("per_token_p99_ms").c_str());
+        "%s: tokens/s %s (decode %s), wall %s, first token p50 %s / p99 %s, per token p50 %s / "
+        "p99 %s\n",
+        label, fmt("tokens_per_second").c_str(), fmt("decode_tokens_per_second").c_str(),
+        fmt("wall_s").c_str(), fmt("ttft_p50_ms").c_str(), fmt("ttft_p99_ms").c_str(),
+        fmt("per_token_p50_ms").c_str(), fmt("per_token_p99_ms").c_str());
 }
 
 void print_workload(const serve::BenchServeOptions& o) {

@@ -138,7 +138,7 @@ struct Model::Impl {
     };
     std::vector<BatchRun> runs;
     std::vector<BatchGroup> groups;
-    std::vector<float> bk, bv, head_x;
+    std::vector<float> bk, bv, head_x, batch_logits;
     void batch_linear(const LinearSlots& l, const float* in, std::int64_t in_cols, float* out,
                       std::int64_t out_cols, bool head = false);
 };
@@ -417,7 +417,8 @@ std::vector<float> Model::Impl::forward_batch(std::span<const BatchSequence> bat
     }
     runs.swap(head_runs);
     groups.swap(head_groups);
-    std::vector<float> logits_rows(static_cast<std::size_t>(out_rows * c.vocab_size));
+    std::vector<float>& logits_rows = batch_logits;
+    logits_rows.resize(static_cast<std::size_t>(out_rows * c.vocab_size));
     batch_linear(LinearSlots{}, hx, h, logits_rows.data(), c.vocab_size, true);
 
     // Back to the caller's order.

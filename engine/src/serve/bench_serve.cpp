@@ -176,11 +176,13 @@ struct Tally {
     // From the moment a request was due with a client free to its Engine::generate call (an
     // engine restart, a wait for the others to finish): part of its time to first token.
     std::vector<double> offset_ms;
+    std::vector<clock_type::time_point> finish;                  // when each timed request finished
     std::vector<std::pair<std::string, RequestOutcome>> failed;  // warm-up, load, unload
     std::vector<std::function<void()>> deferred;                 // to run on the submitting thread
     clock_type::time_point last_finish;
 
-    explicit Tally(std::size_t requests) : outcomes(requests), offset_ms(requests) {}
+    explicit Tally(std::size_t requests)
+        : outcomes(requests), offset_ms(requests), finish(requests) {}
 
     // Callbacks that only record a failure of `what`.
     RequestCallbacks on_failure(std::string what) {
@@ -198,6 +200,7 @@ struct Tally {
             std::lock_guard lock(m);
             outcomes[i] = out;
             last_finish = clock_type::now();
+            finish[i] = last_finish;
             --in_flight;
             ++finished;
             if (then) deferred.push_back(then);
@@ -286,6 +289,29 @@ ServeRunStats summarize(const std::string& name, int max_batch, Tally& tally,
         r.max_batch_seen = std::max(r.max_batch_seen, out.max_batch_seen);
     }
     r.tokens_per_second = r.wall_s > 0 ? static_cast<double>(r.generated_tokens) / r.wall_s : 0;
+    // Decode intervals [finish − decode_ms, finish], merged.
+    std::vector<std::pair<double, double>> spans;
+    double decode_steps = 0;
+    for (std::size_t i = 0; i < tally.outcomes.size(); ++i) {
+        const GenerateResult& gen = tally.outcomes[i]->generation;
+        if (gen.tokens.size() < 2) continue;
+        const double end = ms_between(t0, tally.finish[i]);
+        spans.emplace_back(end - gen.decode_ms, end);
+        decode_steps += static_cast<double>(gen.tokens.size() - 1);
+    }
+    std::sort(spans.begin(), spans.end());
+    double busy = 0, open_end = -1e300, open_start = 0;
+    for (const auto& [a, b] : spans) {
+        if (a > open_end) {
+            if (open_end > -1e300) busy += open_end - open_start;
+            open_start = a;
+            open_end = b;
+        } else {
+            open_end = std::max(open_end, b);
+        }
+    }
+    if (open_end > -1e300) busy += open_end - open_start;
+    r.decode_tokens_per_second = busy > 0 ? decode_steps / (busy / 1000.0) : 0;
     r.ttft_p50_ms = percentile(ttft, 50);
     r.ttft_p99_ms = percentile(ttft, 99);
     r.per_token_p50_ms = percentile(per_token, 50);

@@ -65,6 +65,9 @@ struct ServeRunStats {
     double wall_s = 0;  // first submit → last finish
     std::int64_t generated_tokens = 0;
     double tokens_per_second = 0;  // generated tokens / wall
+    // Decode alone: Σ (tokens − 1) over the requests / the time at least one of them was
+    // decoding (the union of their [first token, finish] intervals); prefill left out.
+    double decode_tokens_per_second = 0;
     // Due with a client free → first token: RequestOutcome::first_token_ms plus any wait before
     // the engine got the request (an engine restart).
     double ttft_p50_ms = 0, ttft_p99_ms = 0;

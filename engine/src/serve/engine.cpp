@@ -879,7 +879,9 @@ void Engine::Impl::step() {
         items.push_back(std::move(it));
     }
     // The backend's sequences in one step; side models' per model (and MoE variant).
-    std::vector<std::vector<float>> logits(items.size());
+    // Each sequence's logits, viewed in its forward call's output (no copies).
+    std::vector<std::span<float>> logits(items.size());
+    std::vector<std::vector<float>> outputs;
     const std::int64_t vocab = backend->config().vocab_size;
     std::vector<std::size_t> backend_items;
     std::map<std::pair<SideModel*, std::size_t>, std::vector<std::size_t>> side_items;
@@ -900,11 +902,10 @@ void Engine::Impl::step() {
             entries.push_back({items[i].tokens, s.cache.get(), d, false});
         }
         try {
-            const std::vector<float> all = backend->forward_batch(entries);
+            std::vector<float>& all = outputs.emplace_back(backend->forward_batch(entries));
             for (std::size_t k = 0; k < backend_items.size(); ++k)
-                logits[backend_items[k]].assign(
-                    all.begin() + static_cast<std::ptrdiff_t>(k * vocab),
-                    all.begin() + static_cast<std::ptrdiff_t>((k + 1) * vocab));
+                logits[backend_items[k]] = std::span<float>(all).subspan(
+                    k * static_cast<std::size_t>(vocab), static_cast<std::size_t>(vocab));
         } catch (...) {
             step_error = std::current_exception();
             failed.insert(failed.end(), backend_items.begin(), backend_items.end());
@@ -917,11 +918,10 @@ void Engine::Impl::step() {
             std::vector<BatchSequence> batch;
             for (std::size_t i : idx)
                 batch.push_back({items[i].tokens, &*items[i].s->host_cache, nullptr, false});
-            const std::vector<float> all = side.model().forward_batch(batch);
-            const std::int64_t v = side.model().config().vocab_size;
+            std::vector<float>& all = outputs.emplace_back(side.model().forward_batch(batch));
+            const auto v = static_cast<std::size_t>(side.model().config().vocab_size);
             for (std::size_t k = 0; k < idx.size(); ++k)
-                logits[idx[k]].assign(all.begin() + static_cast<std::ptrdiff_t>(k * v),
-                                      all.begin() + static_cast<std::ptrdiff_t>((k + 1) * v));
+                logits[idx[k]] = std::span<float>(all).subspan(k * v, v);
         } catch (...) {
             step_error = std::current_exception();
             failed.insert(failed.end(), idx.begin(), idx.end());

@@ -212,8 +212,9 @@ HWY_INLINE float RowTotal(VI32 ah, VI32 al, float step) {
 
 #endif
 
-// y += s · (dot − z · zsum), one expression for every path (the same contraction).
-HWY_NOINLINE void AddCoded(float& y, float s, float dot, float z, float zsum) {
+// y += s · (dot − z · zsum), one expression for every path (the same contraction at every
+// site: the compiler sees the same expression tree).
+HWY_INLINE void AddCoded(float& y, float s, float dot, float z, float zsum) {
     y += s * (dot - z * zsum);
 }
 
