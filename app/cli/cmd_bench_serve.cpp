@@ -139,8 +139,8 @@ void register_bench_serve(CLI::App* bench) {
     cmd->add_option("--clients", o.clients, "requests in flight at most (the batched max_batch)")
         ->check(CLI::Range(1, 4096))
         ->capture_default_str();
-    cmd->add_option("--experts", o.experts, "synthetic compressed experts")
-        ->check(CLI::Range(1, 1024))
+    cmd->add_option("--experts", o.experts, "synthetic compressed experts (0: the base alone)")
+        ->check(CLI::Range(0, 1024))
         ->capture_default_str();
     cmd->add_option("--rate", o.rate, "Poisson arrivals per second (0: all at once)")
         ->check(CLI::NonNegativeNumber)

@@ -130,13 +130,13 @@ struct WorkItem {
 
 std::vector<WorkItem> make_workload(const BenchServeOptions& o, std::int64_t vocab) {
     std::mt19937_64 rng(o.seed);
-    std::uniform_int_distribution<int> expert(0, o.experts - 1);
+    std::uniform_int_distribution<int> expert(0, std::max(0, o.experts - 1));
     std::uniform_int_distribution<std::int32_t> token(3, static_cast<std::int32_t>(vocab - 1));
     std::exponential_distribution<double> gap(o.rate > 0 ? o.rate : 1.0);
     std::vector<WorkItem> w(static_cast<std::size_t>(o.requests));
     double t = 0;
     for (WorkItem& item : w) {
-        item.expert = expert(rng);
+        item.expert = o.experts > 0 ? expert(rng) : -1;  // -1: the base alone
         item.prompt.resize(static_cast<std::size_t>(o.prompt_tokens));
         for (auto& id : item.prompt) id = token(rng);
         item.arrival_s = t;
@@ -155,7 +155,7 @@ double percentile(std::vector<double> v, double p) {
 }
 
 std::string expert_name(int index) {
-    return "expert" + std::to_string(index);
+    return index < 0 ? std::string() : "expert" + std::to_string(index);
 }
 
 // Throws a failed outcome (of `what`) as the bench's error.
@@ -385,7 +385,7 @@ ServeRunStats run_workload(const RunSetup& s, const std::string& name, int max_b
 
     // Set up and warm up, untimed: the experts loaded and used once (their first use prepares
     // them on the device), or for reloading the base alone.
-    if (reload) {
+    if (reload || o.experts == 0) {
         engine.generate(warm_up_request(o, vocab, ""), tally.on_failure("the warm-up request"));
     } else {
         for (int e = 0; e < o.experts; ++e)
@@ -407,7 +407,7 @@ ServeRunStats run_workload(const RunSetup& s, const std::string& name, int max_b
         g.mode = o.mode;
         g.options = go;
         std::function<void()> then;
-        if (reload) {
+        if (reload && item.expert >= 0) {
             g.expert += "-request" + std::to_string(i);
             engine.load_expert(g.expert, s.msd[static_cast<std::size_t>(item.expert)],
                                tally.on_failure("loading " + g.expert));
@@ -512,11 +512,11 @@ ServeRunStats run_restarts(const MoeSetup& s, int* restarts, double* restart_ms)
 }
 
 void validate(const BenchServeOptions& o) {
-    if (o.clients < 1 || o.experts < 1 || o.requests < 1 || o.prompt_tokens < 1 ||
+    if (o.clients < 1 || o.experts < 0 || o.requests < 1 || o.prompt_tokens < 1 ||
         o.max_tokens < 1 || o.rate < 0 || !std::isfinite(o.rate))
         throw Error(ErrorKind::invalid_argument,
-                    "bench serve: clients, experts, requests, prompt tokens and max tokens must "
-                    "be at least 1, and the rate 0 or more");
+                    "bench serve: clients, requests, prompt tokens and max tokens must be at least "
+                    "1, experts at least 0 and the rate 0 or more");
 }
 
 void check_context(const BenchServeOptions& o, std::int64_t context) {
@@ -632,7 +632,7 @@ BenchServeResult bench_serve(const BenchServeOptions& o,
         s.msd.push_back(scratch.path / (expert_name(e) + ".msd"));
         write_synthetic_msd(s.msd.back(), config, o.bits, s.base_hash, e);
     }
-    r.delta_bytes = std::filesystem::file_size(s.msd.front());
+    r.delta_bytes = s.msd.empty() ? 0 : std::filesystem::file_size(s.msd.front());
     const std::vector<WorkItem> work = make_workload(o, config.vocab_size);
     s.work = &work;
 
