@@ -45,7 +45,8 @@ ASAN_TESTS=(
   test_catalog test_chat_template test_chat_template_limits test_tokenizer test_import
   test_model_config test_cpu_ops test_sampling test_model test_generate
   test_delta_core test_delta_product test_delta_pipeline test_router_classifier test_router
-  test_expert_pool test_engine test_mixtral test_moe test_moe_chat test_demo_install
+  test_expert_pool test_engine test_batching test_mixtral test_moe test_moe_chat
+  test_demo_install
 )
 
 STATUS=0
