@@ -163,12 +163,14 @@ private slots:
         }
     }
 
-    // Sequences of different lengths (prompt chunks of 1, 3, 7 tokens and decode steps) in
-    // one forward_batch: each sequence's logits are forward()'s for it alone, bit for bit.
+    // Sequences of different lengths (prompt chunks of 1, 2, 3, 4, 5, 7 tokens — the three of
+    // 4 or more in one gathered GEMM — and decode steps) in one forward_batch: each
+    // sequence's logits are forward()'s for it alone, bit for bit.
     void forward_batch_matches_forward() {
         Model model = Model::load(m_base, ModelOptions{2});
         const std::vector<std::vector<std::int32_t>> prompts = {
-            {1, 5, 9, 13, 17, 21, 25}, {1, 40}, {1, 77, 78}, {1}};
+            {1, 5, 9, 13, 17, 21, 25}, {1, 40},     {1, 77, 78}, {1},
+            {1, 60, 61, 62, 63},       {1, 2, 3, 4}};
         std::vector<KvCache> alone, batched;
         for (std::size_t i = 0; i < prompts.size(); ++i) {
             alone.push_back(model.make_cache(64));
