@@ -89,6 +89,11 @@ struct RouterInfo {
     std::string note;                  // e.g. "stored router v3 unreadable (...); retrained"
 };
 
+// The base Router::open chooses without RouterOptions::base: the base model with the most
+// experts linked to domains (ties: the lowest id); empty when the catalog has no base.
+// `linked` (optional) gets that count.
+std::optional<ModelRecord> default_base(const Catalog& catalog, std::size_t* linked = nullptr);
+
 class Router {
 public:
     // Chooses the base (options.base, else the base model with the most experts linked to

@@ -55,7 +55,7 @@ struct Router::Impl {
     ModelRecord base;
     std::vector<DomainRecord> domains;       // classifier order (by name)
     std::vector<ModelRecord> domain_expert;  // chosen expert per domain
-    std::optional<Model> own_model;  // loaded here unless options.model lends one
+    std::optional<Model> own_model;          // loaded here unless options.model lends one
     Model* model = nullptr;
     std::optional<Tokenizer> tokenizer;
     router::FeatureSpec spec;
@@ -200,28 +200,48 @@ void Router::set_threshold(double threshold) {
     impl_->options.threshold = threshold;
 }
 
+namespace {
+
+std::size_t linked_experts(const Catalog& catalog, std::int64_t base_id) {
+    std::size_t linked = 0;
+    for (const auto& e : catalog.experts_of(base_id))
+        if (!catalog.domains_of(e.id).empty()) ++linked;
+    return linked;
+}
+
+}  // namespace
+
+std::optional<ModelRecord> default_base(const Catalog& catalog, std::size_t* linked) {
+    std::optional<ModelRecord> best;
+    std::size_t best_count = 0;
+    for (auto& m : catalog.list_models()) {
+        if (m.role != ModelRole::base) continue;
+        const std::size_t n = linked_experts(catalog, m.id);
+        if (!best || n > best_count) best = std::move(m), best_count = n;
+    }
+    if (linked) *linked = best_count;
+    return best;
+}
+
 Router Router::open(Catalog& catalog, const RouterOptions& options) {
     auto impl = std::make_unique<Impl>();
     impl->catalog = &catalog;
     impl->options = options;
 
     // The base: named, or the one with the most experts linked to domains (ties: lowest id).
-    std::vector<ModelRecord> bases;
-    for (auto& m : catalog.list_models())
-        if (m.role == ModelRole::base) bases.push_back(std::move(m));
-    if (bases.empty())
-        throw Error(ErrorKind::not_found,
-                    "routing needs a base model with experts linked to "
-                    "domains, and the catalog has no base model; " +
-                        how_to_import(catalog));
-    std::optional<ModelRecord> base;
     std::size_t best_count = 0;
-    for (const auto& b : bases) {
-        if (options.base && b.name != *options.base) continue;
-        std::size_t linked = 0;
-        for (const auto& e : catalog.experts_of(b.id))
-            if (!catalog.domains_of(e.id).empty()) ++linked;
-        if (!base || linked > best_count) base = b, best_count = linked;
+    std::optional<ModelRecord> base;
+    if (options.base) {
+        base = catalog.find_model(*options.base);
+        if (base && base->role != ModelRole::base) base.reset();
+        if (base) best_count = linked_experts(catalog, base->id);
+    } else {
+        base = default_base(catalog, &best_count);
+        if (!base)
+            throw Error(ErrorKind::not_found,
+                        "routing needs a base model with experts linked to "
+                        "domains, and the catalog has no base model; " +
+                            how_to_import(catalog));
     }
     if (!base)
         throw Error(ErrorKind::not_found, "routing: there is no base model named '" +
