@@ -61,11 +61,8 @@ struct Gate {
 struct Outcomes {
     std::mutex mutex;
     std::map<RequestId, RequestOutcome> by_id;
-    std::map<RequestId, std::string> text;
-    RequestCallbacks callbacks(RequestId* slot = nullptr) {
-        (void)slot;
+    RequestCallbacks callbacks() {
         RequestCallbacks cb;
-        auto id = std::make_shared<std::atomic<RequestId>>(0);
         cb.on_finished = [this](const RequestOutcome& o) {
             std::lock_guard lock(mutex);
             by_id[o.id] = o;

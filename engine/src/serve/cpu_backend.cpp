@@ -57,12 +57,14 @@ public:
     std::int64_t head_out = 0, hidden = 0;
     DeltaRowFn embedding_rows;  // rows of the embedding delta; empty: none
     std::map<std::string, std::vector<float>, std::less<>> vectors;
-    mutable std::vector<cpu::DeltaActsStore> stores;  // one per live product (linear, head)
-    mutable std::size_t next_store = 0;
+    // The rounded activations of the product linear() or head() prepared last: a batched
+    // step prepares one product per expert group and linear, so one store per expert suffices.
+    mutable cpu::DeltaActsStore store;
 
     static std::int64_t key(LinearRef ref) { return ref.layer * 16 + static_cast<int>(ref.kind); }
 
-    DeltaProvider::RowAdder linear(LinearRef ref, const float* x, std::int64_t rows, float* y) const override {
+    DeltaProvider::RowAdder linear(LinearRef ref, const float* x, std::int64_t rows,
+                                   float* y) const override {
         const auto it = linears.find(key(ref));
         if (it == linears.end()) return {};
         return product(*it->second, x, rows, y);
@@ -96,12 +98,8 @@ public:
     }
 
 private:
-    // The model prepares at most two products before running them (one per group of a
-    // linear); several groups of one expert never occur (a group is all of its rows), so a
-    // small ring of stores suffices.
-    DeltaProvider::RowAdder product(const cpu::PackedDelta& d, const float* x, std::int64_t rows, float* y) const {
-        if (stores.size() < 2) stores.resize(2);
-        cpu::DeltaActsStore& store = stores[next_store++ % stores.size()];
+    DeltaProvider::RowAdder product(const cpu::PackedDelta& d, const float* x, std::int64_t rows,
+                                    float* y) const {
         const cpu::DeltaProduct p = cpu::prepare_product(d, x, rows, y, store);
         return [p](std::int64_t r0, std::int64_t r1) { p.add_rows(r0, r1); };
     }
