@@ -55,5 +55,6 @@ void register_route(CLI::App& app, Context& ctx);
 void register_chat(CLI::App& app, Context& ctx);
 void register_moe(CLI::App& app, Context& ctx);
 void register_demo(CLI::App& app, Context& ctx);
+void register_serve(CLI::App& app, Context& ctx);
 
 }  // namespace meswitch::cli

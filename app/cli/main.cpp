@@ -52,6 +52,7 @@ int main(int argc, char** argv) {
     cli::register_chat(app, ctx);
     cli::register_moe(app, ctx);
     cli::register_demo(app, ctx);
+    cli::register_serve(app, ctx);
 
     // Logging must be ready before a command runs, and after options are parsed.
     app.parse_complete_callback([&ctx] {
