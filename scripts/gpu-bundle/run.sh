@@ -109,7 +109,19 @@ fi
 [ -z "$CUBLAS_NOTE" ] && CUBLAS_NOTE="$CUBLAS_DIR/libcublas.so.$SOVERSION"
 # Only the bundle's own libraries and cuBLAS: nothing of this machine's but the C runtime and
 # the driver is used. Set per command, so that nvidia-smi and python keep their own.
-LIBPATH=$HERE/lib${CUBLAS_DIR:+:$CUBLAS_DIR}
+# The bundled C++ runtime (lib/cxx) needs a glibc as new as the build machine's; on an older
+# one the target's own libstdc++ is used instead (the library check below shows whether it
+# is new enough).
+GLIBC_HERE=$(getconf GNU_LIBC_VERSION 2>/dev/null | awk '{ print $2 }' || true)
+CXX_NEED=$(sed -n 's/^cxx_needs_glibc: *//p' "$HERE/MANIFEST.txt" 2>/dev/null || true)
+CXX_NOTE="the bundle's (lib/cxx)"
+LIBPATH=$HERE/lib:$HERE/lib/cxx
+if [ -n "$GLIBC_HERE" ] && [ -n "$CXX_NEED" ] &&
+  [ "$(printf '%s\n%s\n' "$GLIBC_HERE" "$CXX_NEED" | sort -V | head -n 1)" != "$CXX_NEED" ]; then
+  CXX_NOTE="this machine's: glibc $GLIBC_HERE is older than the $CXX_NEED the bundled one needs"
+  LIBPATH=$HERE/lib
+fi
+LIBPATH=$LIBPATH${CUBLAS_DIR:+:$CUBLAS_DIR}
 
 # --- the machine ----------------------------------------------------------------------------
 {
@@ -138,6 +150,7 @@ LIBPATH=$HERE/lib${CUBLAS_DIR:+:$CUBLAS_DIR}
     say "nvcc: not found (not needed: the binaries are built)"
   fi
   say "cuBLAS: $CUBLAS_NOTE"
+  say "libstdc++: $CXX_NOTE"
   section "libraries each binary resolves (LD_LIBRARY_PATH=$LIBPATH)"
   for b in "$HERE"/bin/*; do
     missing=$(LD_LIBRARY_PATH=$LIBPATH ldd "$b" 2>&1 | grep 'not found' || true)
