@@ -316,43 +316,60 @@ void MultiBf16(const std::uint16_t* w, std::int64_t cols, const float* const* x,
     }
 }
 
-// Five to eight vectors: one weight row per pass, so that each weight byte is used by every
-// vector while it streams in (the next rows are prefetched as in GemvBf16).
-template <int B>
-void MultiBf16Wide(const std::uint16_t* w, std::int64_t cols, const float* const* x,
-                   const float* const* x_even, const float* const* x_odd, float* const* y,
-                   std::int64_t r0, std::int64_t r1) {
+// One weight row into G vectors (G accumulator pairs, the vectors' activations read as
+// memory operands): the register budget of AVX2 (16 vectors) holds G <= 4 pairs with the
+// widened weights, where eight pairs would spill.
+template <int G>
+HWY_INLINE void RowIntoGroup(const std::uint32_t* p, std::int64_t vec_pairs,
+                             const float* const* x_even, const float* const* x_odd, float* sums) {
     const hn::ScalableTag<float> df;
     const hn::RebindToUnsigned<decltype(df)> du;
     using V = decltype(hn::Zero(df));
     const std::int64_t n = static_cast<std::int64_t>(hn::Lanes(df));
+    const auto high_mask = hn::Set(du, 0xFFFF0000u);
+    V e[G], o[G];
+    MESWITCH_GEMV_UNROLL
+    for (int b = 0; b < G; ++b) e[b] = o[b] = hn::Zero(df);
+    for (std::int64_t j = 0; j < vec_pairs; j += n) {
+        const auto v = hn::LoadU(du, p + j);
+        const auto we = hn::BitCast(df, hn::ShiftLeft<16>(v));
+        const auto wo = hn::BitCast(df, hn::And(v, high_mask));
+        MESWITCH_GEMV_UNROLL
+        for (int b = 0; b < G; ++b) {
+            e[b] = hn::MulAdd(we, hn::LoadU(df, x_even[b] + j), e[b]);
+            o[b] = hn::MulAdd(wo, hn::LoadU(df, x_odd[b] + j), o[b]);
+        }
+    }
+    MESWITCH_GEMV_UNROLL
+    for (int b = 0; b < G; ++b) sums[b] = hn::GetLane(hn::SumOfLanes(df, hn::Add(e[b], o[b])));
+}
+
+// Five to eight vectors: each weight row passes the vectors in groups of at most four while
+// it is in L1 (the next rows are prefetched as in GemvBf16).
+template <int B>
+void MultiBf16Grouped(const std::uint16_t* w, std::int64_t cols, const float* const* x,
+                      const float* const* x_even, const float* const* x_odd, float* const* y,
+                      std::int64_t r0, std::int64_t r1) {
+    const hn::ScalableTag<float> df;
+    const std::int64_t n = static_cast<std::int64_t>(hn::Lanes(df));
     const std::int64_t pairs = cols / 2;
     const std::int64_t vec_pairs = pairs - pairs % n;
-    const auto high_mask = hn::Set(du, 0xFFFF0000u);
-    const std::int64_t line_pairs = 64 / 4;
+    constexpr int G0 = B / 2, G1 = B - B / 2;
     for (std::int64_t r = r0; r < r1; ++r) {
         const std::uint16_t* wr = w + r * cols;
         const std::uint32_t* p = reinterpret_cast<const std::uint32_t*>(wr);
-        const std::uint16_t* next = r + 2 < r1 ? w + (r + 2) * cols : nullptr;
-        V e[B], o[B];
-        MESWITCH_GEMV_UNROLL
-        for (int b = 0; b < B; ++b) e[b] = o[b] = hn::Zero(df);
-        for (std::int64_t j = 0; j < vec_pairs; j += n) {
-            if (next && (j % line_pairs) == 0) hwy::Prefetch(next + 2 * j);
-            const auto v = hn::LoadU(du, p + j);
-            const auto we = hn::BitCast(df, hn::ShiftLeft<16>(v));
-            const auto wo = hn::BitCast(df, hn::And(v, high_mask));
-            MESWITCH_GEMV_UNROLL
-            for (int b = 0; b < B; ++b) {
-                e[b] = hn::MulAdd(we, hn::LoadU(df, x_even[b] + j), e[b]);
-                o[b] = hn::MulAdd(wo, hn::LoadU(df, x_odd[b] + j), o[b]);
-            }
+        if (r + 2 < r1) {
+            const std::uint16_t* next = w + (r + 2) * cols;
+            for (std::int64_t i = 0; i < cols; i += 32) hwy::Prefetch(next + i);
         }
+        float sums[B];
+        RowIntoGroup<G0>(p, vec_pairs, x_even, x_odd, sums);
+        RowIntoGroup<G1>(p, vec_pairs, x_even + G0, x_odd + G0, sums + G0);
         MESWITCH_GEMV_UNROLL
         for (int b = 0; b < B; ++b) {
             float t = 0.0f;
             for (std::int64_t i = 2 * vec_pairs; i < cols; ++i) t += bf16_scalar(wr[i]) * x[b][i];
-            y[b][r] = hn::GetLane(hn::SumOfLanes(df, hn::Add(e[b], o[b]))) + t;
+            y[b][r] = sums[b] + t;
         }
     }
 }
@@ -396,7 +413,7 @@ void MultiRows(int dtype, const void* w, std::int64_t cols, const MultiArgs& a, 
         if constexpr (B == 1)
             GemvBf16(bits, cols, a.x[0], a.even[0], a.odd[0], a.y[0], r0, r1);
         else if constexpr (B > 4)
-            MultiBf16Wide<B>(bits, cols, a.x, a.even, a.odd, a.y, r0, r1);
+            MultiBf16Grouped<B>(bits, cols, a.x, a.even, a.odd, a.y, r0, r1);
         else
             MultiBf16<B>(bits, cols, a.x, a.even, a.odd, a.y, r0, r1);
     } else
