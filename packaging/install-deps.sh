@@ -9,7 +9,7 @@ PACKAGES=(
   build-essential cmake ninja-build pkg-config git
   qt6-base-dev qt6-charts-dev qt6-tools-dev qt6-tools-dev-tools qt6-l10n-tools qt6-svg-dev libqt6opengl6-dev
   libgl-dev
-  libspdlog-dev libfmt-dev libsqlite3-dev nlohmann-json3-dev libcli11-dev libxxhash-dev
+  libspdlog-dev libfmt-dev libsqlite3-dev nlohmann-json3-dev libcli11-dev libxxhash-dev libcpp-httplib-dev
   libopenblas-dev libhwy-dev libpcre2-dev libbenchmark-dev
   xvfb xauth fonts-wqy-microhei
   lintian appstream desktop-file-utils dpkg-dev file rpm
