@@ -246,6 +246,34 @@ void MultiF32(const float* w, std::int64_t cols, const float* const* x, float* c
     }
 }
 
+// One weight row into G vectors (G accumulator pairs, the vectors' activations read as
+// memory operands): the register budget of AVX2 (16 vectors) holds G <= 4 pairs with the
+// widened weights, where eight pairs would spill.
+template <int G>
+HWY_INLINE void RowIntoGroup(const std::uint32_t* p, std::int64_t vec_pairs,
+                             const float* const* x_even, const float* const* x_odd, float* sums) {
+    const hn::ScalableTag<float> df;
+    const hn::RebindToUnsigned<decltype(df)> du;
+    using V = decltype(hn::Zero(df));
+    const std::int64_t n = static_cast<std::int64_t>(hn::Lanes(df));
+    const auto high_mask = hn::Set(du, 0xFFFF0000u);
+    V e[G], o[G];
+    MESWITCH_GEMV_UNROLL
+    for (int b = 0; b < G; ++b) e[b] = o[b] = hn::Zero(df);
+    for (std::int64_t j = 0; j < vec_pairs; j += n) {
+        const auto v = hn::LoadU(du, p + j);
+        const auto we = hn::BitCast(df, hn::ShiftLeft<16>(v));
+        const auto wo = hn::BitCast(df, hn::And(v, high_mask));
+        MESWITCH_GEMV_UNROLL
+        for (int b = 0; b < G; ++b) {
+            e[b] = hn::MulAdd(we, hn::LoadU(df, x_even[b] + j), e[b]);
+            o[b] = hn::MulAdd(wo, hn::LoadU(df, x_odd[b] + j), o[b]);
+        }
+    }
+    MESWITCH_GEMV_UNROLL
+    for (int b = 0; b < G; ++b) sums[b] = hn::GetLane(hn::SumOfLanes(df, hn::Add(e[b], o[b])));
+}
+
 template <int B>
 void MultiBf16(const std::uint16_t* w, std::int64_t cols, const float* const* x,
                const float* const* x_even, const float* const* x_odd, float* const* y,
@@ -296,52 +324,11 @@ void MultiBf16(const std::uint16_t* w, std::int64_t cols, const float* const* x,
     }
     for (; r < r1; ++r) {
         const std::uint16_t* wr = w + r * cols;
-        const std::uint32_t* p = reinterpret_cast<const std::uint32_t*>(wr);
-        V e[B], o[B];
+        float sums[B];
+        RowIntoGroup<B>(reinterpret_cast<const std::uint32_t*>(wr), vec_pairs, x_even, x_odd, sums);
         MESWITCH_GEMV_UNROLL
-        for (int b = 0; b < B; ++b) e[b] = o[b] = hn::Zero(df);
-        for (std::int64_t j = 0; j < vec_pairs; j += n) {
-            const auto v = hn::LoadU(du, p + j);
-            const auto we = hn::BitCast(df, hn::ShiftLeft<16>(v));
-            const auto wo = hn::BitCast(df, hn::And(v, high_mask));
-            MESWITCH_GEMV_UNROLL
-            for (int b = 0; b < B; ++b) {
-                e[b] = hn::MulAdd(we, hn::LoadU(df, x_even[b] + j), e[b]);
-                o[b] = hn::MulAdd(wo, hn::LoadU(df, x_odd[b] + j), o[b]);
-            }
-        }
-        MESWITCH_GEMV_UNROLL
-        for (int b = 0; b < B; ++b)
-            y[b][r] = hn::GetLane(hn::SumOfLanes(df, hn::Add(e[b], o[b]))) + tail(wr, x[b]);
+        for (int b = 0; b < B; ++b) y[b][r] = sums[b] + tail(wr, x[b]);
     }
-}
-
-// One weight row into G vectors (G accumulator pairs, the vectors' activations read as
-// memory operands): the register budget of AVX2 (16 vectors) holds G <= 4 pairs with the
-// widened weights, where eight pairs would spill.
-template <int G>
-HWY_INLINE void RowIntoGroup(const std::uint32_t* p, std::int64_t vec_pairs,
-                             const float* const* x_even, const float* const* x_odd, float* sums) {
-    const hn::ScalableTag<float> df;
-    const hn::RebindToUnsigned<decltype(df)> du;
-    using V = decltype(hn::Zero(df));
-    const std::int64_t n = static_cast<std::int64_t>(hn::Lanes(df));
-    const auto high_mask = hn::Set(du, 0xFFFF0000u);
-    V e[G], o[G];
-    MESWITCH_GEMV_UNROLL
-    for (int b = 0; b < G; ++b) e[b] = o[b] = hn::Zero(df);
-    for (std::int64_t j = 0; j < vec_pairs; j += n) {
-        const auto v = hn::LoadU(du, p + j);
-        const auto we = hn::BitCast(df, hn::ShiftLeft<16>(v));
-        const auto wo = hn::BitCast(df, hn::And(v, high_mask));
-        MESWITCH_GEMV_UNROLL
-        for (int b = 0; b < G; ++b) {
-            e[b] = hn::MulAdd(we, hn::LoadU(df, x_even[b] + j), e[b]);
-            o[b] = hn::MulAdd(wo, hn::LoadU(df, x_odd[b] + j), o[b]);
-        }
-    }
-    MESWITCH_GEMV_UNROLL
-    for (int b = 0; b < G; ++b) sums[b] = hn::GetLane(hn::SumOfLanes(df, hn::Add(e[b], o[b])));
 }
 
 // Five to eight vectors: each weight row passes the vectors in groups of at most four while
