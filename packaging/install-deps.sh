@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs everything ME-Switch Studio needs to build and test on Debian 12 / Ubuntu
 # (clang, its sanitizer/libFuzzer runtimes and llvm-symbolizer: the "asan" preset and
-# scripts/fuzz.sh).
+# scripts/fuzz.sh; nodejs, npm and curl: test_api_clients, which checks `meswitch serve` with
+# the official OpenAI Node library and curl).
 # Idempotent: packages already present are skipped by apt. Runs `apt-get update` once.
 set -euo pipefail
 
@@ -14,10 +15,17 @@ PACKAGES=(
   xvfb xauth fonts-wqy-microhei
   lintian appstream desktop-file-utils dpkg-dev file rpm
   clang llvm libclang-rt-14-dev libfuzzer-14-dev
+  nodejs npm curl
 )
 
 missing=()
 for p in "${PACKAGES[@]}"; do
+  # A Node.js from elsewhere (NodeSource's nodejs bundles npm and conflicts with Debian's npm)
+  # counts when its commands run.
+  case "$p" in
+    nodejs) command -v node >/dev/null 2>&1 && continue ;;
+    npm) command -v npm >/dev/null 2>&1 && continue ;;
+  esac
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
 done
 
