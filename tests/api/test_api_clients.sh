@@ -64,9 +64,12 @@ names=$(perl -MJSON::PP -e '
 read -r ARITHMETIC BASE_NAME EXPERTS <<<"$names"
 [ -n "$ARITHMETIC" ] || fail "setup: pack.json names no expert of the domain arithmetic"
 
-# Install the demo pack (4-bit experts and the router, as the Studio's first run does).
+# Install the demo pack (4-bit experts and the router, as the Studio's first run does). One
+# thread and one OpenBLAS thread: on 2 busy cores (ctest -j) more threads, spinning in OpenBLAS
+# (gptq's dpotrf/dpotri) and the engine's pool, made it take 12-36 s instead of 2.
 t0=$SECONDS
-if ! "$MESWITCH" demo install --pack "$PACK" --in-place --threads 2 >"$WORK/install.log" 2>&1; then
+if ! OPENBLAS_NUM_THREADS=1 "$MESWITCH" demo install --pack "$PACK" --in-place --threads 1 \
+  >"$WORK/install.log" 2>&1; then
   cat "$WORK/install.log"
   fail "setup: meswitch demo install --pack $PACK"
 fi
