@@ -93,6 +93,122 @@
     </message>
 </context>
 <context>
+    <name>ApiServerController</name>
+    <message>
+        <source>The chat engine is not available.</source>
+        <translation>The chat engine is not available.</translation>
+    </message>
+    <message>
+        <source>The engine could not be started: %1</source>
+        <translation>The engine could not be started: %1</translation>
+    </message>
+</context>
+<context>
+    <name>ApiServerGroup</name>
+    <message>
+        <source>Available in the ME-Switch Studio window.</source>
+        <translation>Available in the ME-Switch Studio window.</translation>
+    </message>
+    <message>
+        <source>Off: nothing listens.</source>
+        <translation>Off: nothing listens.</translation>
+    </message>
+    <message>
+        <source>Not listening: %1</source>
+        <translation>Not listening: %1</translation>
+    </message>
+    <message>
+        <source>Paused while the engine is replaced…</source>
+        <translation>Paused while the engine is replaced…</translation>
+    </message>
+    <message>
+        <source>the engine is ready</source>
+        <translation>the engine is ready</translation>
+    </message>
+    <message>
+        <source>the engine is loading the base; requests get 503 until it is ready</source>
+        <translation>the engine is loading the base; requests get 503 until it is ready</translation>
+    </message>
+    <message>
+        <source>the engine failed: %1</source>
+        <translation>the engine failed: %1</translation>
+    </message>
+    <message>
+        <source>Listening on %1; %2.</source>
+        <translation>Listening on %1; %2.</translation>
+    </message>
+    <message numerus="yes">
+        <source>%n client(s) served</source>
+        <translation>
+            <numerusform>%n client served</numerusform>
+            <numerusform>%n clients served</numerusform>
+        </translation>
+    </message>
+    <message numerus="yes">
+        <source>%n request(s)</source>
+        <translation>
+            <numerusform>%n request</numerusform>
+            <numerusform>%n requests</numerusform>
+        </translation>
+    </message>
+    <message>
+        <source>Local API server</source>
+        <translation>Local API server</translation>
+    </message>
+    <message>
+        <source>Serve the models over an OpenAI-compatible HTTP API</source>
+        <translation>Serve the models over an OpenAI-compatible HTTP API</translation>
+    </message>
+    <message>
+        <source>Other programs (editors, chat front ends, OpenAI client libraries) can then use the base and its experts. Requests share the engine with the chat.</source>
+        <translation>Other programs (editors, chat front ends, OpenAI client libraries) can then use the base and its experts. Requests share the engine with the chat.</translation>
+    </message>
+    <message>
+        <source>Address:</source>
+        <translation>Address:</translation>
+    </message>
+    <message>
+        <source>127.0.0.1 answers this computer only; 0.0.0.0 listens on every network interface.</source>
+        <translation>127.0.0.1 answers this computer only; 0.0.0.0 listens on every network interface.</translation>
+    </message>
+    <message>
+        <source>Port:</source>
+        <translation>Port:</translation>
+    </message>
+    <message>
+        <source>any free</source>
+        <translation>any free</translation>
+    </message>
+    <message>
+        <source>API key:</source>
+        <translation>API key:</translation>
+    </message>
+    <message>
+        <source>none (no key is asked for)</source>
+        <translation>none (no key is asked for)</translation>
+    </message>
+    <message>
+        <source>Show</source>
+        <translation>Show</translation>
+    </message>
+    <message>
+        <source>Base URL:</source>
+        <translation>Base URL:</translation>
+    </message>
+    <message>
+        <source>Example:</source>
+        <translation>Example:</translation>
+    </message>
+    <message>
+        <source>Copy</source>
+        <translation>Copy</translation>
+    </message>
+    <message>
+        <source>Copies the example command (with the API key) to the clipboard.</source>
+        <translation>Copies the example command (with the API key) to the clipboard.</translation>
+    </message>
+</context>
+<context>
     <name>CatalogOpener</name>
     <message>
         <source>%1 (catalog file: %2)</source>

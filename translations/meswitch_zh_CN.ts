@@ -93,6 +93,120 @@
     </message>
 </context>
 <context>
+    <name>ApiServerController</name>
+    <message>
+        <source>The chat engine is not available.</source>
+        <translation>对话引擎不可用。</translation>
+    </message>
+    <message>
+        <source>The engine could not be started: %1</source>
+        <translation>无法启动引擎：%1</translation>
+    </message>
+</context>
+<context>
+    <name>ApiServerGroup</name>
+    <message>
+        <source>Available in the ME-Switch Studio window.</source>
+        <translation>可在 ME-Switch Studio 主窗口中使用。</translation>
+    </message>
+    <message>
+        <source>Off: nothing listens.</source>
+        <translation>已关闭：没有监听任何端口。</translation>
+    </message>
+    <message>
+        <source>Not listening: %1</source>
+        <translation>未在监听：%1</translation>
+    </message>
+    <message>
+        <source>Paused while the engine is replaced…</source>
+        <translation>正在更换引擎，暂停监听…</translation>
+    </message>
+    <message>
+        <source>the engine is ready</source>
+        <translation>引擎已就绪</translation>
+    </message>
+    <message>
+        <source>the engine is loading the base; requests get 503 until it is ready</source>
+        <translation>引擎正在加载基础模型；就绪前请求将返回 503</translation>
+    </message>
+    <message>
+        <source>the engine failed: %1</source>
+        <translation>引擎出错：%1</translation>
+    </message>
+    <message>
+        <source>Listening on %1; %2.</source>
+        <translation>正在监听 %1；%2。</translation>
+    </message>
+    <message numerus="yes">
+        <source>%n client(s) served</source>
+        <translation>
+            <numerusform>已服务 %n 个客户端</numerusform>
+        </translation>
+    </message>
+    <message numerus="yes">
+        <source>%n request(s)</source>
+        <translation>
+            <numerusform>%n 个请求</numerusform>
+        </translation>
+    </message>
+    <message>
+        <source>Local API server</source>
+        <translation>本地 API 服务器</translation>
+    </message>
+    <message>
+        <source>Serve the models over an OpenAI-compatible HTTP API</source>
+        <translation>通过兼容 OpenAI 的 HTTP API 提供模型</translation>
+    </message>
+    <message>
+        <source>Other programs (editors, chat front ends, OpenAI client libraries) can then use the base and its experts. Requests share the engine with the chat.</source>
+        <translation>其他程序（编辑器、聊天前端、OpenAI 客户端库）随后即可使用基础模型及其专家。请求与对话共用同一个引擎。</translation>
+    </message>
+    <message>
+        <source>Address:</source>
+        <translation>地址：</translation>
+    </message>
+    <message>
+        <source>127.0.0.1 answers this computer only; 0.0.0.0 listens on every network interface.</source>
+        <translation>127.0.0.1 只响应本机；0.0.0.0 在所有网络接口上监听。</translation>
+    </message>
+    <message>
+        <source>Port:</source>
+        <translation>端口：</translation>
+    </message>
+    <message>
+        <source>any free</source>
+        <translation>任意</translation>
+    </message>
+    <message>
+        <source>API key:</source>
+        <translation>API 密钥：</translation>
+    </message>
+    <message>
+        <source>none (no key is asked for)</source>
+        <translation>无（不要求密钥）</translation>
+    </message>
+    <message>
+        <source>Show</source>
+        <translation>显示</translation>
+    </message>
+    <message>
+        <source>Base URL:</source>
+        <translation>基础 URL：</translation>
+    </message>
+    <message>
+        <source>Example:</source>
+        <translation>示例：</translation>
+    </message>
+    <message>
+        <source>Copy</source>
+        <translation>复制</translation>
+    </message>
+    <message>
+        <source>Copies the example command (with the API key) to the clipboard.</source>
+        <translation>将示例命令（含 API 密钥）复制到剪贴板。</translation>
+    </message>
+</context>
+<context>
     <name>CatalogOpener</name>
     <message>
         <source>%1 (catalog file: %2)</source>

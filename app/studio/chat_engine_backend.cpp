@@ -114,8 +114,12 @@ EngineChatBackend::EngineChatBackend(std::filesystem::path catalogFile, int thre
     : m_catalogFile(std::move(catalogFile)), m_threads(threads) {}
 
 EngineChatBackend::~EngineChatBackend() {
-    if (m_engine) m_engine->cancel_all();
+    if (m_engine) {
+        if (m_client) m_client->engineStopping(*m_engine);
+        m_engine->cancel_all();
+    }
     m_engine.reset();  // joins the engine thread: no callback runs after this
+    if (m_client) m_client->backendDestroyed();
 }
 
 meswitch::Catalog& EngineChatBackend::catalog() {
@@ -136,6 +140,7 @@ void EngineChatBackend::prepareEngine(const std::filesystem::path& base,
         if (!sameBase || failed || m_engineDevice != request.device) {
             // One owner of the device: the old engine frees it before the new one loads.
             const auto start = std::chrono::steady_clock::now();
+            if (m_client) m_client->engineStopping(*m_engine);
             m_engine->cancel_all();
             m_engine.reset();
             spdlog::info("chat: engine stopped in {} ms to start another (base {}, device {})",
@@ -164,6 +169,7 @@ void EngineChatBackend::prepareEngine(const std::filesystem::path& base,
         spdlog::info("chat: engine started for {} on device '{}'",
                      base.empty() ? std::string("the catalog's base") : base.string(),
                      request.device);
+        if (m_client) m_client->engineStarted(*m_engine);
     } else if (m_engineBudget != request.expertBudgetBytes) {
         meswitch::RequestCallbacks cb;
         const std::uint64_t bytes = request.expertBudgetBytes;
@@ -175,6 +181,21 @@ void EngineChatBackend::prepareEngine(const std::filesystem::path& base,
         m_engine->set_budget(bytes, std::move(cb));  // runs before the request queued next
         m_engineBudget = bytes;
     }
+}
+
+meswitch::Engine& EngineChatBackend::ensureEngine(const ChatRequest& setup) {
+    if (m_engine && m_engine->state().rfind("failed", 0) != 0) return *m_engine;
+    const Models models = catalog().list_models();
+    prepareEngine({}, onlyBase(models), setup);
+    return *m_engine;
+}
+
+std::string EngineChatBackend::engineBaseName() {
+    std::optional<std::int64_t> id = m_engineBaseId;
+    if (!id && m_routedBaseId && m_routedBaseId->load() > 0) id = m_routedBaseId->load();
+    if (!id) return {};
+    const auto model = catalog().model(*id);
+    return model ? model->name : std::string();
 }
 
 ChatRequestId EngineChatBackend::submit(const ChatRequest& request, ChatCallbacks callbacks) {

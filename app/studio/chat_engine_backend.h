@@ -10,6 +10,10 @@
 // submit() never waits for the engine: the Engine constructor returns at once (the base loads
 // on the engine thread) and requests queue behind the load. Only replacing an engine (another
 // base or device) waits, for the old one to free the device before the new one loads.
+//
+// Other clients of the same engine (the Studio's Local API server, ApiServerController) attach
+// as the EngineClient: they are told when an engine has started and before one is destroyed, so
+// that they never outlive it, and ensureEngine() starts one for them when the chat has none.
 #pragma once
 
 #include <atomic>
@@ -46,6 +50,31 @@ public:
                       const std::function<void(const ChatRouting&)>& onRouted = {},
                       const meswitch::TokenCallback& onText = {});
 
+    // Another client of this backend's engine, e.g. the Local API server. Called on the thread
+    // that calls submit() and ensureEngine() (the GUI thread).
+    class EngineClient {
+    public:
+        virtual ~EngineClient() = default;
+        // A new engine runs (it may still be loading the base).
+        virtual void engineStarted(meswitch::Engine& engine) = 0;
+        // `engine` is destroyed when this returns (another base or device, or the backend goes):
+        // stop using it.
+        virtual void engineStopping(meswitch::Engine& engine) = 0;
+        // The backend is being destroyed: forget it (after engineStopping when an engine ran).
+        virtual void backendDestroyed() = 0;
+    };
+    // One client at most; null detaches it. The client detaches itself before it goes.
+    void setEngineClient(EngineClient* client) { m_client = client; }
+
+    // The engine running now, else (none yet, or the one there failed) a new one for the
+    // catalog's base with `setup`'s device, routing threshold and expert budget (the
+    // conversation is not used). Tells the client of an engine it starts.
+    meswitch::Engine& ensureEngine(const ChatRequest& setup);
+    meswitch::Engine* engine() const { return m_engine.get(); }
+    // The catalog name of the base the engine serves; "" when unknown (the catalog's base of
+    // a catalog with several).
+    std::string engineBaseName();
+
 private:
     struct Live;
 
@@ -67,6 +96,7 @@ private:
     std::string m_engineDevice;
     std::uint64_t m_engineBudget = 0;
 
+    EngineClient* m_client = nullptr;
     ChatRequestId m_nextId = 0;
     std::map<ChatRequestId, std::shared_ptr<Live>> m_live;  // requests not known to be done
 };

@@ -10,15 +10,19 @@
 #include <QMenuBar>
 #include <QStackedWidget>
 #include <QStatusBar>
+#include <QThread>
 #include <QTimer>
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <memory>
 
 #include <spdlog/spdlog.h>
 
 #include "about_dialog.h"
+#include "api_server_controller.h"
+#include "chat_engine_backend.h"
 #include "chat_page.h"
 #include "compress_page.h"
 #include "engine_worker.h"
@@ -68,9 +72,15 @@ MainWindow::MainWindow(meswitch::Catalog& catalog, const std::filesystem::path& 
     // The pages, in navigation order: adding a page is one line here.
     addPage(m_library = new LibraryPage(m_catalog, this));
     addPage(new CompressPage(m_catalog, this));
-    addPage(m_chat = new ChatPage(m_catalog, {}, this));
+    // One engine for the chat and the Local API server: the backend owns it, the server is a
+    // client of it. Threads as the Chat page's own backend: a core is left to the GUI thread.
+    auto backend = std::make_unique<EngineChatBackend>(
+        m_catalog.path(), std::max(1, QThread::idealThreadCount() - 1));
+    m_apiServer = new ApiServerController(*backend, m_catalog.path(), this);
+    addPage(m_chat = new ChatPage(m_catalog, std::move(backend), this));
     addPage(new MoePage(m_catalog, this));
     addPage(m_settings = new SettingsPage(m_home, this));
+    m_settings->setApiServer(m_apiServer);  // starts it when the remembered switch is on
     connect(m_settings, &SettingsPage::deviceChanged, this, &MainWindow::updateDeviceStatus);
 
     m_viewMenu->addSeparator();
@@ -104,8 +114,11 @@ MainWindow::MainWindow(meswitch::Catalog& catalog, const std::filesystem::path& 
     FirstRun::attach(this, m_catalog, m_home);  // offers the demo pack to an empty catalog
 }
 
-// The EngineHost (a child) cancels its jobs and waits for the running one when it goes.
-MainWindow::~MainWindow() = default;
+// The API server stops before the Chat page's engine goes; the EngineHost (a child) cancels its
+// jobs and waits for the running one when it goes.
+MainWindow::~MainWindow() {
+    delete m_apiServer;
+}
 
 void MainWindow::addPage(StudioPage* page) {
     const int index = pageCount();

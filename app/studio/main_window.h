@@ -1,7 +1,8 @@
 // The main window: a navigation list on the left (icon + title per page), the pages in a
 // QStackedWidget, File/View/Help menus, and a status bar that names the compute device. Window
 // geometry and the last page are remembered. Devices are scanned as a job of the window's
-// EngineHost.
+// EngineHost. The window makes the Chat page's engine backend and the Local API server
+// (ApiServerController) that shares its engine, driven from the Settings page.
 #pragma once
 
 #include <QMainWindow>
@@ -17,6 +18,7 @@ namespace meswitch {
 class Catalog;
 }
 class AboutDialog;
+class ApiServerController;
 class ChatPage;
 class LibraryPage;
 class LogViewerDialog;
@@ -44,6 +46,7 @@ public:
     LibraryPage* libraryPage() const { return m_library; }
     SettingsPage* settingsPage() const { return m_settings; }
     ChatPage* chatPage() const { return m_chat; }
+    ApiServerController* apiServer() const { return m_apiServer; }
 
     // The device in use under the Settings choice: "Device: CPU (no GPU found)",
     // "Device: CPU (chosen in Settings)", "Device: NVIDIA … (80 GiB, 79 GiB free)" or
@@ -87,6 +90,7 @@ private:
     LibraryPage* m_library = nullptr;
     SettingsPage* m_settings = nullptr;
     ChatPage* m_chat = nullptr;
+    ApiServerController* m_apiServer = nullptr;
     QMenu* m_fileMenu = nullptr;
     QMenu* m_viewMenu = nullptr;
     QMenu* m_helpMenu = nullptr;

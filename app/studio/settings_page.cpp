@@ -16,6 +16,7 @@
 
 #include <algorithm>
 
+#include "api_server_group.h"
 #include "formatting.h"
 #include "language_manager.h"
 #include "message_boxes.h"
@@ -188,6 +189,9 @@ SettingsPage::SettingsPage(const std::filesystem::path& dataHome, QWidget* paren
     languageForm->addRow(m_languageCaption, m_language);
     languageForm->addRow(m_languageNote);
 
+    // The Local API server (off until the user turns it on).
+    m_apiGroup = new ApiServerGroup(this);
+
     // Two columns: what the engine does on the left, where and how the Studio works on the right.
     auto* engineColumn = new QVBoxLayout;
     engineColumn->addWidget(m_deviceGroup);
@@ -198,12 +202,16 @@ SettingsPage::SettingsPage(const std::filesystem::path& dataHome, QWidget* paren
     studioColumn->addWidget(m_dataGroup);
     studioColumn->addWidget(m_logGroup);
     studioColumn->addWidget(m_languageGroup);
-    studioColumn->addStretch(1);
+    studioColumn->addWidget(m_apiGroup, 1);  // its log view takes the height left
     auto* layout = new QHBoxLayout(this);
     layout->addLayout(engineColumn, 1);
     layout->addLayout(studioColumn, 1);
 
     retranslateUi();
+}
+
+void SettingsPage::setApiServer(ApiServerController* controller) {
+    m_apiGroup->setController(controller);
 }
 
 void SettingsPage::setDeviceScan(const meswitch::DeviceScan& scan) {

@@ -1,7 +1,8 @@
 // Settings: the compute device and the memory budget for resident experts, the default
 // compression settings, the routing threshold, the data folder (takes effect on restart), the
-// log level (applies at once) and the interface language (applies at once by reinstalling the
-// translator). Remembered in QSettings (StudioSettings).
+// log level (applies at once), the interface language (applies at once by reinstalling the
+// translator) and the Local API server (ApiServerGroup, driving the window's
+// ApiServerController). Remembered in QSettings (StudioSettings).
 #pragma once
 
 #include <QString>
@@ -13,6 +14,8 @@
 #include "meswitch/system.h"
 #include "studio_page.h"
 
+class ApiServerController;
+class ApiServerGroup;
 class QComboBox;
 class QDoubleSpinBox;
 class QSpinBox;
@@ -30,6 +33,11 @@ public:
     SettingsPage(const std::filesystem::path& dataHome, QWidget* parent = nullptr);
 
     void setChooseDirHandler(ChooseDirFn fn) { m_chooseDir = std::move(fn); }
+
+    // The Local API server that the group's switch drives (the main window's; without one the
+    // switch is disabled). Starts it when the remembered switch is on.
+    void setApiServer(ApiServerController* controller);
+    ApiServerGroup* apiServerGroup() const { return m_apiGroup; }
 
     // Fills the device list with the GPUs found (called by the main window after its scan).
     void setDeviceScan(const meswitch::DeviceScan& scan);
@@ -101,5 +109,6 @@ private:
     QLabel* m_languageCaption = nullptr;
     QComboBox* m_language = nullptr;
     QLabel* m_languageNote = nullptr;
+    ApiServerGroup* m_apiGroup = nullptr;
     ChooseDirFn m_chooseDir;
 };

@@ -20,6 +20,10 @@ constexpr auto kTemperature = "chat/temperature";
 constexpr auto kTopP = "chat/topP";
 constexpr auto kMaxTokens = "chat/maxTokens";
 constexpr auto kSeed = "chat/seed";
+constexpr auto kApiEnabled = "api/enabled";
+constexpr auto kApiHost = "api/host";
+constexpr auto kApiPort = "api/port";
+constexpr auto kApiKey = "api/key";
 constexpr auto kGeometry = "window/geometry";
 constexpr auto kLastPage = "window/lastPage";
 
@@ -92,6 +96,32 @@ double routingThreshold() {
 }
 void setRoutingThreshold(double threshold) {
     setValue(kThreshold, threshold);
+}
+
+bool apiServerEnabled() {
+    return value(kApiEnabled, false).toBool();
+}
+void setApiServerEnabled(bool enabled) {
+    setValue(kApiEnabled, enabled);
+}
+QString apiServerHost() {
+    const QString host = value(kApiHost).toString().trimmed();
+    return host.isEmpty() ? QStringLiteral("127.0.0.1") : host;
+}
+void setApiServerHost(const QString& host) {
+    setValue(kApiHost, host.trimmed());
+}
+int apiServerPort() {
+    return std::clamp(value(kApiPort, 8181).toInt(), 0, 65535);
+}
+void setApiServerPort(int port) {
+    setValue(kApiPort, port);
+}
+QString apiServerKey() {
+    return value(kApiKey).toString();
+}
+void setApiServerKey(const QString& key) {
+    setValue(kApiKey, key);
 }
 
 ChatSampling chatSampling() {

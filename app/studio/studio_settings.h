@@ -40,6 +40,19 @@ void setCompressionSalientPercent(double percent);
 double routingThreshold();
 void setRoutingThreshold(double threshold);
 
+// The Local API server (ApiServerController): off by default; 127.0.0.1:8181 unless the user
+// names another address or port (0: a free port); an API key ("" = none) that every request
+// must then send as "Authorization: Bearer KEY" (kept in the settings file in plain text, as
+// the CLI's --api-key is on its command line).
+bool apiServerEnabled();
+void setApiServerEnabled(bool enabled);
+QString apiServerHost();
+void setApiServerHost(const QString& host);
+int apiServerPort();
+void setApiServerPort(int port);
+QString apiServerKey();
+void setApiServerKey(const QString& key);
+
 // Chat sampling, remembered between runs. Seed 0 means "a new seed for every answer".
 struct ChatSampling {
     double temperature = 0.7;
