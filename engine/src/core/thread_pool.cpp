@@ -91,10 +91,11 @@ void ThreadPool::worker_loop() {
             sleeping_workers_.fetch_sub(1);
         }
         if (stop_.load()) return;
-        // The caller waits for every worker before it starts another loop, so this is the
-        // generation that woke us.
         seen = generation_.load();
-        run_chunks();
+        // Join the loop, unless its caller has closed it: then every chunk is claimed and the
+        // caller may already be publishing the next loop (fresh() sees that one).
+        busy_.fetch_add(1);
+        if (closed_.load() != seen && generation_.load() == seen) run_chunks();
         if (busy_.fetch_sub(1) == 1 && caller_sleeping_.load()) {
             std::lock_guard lock(sleep_mutex_);
             done_.notify_one();
@@ -123,8 +124,7 @@ void ThreadPool::parallel_for(std::size_t n,
     chunk_ = chunk;
     next_.store(0, std::memory_order_relaxed);
     failed_.store(false, std::memory_order_relaxed);
-    busy_.store(static_cast<int>(workers_.size()), std::memory_order_relaxed);
-    generation_.fetch_add(1);  // publishes the loop
+    const std::uint64_t generation = generation_.fetch_add(1) + 1;  // publishes the loop
     if (sleeping_workers_.load() > 0) {
         std::lock_guard lock(sleep_mutex_);
         wake_.notify_all();
@@ -132,6 +132,9 @@ void ThreadPool::parallel_for(std::size_t n,
     t_inside_pool = true;
     run_chunks();
     t_inside_pool = false;
+    // Every chunk is claimed: workers that have not joined yet stay out (see busy_), and
+    // those that did finish their chunks.
+    closed_.store(generation);
     const auto finished = [&] { return busy_.load() == 0; };
     if (!spin_until(finished)) {
         std::unique_lock lock(sleep_mutex_);

@@ -54,7 +54,12 @@ private:
     std::size_t chunk_ = 1;
     std::atomic<std::size_t> next_{0};  // next chunk start
     std::atomic<std::uint64_t> generation_{0};
-    std::atomic<int> busy_{0};  // workers still inside the current loop
+    // Workers inside the current loop. A worker joins a loop by counting itself here and then
+    // checking that the loop is still open; the caller closes it (closed_ = its generation)
+    // once every chunk is claimed, and waits only for the workers that joined. So a worker
+    // that the OS has not run yet (a busy machine) never holds the loop up.
+    std::atomic<int> busy_{0};
+    std::atomic<std::uint64_t> closed_{0};
     std::atomic<bool> stop_{false};
     std::atomic<bool> failed_{false};
     std::mutex error_mutex_;
