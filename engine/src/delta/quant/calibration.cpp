@@ -7,6 +7,7 @@
 #include <cmath>
 #include <string>
 
+#include "delta/quant/linalg.h"
 #include "meswitch/error.h"
 
 namespace meswitch::delta {
@@ -42,6 +43,7 @@ void CalibrationStats::add(const float* x, std::int64_t rows) {
         const std::int64_t block =
             std::max<std::int64_t>(1, std::min<std::int64_t>(rows, (1 << 22) / cols));
         std::vector<double> xd(static_cast<std::size_t>(block * cols));
+        const detail::BlasThreads blas(detail::BlasThreads::for_size(cols));
         for (std::int64_t t0 = 0; t0 < rows; t0 += block) {
             const std::int64_t b = std::min(block, rows - t0);
             std::copy(x + t0 * cols, x + (t0 + b) * cols, xd.begin());

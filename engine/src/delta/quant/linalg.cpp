@@ -2,6 +2,8 @@
 // column-major layouts interchangeable; factors are transposed where it matters.
 #include "delta/quant/linalg.h"
 
+#include <cblas.h>
+
 #include <algorithm>
 #include <cmath>
 
@@ -14,8 +16,20 @@ void dsyevd_(const char* jobz, const char* uplo, const int* n, double* a, const 
 
 namespace meswitch::delta::detail {
 
+BlasThreads::BlasThreads(int threads) : previous_(openblas_get_num_threads()) {
+    if (threads > 0 && threads != previous_) {
+        openblas_set_num_threads(threads);
+        changed_ = true;
+    }
+}
+
+BlasThreads::~BlasThreads() {
+    if (changed_) openblas_set_num_threads(previous_);
+}
+
 bool cholesky_lower(std::vector<double>& a, std::int64_t n64) {
     const int n = static_cast<int>(n64);
+    const BlasThreads blas(BlasThreads::for_size(n64));
     double mean_diag = 0;
     for (int i = 0; i < n; ++i) mean_diag += a[static_cast<std::size_t>(i) * n + i];
     mean_diag = n > 0 ? mean_diag / n : 0;
@@ -43,6 +57,7 @@ bool cholesky_lower(std::vector<double>& a, std::int64_t n64) {
 
 bool spd_inverse(std::vector<double>& a, std::int64_t n64) {
     const int n = static_cast<int>(n64);
+    const BlasThreads blas(BlasThreads::for_size(n64));
     int info = 0;
     dpotrf_("U", &n, a.data(), &n, &info);
     if (info != 0) return false;
@@ -58,6 +73,7 @@ bool spd_inverse(std::vector<double>& a, std::int64_t n64) {
 bool symmetric_eigen(const std::vector<double>& a, std::int64_t n64, std::vector<double>& values,
                      std::vector<double>& vectors) {
     const int n = static_cast<int>(n64);
+    const BlasThreads blas(BlasThreads::for_size(n64));
     vectors = a;
     values.assign(static_cast<std::size_t>(n), 0.0);
     int info = 0, lwork = -1, liwork = -1, iwork_query = 0;

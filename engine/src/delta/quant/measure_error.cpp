@@ -5,6 +5,7 @@
 #include <string>
 #include <vector>
 
+#include "delta/quant/linalg.h"
 #include "delta/quant/quantize.h"
 #include "meswitch/error.h"
 
@@ -46,6 +47,7 @@ LinearError measure_error(const float* delta, const CompressedLinear& c,
     double oe = 0, od = 0;
     if (stats.has_gram()) {
         std::vector<double> p(static_cast<std::size_t>(m * n));
+        const detail::BlasThreads blas(detail::BlasThreads::for_size(std::max(m, n)));
         auto quad = [&](const std::vector<double>& a) {
             cblas_dsymm(CblasRowMajor, CblasRight, CblasUpper, static_cast<int>(m),
                         static_cast<int>(n), 1.0, stats.gram.data(), static_cast<int>(n), a.data(),

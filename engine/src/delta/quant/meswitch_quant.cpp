@@ -37,23 +37,6 @@ float gaussian_step(int bits) {
     }
 }
 
-// Sets OpenBLAS's thread count for a scope and restores it (process-wide setting: BLAS
-// calls made inside our own thread pool must not start threads of their own).
-class BlasThreads {
-public:
-    explicit BlasThreads(int threads) : previous_(openblas_get_num_threads()) {
-        if (threads != previous_) openblas_set_num_threads(threads);
-    }
-    ~BlasThreads() {
-        if (openblas_get_num_threads() != previous_) openblas_set_num_threads(previous_);
-    }
-    BlasThreads(const BlasThreads&) = delete;
-    BlasThreads& operator=(const BlasThreads&) = delete;
-
-private:
-    int previous_;
-};
-
 struct RowParams {
     float s = 1, z = 0;
     double err = INFINITY;

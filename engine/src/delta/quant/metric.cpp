@@ -91,6 +91,7 @@ Metric exact_metric(const CalibrationStats& stats, const std::vector<std::int64_
         const double add = damp * mean_diag_of(stats, salient);
         for (std::int64_t a = 0; a < k; ++a) gss[static_cast<std::size_t>(a * k + a)] += add;
         if (spd_inverse(gss, k)) {
+            const BlasThreads blas(BlasThreads::for_size(std::max(k, n)));
             std::vector<double> t(static_cast<std::size_t>(k * n));
             cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, int(k), int(n), int(k), 1.0,
                         gss.data(), int(k), gsn.data(), int(n), 0.0, t.data(), int(n));
@@ -125,6 +126,7 @@ Metric low_rank_metric(const CalibrationStats& stats, const std::vector<std::int
         y(static_cast<std::size_t>(c * kk));
     std::vector<double> q(static_cast<std::size_t>(n * kk));
     for (double& x : q) x = normal(rng);
+    const BlasThreads blas(BlasThreads::for_size(c));
     auto apply = [&] {  // q ← (G q) restricted to coded rows
         std::fill(full.begin(), full.end(), 0.0);
         for (std::int64_t a = 0; a < n; ++a)
@@ -180,6 +182,7 @@ Metric low_rank_metric(const CalibrationStats& stats, const std::vector<std::int
 
 void project(const Metric& metric, const float* a, std::int64_t rows, float* p) {
     if (metric.m == 0 || rows == 0) return;
+    const BlasThreads blas(BlasThreads::for_size(std::max(rows, metric.n)));
     cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, int(rows), int(metric.m), int(metric.n),
                 1.0f, a, int(metric.n), metric.v.data(), int(metric.m), 0.0f, p, int(metric.m));
 }
