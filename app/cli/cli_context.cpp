@@ -21,6 +21,17 @@ Catalog& Context::catalog() {
     return *catalog_;
 }
 
+EngineOptions Context::engine_options(const std::string& device, int threads,
+                                      double threshold) const {
+    EngineOptions eo;
+    eo.catalog = catalog_path(home());
+    eo.device = device;
+    eo.threads = threads;
+    eo.router.threads = threads;
+    eo.router.threshold = threshold;
+    return eo;
+}
+
 std::filesystem::path Context::resolve_model(const std::string& path_or_name) {
     const std::filesystem::path p(path_or_name);
     if (std::filesystem::exists(p)) return p;

@@ -12,6 +12,7 @@
 #include <string>
 
 #include "meswitch/catalog.h"
+#include "meswitch/engine.h"
 #include "meswitch/generate.h"
 #include "meswitch/tokenizer.h"
 
@@ -27,6 +28,10 @@ struct Context {
     // A model folder given as a path, or the folder of a model in the catalog by name.
     // Throws Error(not_found) saying both were tried.
     std::filesystem::path resolve_model(const std::string& path_or_name);
+    // What `meswitch chat` and `meswitch serve` start their engine with: this home's catalog,
+    // `device` ("auto", "cpu", "cuda"), `threads` for the model and the router (0: all cores),
+    // and the routing confidence below which the base answers.
+    EngineOptions engine_options(const std::string& device, int threads, double threshold) const;
 
 private:
     std::unique_ptr<Catalog> catalog_;

@@ -44,12 +44,7 @@ void register_chat(CLI::App& app, Context& ctx) {
     add_sampling_options(cmd, opts);
     cmd->callback([&ctx] {
         Catalog& cat = ctx.catalog();
-        EngineOptions eo;
-        eo.catalog = catalog_path(ctx.home());
-        eo.device = device_arg;
-        eo.threads = threads;
-        eo.router.threads = threads;
-        eo.router.threshold = threshold;
+        EngineOptions eo = ctx.engine_options(device_arg, threads, threshold);
         GenerateRequest req;
         req.expert = expert_arg;
         if (expert_arg == "base" || expert_arg.empty()) req.expert = "";

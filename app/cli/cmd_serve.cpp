@@ -81,12 +81,7 @@ void register_serve(CLI::App& app, Context& ctx) {
         if (so.api_key.empty())
             if (const char* k = std::getenv("MESWITCH_API_KEY")) so.api_key = k;
         Catalog& cat = ctx.catalog();
-        EngineOptions eo;
-        eo.catalog = catalog_path(ctx.home());
-        eo.device = device_arg;
-        eo.threads = threads;
-        eo.router.threads = threads;
-        eo.router.threshold = threshold;
+        EngineOptions eo = ctx.engine_options(device_arg, threads, threshold);
         eo.max_queue = max_queue;
         eo.max_batch = max_batch;
         if (!base_arg.empty()) {
