@@ -130,8 +130,8 @@
         <translation>the engine is loading the base; requests get 503 until it is ready</translation>
     </message>
     <message>
-        <source>the engine failed: %1</source>
-        <translation>the engine failed: %1</translation>
+        <source>the engine failed: %1 (turn the server off and on to try again)</source>
+        <translation>the engine failed: %1 (turn the server off and on to try again)</translation>
     </message>
     <message>
         <source>Listening on %1; %2.</source>

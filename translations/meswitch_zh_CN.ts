@@ -130,8 +130,8 @@
         <translation>引擎正在加载基础模型；就绪前请求将返回 503</translation>
     </message>
     <message>
-        <source>the engine failed: %1</source>
-        <translation>引擎出错：%1</translation>
+        <source>the engine failed: %1 (turn the server off and on to try again)</source>
+        <translation>引擎出错：%1（关闭后重新打开服务器即可重试）</translation>
     </message>
     <message>
         <source>Listening on %1; %2.</source>

@@ -96,6 +96,7 @@ bool ApiServerController::startOn(meswitch::Engine& engine) {
     // Called on the server's threads, which stop (stopServer) before this object goes; a line
     // still queued when it goes is dropped with it.
     o.log = [this](std::string_view line) {
+        spdlog::info("api: {}", line);  // the log file and the log viewer have them too
         const QString text = QString::fromUtf8(line.data(), static_cast<qsizetype>(line.size()));
         QMetaObject::invokeMethod(
             this, [this, text] { postLog(text); }, Qt::QueuedConnection);

@@ -226,7 +226,7 @@ void ApiServerGroup::updateState() {
         else if (state == QLatin1String("loading"))
             engine = tr("the engine is loading the base; requests get 503 until it is ready");
         else if (state.startsWith(QLatin1String("failed"))) {
-            engine = tr("the engine failed: %1")
+            engine = tr("the engine failed: %1 (turn the server off and on to try again)")
                          .arg(state.mid(state.indexOf(QLatin1Char(':')) + 1).trimmed());
             problem = true;
         } else {

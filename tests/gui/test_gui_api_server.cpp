@@ -3,7 +3,8 @@
 // listens; the switch starts it on 127.0.0.1 (a free port here), real HTTP requests (cpp-httplib)
 // get /health and /v1/models, the counter and the log view follow; an API key makes a request
 // without it a 401; the server follows the chat's engine when that is replaced (no second
-// engine); a port in use is said in the status; off closes the port; everything is remembered.
+// engine); a port in use and an engine that failed are said in the status; off closes the port;
+// everything is remembered.
 // Screenshots: test-output/screenshots/settings_api_server.png and settings_api_server_zh_CN.png.
 #include <arpa/inet.h>
 #include <httplib.h>
@@ -304,6 +305,25 @@ private slots:
         g->portSpin()->setValue(0);
         QTRY_VERIFY_WITH_TIMEOUT(listening(g), kWaitMs);
         QVERIFY(answers(s.controller.port()));
+    }
+
+    void failedEngineIsSaid() {
+        // A catalog without a base: the server listens and answers 503, the status says why.
+        const fs::path empty = fs::path(m_tmp.path().toStdString()) / "empty-home";
+        fs::create_directories(empty);
+        { meswitch::Catalog create(meswitch::catalog_path(empty)); }
+        Wired s(empty);
+        ApiServerGroup* g = s.group();
+        g->portSpin()->setValue(0);
+        g->enabledSwitch()->setChecked(true);
+        QTRY_VERIFY_WITH_TIMEOUT(
+            g->statusLabel()->text().contains(QStringLiteral("; the engine failed: ")), kWaitMs);
+        QVERIFY2(g->statusLabel()->text().contains(QStringLiteral("turn the server off and on")),
+                 qPrintable(g->statusLabel()->text()));
+        auto health = get(s.controller.port(), "/health");
+        QVERIFY(health);
+        QCOMPARE(health->status, 503);
+        g->enabledSwitch()->setChecked(false);
     }
 
     void rememberedAcrossRuns() {
