@@ -206,6 +206,7 @@ void ApiServerGroup::updateState() {
     m_url->setText(currentUrl());
     m_example->setText(exampleCommand(m_showKey->isChecked()));
     m_example->setCursorPosition(0);
+    m_example->setToolTip(m_example->text());  // the whole command, which the line cuts
 
     QString status;
     bool problem = false;
