@@ -405,6 +405,62 @@ private slots:
         }
     }
 
+    // Each vector of a decode batch gets exactly what gemv gives it alone (the batched
+    // kernels keep every (row, vector) accumulation in gemv's order), for every batch size the
+    // kernels specialise, odd shapes and the three weight types.
+    void gemv_batch_equals_gemv_bit_for_bit() {
+        ThreadPool pool(2);
+        const std::pair<int, int> shapes[] = {{7, 33}, {1023, 517}, {64, 1024}, {130, 3584}};
+        for (DType dt : {DType::f32, DType::bf16, DType::f16}) {
+            for (const auto& [rows, cols] : shapes) {
+                const StoredMatrix w = make_matrix(rows, cols, dt, 11);
+                for (int count : {1, 2, 3, 4, 5, 6, 7, 8, 9, 13}) {
+                    std::vector<std::vector<float>> x, y, alone;
+                    std::vector<const float*> xs;
+                    std::vector<float*> ys;
+                    for (int b = 0; b < count; ++b) {
+                        x.push_back(randoms(static_cast<std::size_t>(cols), 100 + b));
+                        y.emplace_back(static_cast<std::size_t>(rows), -1.0f);
+                        alone.emplace_back(static_cast<std::size_t>(rows));
+                        cpu::gemv(w.matrix(), x.back().data(), alone.back().data(), pool);
+                    }
+                    for (int b = 0; b < count; ++b) {
+                        xs.push_back(x[b].data());
+                        ys.push_back(y[b].data());
+                    }
+                    cpu::gemv_batch(w.matrix(), xs, ys, pool);
+                    for (int b = 0; b < count; ++b) {
+                        const QByteArray what =
+                            QByteArray(dtype_name(dt)) + " " + QByteArray::number(rows) + "x" +
+                            QByteArray::number(cols) + ", vector " + QByteArray::number(b) +
+                            " of " + QByteArray::number(count);
+                        QVERIFY2(std::memcmp(y[b].data(), alone[b].data(),
+                                             sizeof(float) * static_cast<std::size_t>(rows)) == 0,
+                                 what.constData());
+                    }
+                }
+            }
+        }
+    }
+
+    // Many short loops back to back on more threads than this machine may have cores: a
+    // worker that wakes late must neither miss a loop's chunks nor run a closed loop's.
+    void thread_pool_many_short_loops() {
+        for (int threads : {2, 4}) {
+            ThreadPool pool(threads);
+            std::vector<int> out(64);
+            for (int loop = 0; loop < 20000; ++loop) {
+                const std::size_t n = 1 + static_cast<std::size_t>(loop % 64);
+                pool.parallel_for(n, [&](std::size_t b, std::size_t e) {
+                    for (std::size_t i = b; i < e; ++i) out[i] = loop;
+                });
+                for (std::size_t i = 0; i < n; ++i)
+                    if (out[i] != loop)
+                        QFAIL(qPrintable(QString("loop %1: index %2 not run").arg(loop).arg(i)));
+            }
+        }
+    }
+
     void thread_pool_covers_each_index_once() {
         for (int threads : {1, 2, 3}) {
             ThreadPool pool(threads);
