@@ -4,6 +4,7 @@
 #include "meswitch/api_server.h"
 
 #include <spdlog/spdlog.h>
+#include <sys/socket.h>
 
 #include <atomic>
 #include <chrono>
@@ -55,7 +56,6 @@ struct Tracker {
 
 // What the request log line of this thread's current request adds (model, tokens, ...).
 thread_local std::string t_note;
-thread_local Clock::time_point t_start;
 
 bool same_secret(const std::string& a, const std::string& b) {
     // Constant time in the key's length, so the comparison tells nothing by its timing.
@@ -226,11 +226,14 @@ struct ApiServer::Impl {
 
     std::string answered_by(const Pending& p, const api::ModelEntry& asked,
                             const api::ModelList& list) const {
+        // The base under the list's id: without a catalog the engine names it by its folder,
+        // the list by "base".
+        if (asked.kind == "base") return list.base_id;
         if (p.outcome && p.outcome->ok)
             return p.outcome->model.empty() ? list.base_id : p.outcome->model;
         if (asked.kind == "router")
             return p.route && p.route->expert_id ? p.route->expert_name : list.base_id;
-        return asked.kind == "base" ? list.base_id : asked.id;
+        return asked.id;
     }
 
     api::Routing routing(const Pending& p, const api::ModelEntry& asked, const std::string& model,
@@ -352,12 +355,17 @@ struct ApiServer::Impl {
         res.set_header("X-Accel-Buffering", "no");
         res.set_chunked_content_provider(
             "text/event-stream",
-            [this, st](std::size_t, httplib::DataSink& sink) { return stream_step(*st, sink); },
+            [this, st](std::size_t, httplib::DataSink& sink) {
+                if (stream_step(*st, sink)) return true;
+                // Noted here: httplib logs the request before it runs the releaser below.
+                t_note = http->stopping() ? "cancelled: the server is stopping"
+                                          : "cancelled: the client went away";
+                return false;
+            },
             [this, st](bool) {
                 if (!st->finished) {  // the client went away, a write failed, or stop()
                     engine.cancel(st->p->id);
                     cancelled++;
-                    t_note = "cancelled: the client went away";
                 }
             });
     }
@@ -453,7 +461,6 @@ void ApiServer::Impl::install_handlers() {
 
     s.set_pre_routing_handler([this](const Request& req, Response& res) {
         t_note.clear();
-        t_start = Clock::now();
         api::Connection* conn = api::current_connection();
         if (!authorized(req)) {
             if (conn && req.has_header("Content-Length")) conn->close_after_response();
@@ -526,7 +533,10 @@ void ApiServer::Impl::install_handlers() {
         } else if (res.status >= 400 && res.status != 499) {
             errors++;
         }
-        const double ms = std::chrono::duration<double, std::milli>(Clock::now() - t_start).count();
+        const api::Connection* conn = api::current_connection();
+        const double ms =
+            conn ? std::chrono::duration<double, std::milli>(Clock::now() - conn->started()).count()
+                 : 0.0;
         char head[96];
         std::snprintf(head, sizeof(head), " %d %.0f ms", res.status, ms);
         log(req.method + " " + req.path + head + (t_note.empty() ? "" : " " + t_note) + " from " +
@@ -610,6 +620,8 @@ void ApiServer::start() {
                                        std::to_string(o.port) +
                                        " (the port is in use, the address is not this "
                                        "machine's, or it needs privileges)");
+    if (!d.http->widen_backlog(SOMAXCONN))
+        d.log("cannot raise the listen backlog: clients connecting at once may be dropped");
     d.port = bound;
     d.running = true;
     d.thread = std::thread([&d] { d.http->listen_after_bind(); });

@@ -19,8 +19,10 @@ using Clock = std::chrono::steady_clock;
 
 thread_local Connection* t_current = nullptr;
 
+// Rounded up: a wait for it never ends before `t` (a read that gave up at its deadline then
+// counts as timed out, and is answered 408).
 int ms_until(Clock::time_point t) {
-    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(t - Clock::now());
+    const auto left = std::chrono::ceil<std::chrono::milliseconds>(t - Clock::now());
     return static_cast<int>(std::max<long long>(0, left.count()));
 }
 
@@ -165,7 +167,8 @@ bool Connection::wait_for_request() {
 }
 
 void Connection::begin_request() {
-    deadline_ = Clock::now() + std::chrono::milliseconds(limits_.read_timeout_ms);
+    started_ = Clock::now();
+    deadline_ = started_ + std::chrono::milliseconds(limits_.read_timeout_ms);
     // Bytes of a pipelined next request already buffered count towards it.
     received_ = buf_len_ - buf_off_;
     written_ = 0;
@@ -179,6 +182,11 @@ Connection* current_connection() {
 
 HttpServer::HttpServer(const ConnectionLimits& limits, std::function<void()> on_connection)
     : limits_(limits), on_connection_(std::move(on_connection)) {}
+
+bool HttpServer::widen_backlog(int backlog) {
+    // listen() again on a listening socket only changes its backlog (Linux, BSD).
+    return ::listen(svr_sock_, backlog) == 0;
+}
 
 bool HttpServer::process_and_close_socket(int sock) {
     if (on_connection_) on_connection_();

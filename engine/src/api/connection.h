@@ -51,6 +51,7 @@ public:
     void close_after_response() { close_after_ = true; }  // e.g. a body left unread
     bool closing() const { return close_after_; }
     const ConnectionLimits& limits() const { return limits_; }
+    std::chrono::steady_clock::time_point started() const { return started_; }  // this request
 
 private:
     bool wait(short events, int timeout_ms) const;
@@ -59,6 +60,7 @@ private:
     ConnectionLimits limits_;
     const std::atomic<bool>& stopping_;
     std::chrono::steady_clock::time_point deadline_;
+    std::chrono::steady_clock::time_point started_;
     std::size_t received_ = 0;
     std::size_t written_ = 0;
     bool timed_out_ = false;
@@ -77,6 +79,10 @@ public:
     HttpServer(const ConnectionLimits& limits, std::function<void()> on_connection);
     // Makes every connection loop, wait and lingering close end soon (before stop()).
     void begin_stop() { stopping_ = true; }
+    // After binding: the listening socket's backlog raised from httplib's compiled-in 5
+    // (CPPHTTPLIB_LISTEN_BACKLOG), so that many clients connecting at once wait to be accepted
+    // instead of being dropped. False when listen() fails.
+    bool widen_backlog(int backlog);
     bool stopping() const { return stopping_; }
 
 private:
