@@ -455,6 +455,36 @@ private slots:
         EXPECT_ERROR(post_chat(down.port(), greedy_chat("base", "hi", 4)), 503, "",
                      "not available");
     }
+
+    // A server stopped right after it started (a Studio switch flipped on and off at once)
+    // stops: httplib's stop() does nothing before its accept loop runs, so start() returns
+    // only once it does.
+    void stopRightAfterStart() {
+        for (int i = 0; i < 50; ++i) {
+            ApiServer server(*m_engine, options());
+            server.start();
+            QVERIFY(server.port() > 0);
+            server.stop();
+            QVERIFY(!server.running());
+        }
+    }
+
+    // The port is this server's alone: a second server (another `meswitch serve`, the Studio's
+    // switch) cannot bind it and says so, instead of sharing its connections (SO_REUSEPORT).
+    void secondServerOnTheSamePortIsRefused() {
+        ApiServerOptions o = options();
+        o.port = m_port;
+        ApiServer second(*m_engine, o);
+        try {
+            second.start();
+            QFAIL("a second server started on the first one's port");
+        } catch (const Error& e) {
+            QCOMPARE(e.kind(), ErrorKind::io);
+            QVERIFY2(std::string(e.what()).find(std::to_string(m_port)) != std::string::npos,
+                     e.what());
+        }
+        QCOMPARE(get(m_port, "/health").status, 200);
+    }
 };
 
 QTEST_GUILESS_MAIN(TestApiServer)

@@ -81,6 +81,7 @@ struct ApiServer::Impl {
     std::thread thread;
     int port = 0;
     std::atomic<bool> running{false};
+    std::atomic<bool> listen_returned{false};  // the accept loop has ended (or never ran)
     std::shared_ptr<Tracker> tracker = std::make_shared<Tracker>();
     std::atomic<std::uint64_t> connections{0}, requests{0}, completions{0}, refused{0}, errors{0},
         cancelled{0}, next_id{1};
@@ -624,7 +625,14 @@ void ApiServer::start() {
         d.log("cannot raise the listen backlog: clients connecting at once may be dropped");
     d.port = bound;
     d.running = true;
-    d.thread = std::thread([&d] { d.http->listen_after_bind(); });
+    d.listen_returned = false;
+    d.thread = std::thread([&d] {
+        d.http->listen_after_bind();
+        d.listen_returned = true;
+    });
+    // httplib's stop() does nothing before the accept loop runs: a stop() right after start()
+    // would leave that loop (and the join) waiting for ever. Return once it runs.
+    while (!d.http->is_running() && !d.listen_returned) std::this_thread::sleep_for(1ms);
     d.log("listening on " + base_url() + (o.api_key.empty() ? "" : " (API key required)"));
 }
 

@@ -181,7 +181,15 @@ Connection* current_connection() {
 }
 
 HttpServer::HttpServer(const ConnectionLimits& limits, std::function<void()> on_connection)
-    : limits_(limits), on_connection_(std::move(on_connection)) {}
+    : limits_(limits), on_connection_(std::move(on_connection)) {
+    // httplib's default sets SO_REUSEPORT on Linux, which lets a second server bind the same
+    // port without an error (the kernel then splits the connections between them): the port is
+    // ours alone. SO_REUSEADDR still lets a restarted server bind past TIME_WAIT.
+    set_socket_options([](int sock) {
+        int yes = 1;
+        ::setsockopt(sock, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof(yes));
+    });
+}
 
 bool HttpServer::widen_backlog(int backlog) {
     // listen() again on a listening socket only changes its backlog (Linux, BSD).
