@@ -32,7 +32,7 @@ for arg in "$@"; do
     *) SECONDS_EACH=$arg ;;
   esac
 done
-ALL_TARGETS=(safetensors msd model_config tokenizer_json tokenizer_encode chat_template checkpoint_index)
+ALL_TARGETS=(safetensors msd model_config tokenizer_json tokenizer_encode chat_template checkpoint_index api_request)
 [ "${#TARGETS[@]}" -gt 0 ] || TARGETS=("${ALL_TARGETS[@]}")
 
 if [ "$BUILD_FIRST" = 1 ]; then

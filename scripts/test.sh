@@ -46,7 +46,7 @@ ASAN_TESTS=(
   test_model_config test_cpu_ops test_sampling test_model test_generate
   test_delta_core test_delta_product test_delta_pipeline test_router_classifier test_router
   test_expert_pool test_engine test_batching test_mixtral test_moe test_moe_chat
-  test_demo_install
+  test_demo_install test_api_protocol
 )
 
 STATUS=0
