@@ -99,15 +99,30 @@ private slots:
         QCOMPARE(m_server->stats().completions, before.completions);
     }
 
-    // A client that leaves after the stream began (status 200 and the first event sent): its
-    // request is cancelled in the engine. The engine is held in a routing callback of another
-    // request right after this one was admitted and routed, so it cannot finish first.
+    // A client that leaves after its stream began is cancelled in the engine: right after the
+    // status and the first event, or after its first text chunk. Another request holds the
+    // engine thread where the stream cannot have ended yet: in its routing callback (admitted
+    // right after the stream's request was routed: no token yet), or in its second text
+    // callback (two steps: the stream's greedy answer is longer than that).
+    void clientGoneMidStreamIsCancelled_data() {
+        QTest::addColumn<bool>("afterText");
+        QTest::newRow("after the first event") << false;
+        QTest::newRow("after a text chunk") << true;
+    }
     void clientGoneMidStreamIsCancelled() {
+        QFETCH(bool, afterText);
         const ApiServerStats before = m_server->stats();
         struct Hold {
             std::mutex m;
             std::condition_variable cv;
             bool in = false, open = false, finished = false;
+            int pieces = 0;
+            void wait_here() {
+                std::unique_lock lock(m);
+                in = true;
+                cv.notify_all();
+                cv.wait(lock, [&] { return open; });
+            }
         };
         auto hold = std::make_shared<Hold>();
         struct Opener {  // on a failure too: the engine is never left held
@@ -123,23 +138,33 @@ private slots:
         } opener{hold};
         {
             EngineGate gate(*m_engine);
-            Json ask = greedy_chat("auto", "What is 17+25?", 64);
+            Json ask = afterText ? greedy_chat("demo-python", "Write a function that doubles x", 64)
+                                 : greedy_chat("auto", "What is 17+25?", 64);
             ask["stream"] = true;
             RawClient c(m_port);
             QVERIFY(c.send(raw_post("/v1/chat/completions", ask.dump())));
             QVERIFY(eventually([&] { return m_server->stats().active == 1; }));
-            // Queued after the stream's request: the engine routes it next and waits here.
+            // Queued after the stream's request: admitted with it when the gate opens.
             GenerateRequest other;
-            other.messages = {{"user", "What is 2+2?"}};
-            other.expert = "auto";
-            other.options.max_tokens = 4;
             RequestCallbacks cb;
-            cb.on_route = [hold](const RouteResult&) {
-                std::unique_lock lock(hold->m);
-                hold->in = true;
-                hold->cv.notify_all();
-                hold->cv.wait(lock, [&] { return hold->open; });
-            };
+            if (afterText) {
+                other.prompt = "Once upon a time";
+                other.options.max_tokens = 16;
+                other.options.stop_on_eos = false;
+                cb.on_text = [hold](std::string_view) {
+                    bool second;
+                    {
+                        std::lock_guard lock(hold->m);
+                        second = ++hold->pieces == 2;
+                    }
+                    if (second) hold->wait_here();
+                };
+            } else {
+                other.messages = {{"user", "What is 2+2?"}};
+                other.expert = "auto";
+                other.options.max_tokens = 4;
+                cb.on_route = [hold](const RouteResult&) { hold->wait_here(); };
+            }
             cb.on_finished = [hold](const RequestOutcome&) {
                 std::lock_guard lock(hold->m);
                 hold->finished = true;
@@ -147,14 +172,25 @@ private slots:
             };
             m_engine->generate(other, cb);
             gate.release();
-            // The status, the headers and the first event (it ends "}\n\n"; no header does).
-            const std::string& got = c.read_until("}\n\n", 60s);
-            QVERIFY2(got.rfind("HTTP/1.1 200", 0) == 0, got.c_str());
-            QVERIFY2(got.find("data: {") != std::string::npos, got.c_str());
             QVERIFY(eventually([&] {
                 std::lock_guard lock(hold->m);
                 return hold->in;
             }));
+            // The status, the headers and the first event (it ends "}\n\n"; no header does),
+            // then the first text chunk.
+            std::size_t first = c.read_until("}\n\n", 60s).find("}\n\n");
+            QVERIFY2(first != std::string::npos, c.read_until("", 0ms).c_str());
+            const std::string& got =
+                afterText ? c.read_until("}\n\n", 60s, first + 3) : c.read_until("", 0ms);
+            QVERIFY2(got.rfind("HTTP/1.1 200", 0) == 0, got.c_str());
+            QVERIFY2(got.find("data: {") != std::string::npos, got.c_str());
+            if (afterText) {
+                const auto second = got.find("data: ", first);
+                QVERIFY2(second != std::string::npos, got.c_str());
+                QVERIFY2(got.find("\"delta\":{\"content\":\"", second) != std::string::npos,
+                         got.c_str());
+                QVERIFY2(got.find("[DONE]") == std::string::npos, got.c_str());
+            }
             c.close();
             QVERIFY(
                 eventually([&] { return m_server->stats().cancelled == before.cancelled + 1; }));
