@@ -34,19 +34,20 @@ for arg in "$@"; do
 done
 
 # Engine tests run under ASan + UBSan: the format readers, strict inputs, catalog, chat (and its
-# limits), tokenizer, import, model and serving paths. Left out: test_delta_acceptance and
-# test_moe_acceptance (they compress and evaluate real experts many times: minutes at -O1
-# under ASan, and the pipeline and MoE tests below cover the same code), test_crash_consistency
-# (SIGKILLs hundreds of import/compress workers: past Qt Test's 300 s limit under ASan),
-# test_cli and test_route_cli (the CLI's own behaviour, covered by the normal build), the GUI
-# tests and test_catalog_concurrency (no app in this build) and the GPU tests (no CUDA).
+# limits), tokenizer, import, model and serving paths, the API server (wire format, endpoints and
+# errors, slow and vanishing clients, the 64-client load: 6 + 9 s under ASan). Left out:
+# test_delta_acceptance and test_moe_acceptance (they compress and evaluate real experts many times:
+# minutes at -O1 under ASan, and the pipeline and MoE tests below cover the same code),
+# test_crash_consistency (SIGKILLs hundreds of import/compress workers: past Qt Test's 300 s limit
+# under ASan), test_cli and test_route_cli (the CLI's own behaviour, covered by the normal build),
+# the GUI tests and test_catalog_concurrency (no app in this build) and the GPU tests (no CUDA).
 ASAN_TESTS=(
   test_tensor test_safetensors test_safetensors_hostile test_tiny_model test_strict_inputs
   test_catalog test_chat_template test_chat_template_limits test_tokenizer test_import
   test_model_config test_cpu_ops test_sampling test_model test_generate
   test_delta_core test_delta_product test_delta_pipeline test_router_classifier test_router
   test_expert_pool test_engine test_batching test_mixtral test_moe test_moe_chat
-  test_demo_install test_api_protocol
+  test_demo_install test_api_protocol test_api_server test_api_server_load
 )
 
 STATUS=0

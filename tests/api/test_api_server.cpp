@@ -58,8 +58,9 @@ private slots:
         const std::map<std::string, std::string> domains = {
             {"demo-arithmetic", "arithmetic"}, {"demo-python", "python"}, {"demo-facts", "facts"}};
         for (const auto& [name, domain] : domains) {
+            const std::string& id = name;  // clang 14 cannot capture a structured binding
             const auto it = std::find_if(data.begin(), data.end(),
-                                         [&](const Json& m) { return m["id"] == name; });
+                                         [&](const Json& m) { return m["id"] == id; });
             QVERIFY2(it != data.end(), name.c_str());
             QCOMPARE((*it)["meswitch"]["kind"], Json("expert"));
             QCOMPARE((*it)["meswitch"]["domain"], Json(domain));
