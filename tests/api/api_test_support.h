@@ -354,14 +354,17 @@ protected:
         return o;
     }
 
-    bool logged(const std::vector<std::string>& words) {
+    // The log lines holding every one of `words`. (A request is logged after its answer was
+    // sent: wait for a line with eventually().)
+    std::size_t logged(const std::vector<std::string>& words) {
         std::lock_guard lock(m_log_mutex);
+        std::size_t n = 0;
         for (const auto& line : m_log) {
             bool all = true;
             for (const auto& w : words) all = all && line.find(w) != std::string::npos;
-            if (all) return true;
+            n += all;
         }
-        return false;
+        return n;
     }
 
     // Installs the pack and starts the engine and the server (throws meswitch::Error).

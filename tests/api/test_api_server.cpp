@@ -116,7 +116,9 @@ private slots:
         QVERIFY2(plain.problem.empty(), plain.problem.c_str());
         QVERIFY(plain.usage.is_null());
         QCOMPARE(plain.text, text);
-        QVERIFY(logged({"POST /v1/chat/completions 200", "demo-arithmetic"}));
+        QVERIFY(eventually([&] {
+            return logged({"POST /v1/chat/completions 200", "demo-arithmetic"});
+        }));
     }
 
     void completionsEndpoint() {
@@ -174,7 +176,9 @@ private slots:
         QCOMPARE(s.model, std::string("demo-arithmetic"));
         QCOMPARE(s.first["meswitch"]["expert"], Json("demo-arithmetic"));
         QCOMPARE(s.first["meswitch"]["requested"], Json("auto"));
-        QVERIFY(logged({"POST /v1/chat/completions 200", "demo-arithmetic", "routed"}));
+        QVERIFY(eventually([&] {
+            return logged({"POST /v1/chat/completions 200", "demo-arithmetic", "routed"});
+        }));
     }
 
     // Malformed bodies and fields: 400 with OpenAI's error JSON naming the field.
