@@ -1,12 +1,14 @@
 // The local API server under clients that misbehave or crowd it, in-process over the demo
 // pack (api_test_support.h): slow-loris requests (408 while others are served), clients that
-// leave while queued or after their stream began (cancelled in the engine), and a bounded load
+// leave while queued or after their stream began (cancelled in the engine), stop() with a
+// stream in flight, and a bounded load
 // test (64 streaming clients x 5 requests: all answered or refused with 429/503 JSON, memory
 // growth bounded; throughput and latencies printed, never asserted). Where a request must
 // stay in the engine, a job or a routing callback holds the engine thread; the tests wait on
 // the server's stats().
 #include <algorithm>
 #include <atomic>
+#include <functional>
 
 #include "api_test_support.h"
 
@@ -211,6 +213,72 @@ private slots:
         QVERIFY(eventually([&] {
             return logged({" 200 ", "cancelled: the client went away"}) == gone + 1;
         }));
+    }
+
+    // stop() with a stream in flight: the stream's request is cancelled in the engine, stop()
+    // waits for it and returns, the client's connection ends without [DONE].
+    void stopCancelsAStreamInFlight() {
+        ApiServerOptions o = options();
+        ApiServer server(*m_engine, o);
+        server.start();
+        struct Hold {
+            std::mutex m;
+            std::condition_variable cv;
+            bool in = false, open = false;
+        };
+        auto hold = std::make_shared<Hold>();
+        auto open = [hold] {
+            {
+                std::lock_guard lock(hold->m);
+                hold->open = true;
+            }
+            hold->cv.notify_all();
+        };
+        struct Opener {
+            std::function<void()> f;
+            ~Opener() { f(); }
+        } opener{open};
+        RawClient c(server.port());
+        std::jthread stopper;
+        {
+            EngineGate gate(*m_engine);
+            Json ask = greedy_chat("auto", "What is 17+25?", 64);
+            ask["stream"] = true;
+            QVERIFY(c.send(raw_post("/v1/chat/completions", ask.dump())));
+            QVERIFY(eventually([&] { return server.stats().active == 1; }));
+            GenerateRequest other;  // routed right after the stream's request, and held there
+            other.messages = {{"user", "What is 2+2?"}};
+            other.expert = "auto";
+            other.options.max_tokens = 4;
+            RequestCallbacks cb;
+            cb.on_route = [hold](const RouteResult&) {
+                std::unique_lock lock(hold->m);
+                hold->in = true;
+                hold->cv.notify_all();
+                hold->cv.wait(lock, [&] { return hold->open; });
+            };
+            m_engine->generate(other, cb);
+        }
+        QVERIFY(eventually([&] {
+            std::lock_guard lock(hold->m);
+            return hold->in;
+        }));
+        QVERIFY(c.read_until("}\n\n", 60s).rfind("HTTP/1.1 200", 0) == 0);
+        stopper = std::jthread([&] { server.stop(); });
+        // The stream sees the server stopping and cancels its request; only then may the
+        // engine go on (it drops the request).
+        QVERIFY(eventually([&] { return server.stats().cancelled == 1; }));
+        QVERIFY(!server.running());
+        open();
+        stopper.join();
+        const std::string& got = c.read_until("", 30s);
+        QVERIFY(c.closed_by_server());
+        QVERIFY2(got.find("[DONE]") == std::string::npos, got.c_str());
+        QCOMPARE(server.stats().active, std::uint64_t(0));
+        QCOMPARE(server.stats().cancelled, std::uint64_t(1));
+        QCOMPARE(server.stats().completions, std::uint64_t(0));
+        QCOMPARE(logged({" 200 ", "cancelled: the server is stopping"}), std::size_t(1));
+        m_engine->wait_idle();
     }
 
     // 64 streaming clients x 5 requests (mixed experts, the base and "auto", 8 tokens each):
