@@ -1,10 +1,9 @@
-// The local API server under clients that misbehave or crowd it, in-process over the demo
-// pack (api_test_support.h): slow-loris requests (408 while others are served), clients that
-// leave while queued or after their stream began (cancelled in the engine), stop() with a
-// stream in flight, and a bounded load
-// test (64 streaming clients x 5 requests: all answered or refused with 429/503 JSON, memory
-// growth bounded; throughput and latencies printed, never asserted). Where a request must
-// stay in the engine, a job or a routing callback holds the engine thread; the tests wait on
+// The local API server under clients that misbehave or crowd it, in-process over the demo pack
+// (api_test_support.h): slow-loris requests (408 while others are served), clients that leave while
+// queued or after their stream began (cancelled in the engine), stop() with a stream in flight, and
+// a bounded load test (64 streaming clients x 5 requests: all answered or refused with 429/503
+// JSON, memory growth bounded; throughput and latencies printed, never asserted). Where a request
+// must stay in the engine, a job or a routing callback holds the engine thread; the tests wait on
 // the server's stats().
 #include <algorithm>
 #include <atomic>
