@@ -395,6 +395,37 @@ private slots:
         QCOMPARE(post_chat(port, greedy_chat("demo-arithmetic", "2+2?", 4)).status, 200);
     }
 
+    // The engine's own queue limit (EngineOptions::max_queue, Error(busy)) is a 429 too.
+    void engineQueueFullIs429() {
+        EngineOptions eo;
+        eo.catalog = m_catalog;
+        eo.device = "cpu";
+        eo.threads = 1;
+        eo.max_queue = 1;
+        Engine engine(eo);
+        engine.wait_ready();
+        ApiServer server(engine, options());  // no max_queue of its own
+        server.start();
+        const int port = server.port();
+        Reply first;
+        std::jthread t;  // declared before the gate: on a failure, released first, then joined
+        {
+            EngineGate gate(engine);
+            QVERIFY(gate.holding());
+            t = std::jthread(
+                [&] { first = post_chat(port, greedy_chat("demo-arithmetic", "1+1?", 4)); });
+            QVERIFY(eventually([&] { return server.stats().active == 1; }));
+            const Reply refused = post_chat(port, greedy_chat("demo-arithmetic", "2+2?", 4));
+            EXPECT_ERROR(refused, 429);
+            QCOMPARE(refused.json()["error"]["code"], Json("queue_full"));
+            QCOMPARE(refused.header("Retry-After"), std::string("1"));
+            gate.release();
+            t.join();
+        }
+        QVERIFY2(first.status == 200, first.body.c_str());
+        QCOMPARE(server.stats().refused, std::uint64_t(1));
+    }
+
     // 503 before the engine is ready: its base's config.json is a FIFO, so the engine stays
     // "loading" until the test writes the file; then the same server answers. An engine whose
     // base cannot load answers 503 for good.
