@@ -70,6 +70,7 @@ void register_generate(CLI::App& app, Context& ctx) {
         const Tokenizer tok = Tokenizer::from_folder(folder);
         std::string note;
         const auto ids = encode_prompt(tok, prompt, chat, &note);
+        opts.continues_prompt = !chat;  // a chat answer starts a message of its own
         if (!note.empty()) std::cerr << "meswitch: " << note << "\n";
         const GenerateResult r = generate(model, tok, ids, opts, [](std::string_view piece) {
             std::cout << piece << std::flush;

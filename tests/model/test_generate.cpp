@@ -63,6 +63,32 @@ private slots:
         QVERIFY(cut.result.tokens.size() < full.result.tokens.size());
     }
 
+    // A continuation reads exactly as the prompt and continuation decoded together: "Tom went
+    // to the store and" + " saw a big box", not "saw" (issue #19). A chat answer
+    // (continues_prompt false) starts its message without the space.
+    void continuation_keeps_its_leading_space() {
+        MESWITCH_REQUIRE_FIXTURE(dir, "stories260K-hf");
+        Model model = Model::load(dir);
+        const Tokenizer tok = Tokenizer::from_folder(dir);
+        GenerateOptions opt;
+        opt.max_tokens = 12;
+        opt.sampling.temperature = 0.0f;
+        const std::string prompt = "Tom went to the store and";
+        const auto ids = tok.encode(prompt);
+        const Run r = run(model, tok, ids, opt);
+        QCOMPARE(r.streamed, r.result.text);
+        QVERIFY2(r.result.text.size() > 1 && r.result.text[0] == ' ', r.result.text.c_str());
+        std::vector<std::int32_t> all = ids;
+        all.insert(all.end(), r.result.tokens.begin(), r.result.tokens.end());
+        QCOMPARE(tok.decode(ids) + r.result.text, tok.decode(all));
+        QCOMPARE(tok.decode(ids), prompt);
+
+        opt.continues_prompt = false;
+        const Run answer = run(model, tok, ids, opt);
+        QCOMPARE(answer.result.tokens, r.result.tokens);
+        QCOMPARE(" " + answer.result.text, r.result.text);
+    }
+
     void cancellation_between_tokens() {
         MESWITCH_REQUIRE_FIXTURE(dir, "stories260K-hf");
         Model model = Model::load(dir);

@@ -346,6 +346,18 @@ void TestTokenizer::streamDecoderHoldsPartialCharacters() {
         QCOMPARE(s.flush(), std::string("\ufffd"));  // what is left is returned, replaced
     }
     {
+        // After a prompt the first word keeps its space, as in decode(prompt + continuation).
+        const Ids prompt{1, 262};
+        Tokenizer::StreamDecoder s(t, prompt);
+        QCOMPARE(s.push(262), std::string(" a"));
+        QCOMPARE(s.push(261), std::string("b"));
+        QCOMPARE(t.decode(prompt) + " ab", t.decode(Ids{1, 262, 262, 261}));
+        Tokenizer::StreamDecoder fresh(t);  // no context: the leading space is stripped
+        QCOMPARE(fresh.push(262), std::string("a"));
+        Tokenizer::StreamDecoder special_only(t, Ids{1});  // <s> decodes to nothing
+        QCOMPARE(special_only.push(262), std::string("a"));
+    }
+    {
         Tokenizer::StreamDecoder s(t, /*skip_special=*/false);
         std::string all;
         const Ids ids{1, 262, 2, 259, 264};

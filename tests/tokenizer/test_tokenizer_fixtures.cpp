@@ -114,6 +114,24 @@ void TestTokenizer::streamDecodeMatchesDecode() {
             QVERIFY2(all == t.decode(ids, skip),
                      qPrintable(QString::fromStdString("text " + shown(c["text"]) + ": streamed " +
                                                        shown(all))));
+            // The second half streamed after the first as context (a generation after its
+            // prompt) reads as it does in the whole decode, wherever the first half ends in a
+            // complete character.
+            const std::size_t k = ids.size() / 2;
+            const Ids head(ids.begin(), ids.begin() + static_cast<std::ptrdiff_t>(k));
+            const std::string head_text = t.decode(head, skip);
+            const std::string whole = t.decode(ids, skip);
+            if (k == 0 || whole.rfind(head_text, 0) != 0 ||
+                head_text.find("\ufffd") != std::string::npos)
+                continue;
+            Tokenizer::StreamDecoder after(t, head, skip);
+            std::string rest;
+            for (std::size_t i = k; i < ids.size(); ++i) rest += after.push(ids[i]);
+            rest += after.flush();
+            QVERIFY2(head_text + rest == whole,
+                     qPrintable(QString::fromStdString("text " + shown(c["text"]) +
+                                                       ": after its first half, streamed " +
+                                                       shown(rest))));
         }
     }
     // Multi-byte characters split over ids (byte fallback, byte-level pieces) were exercised.

@@ -67,6 +67,11 @@ struct GenerateOptions {
     // story delimiter and never emit EOS).
     bool stop_on_bos = false;
     const CancelToken* cancel = nullptr;  // polled between tokens
+    // The text continues the prompt's (a completion): its first word reads as it does after the
+    // prompt in a whole decode, e.g. " saw" after "Tom went to the store and". False for a
+    // chat answer, a message of its own (the engine sets it for requests with messages): the
+    // decoder then drops the first piece's leading space, as at the start of a text.
+    bool continues_prompt = true;
 };
 
 struct GenerateResult {

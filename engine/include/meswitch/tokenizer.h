@@ -57,6 +57,12 @@ public:
     class StreamDecoder {
     public:
         explicit StreamDecoder(const Tokenizer& tokenizer, bool skip_special = true);
+        // `context`: ids already shown before the stream (a generation's prompt). Their text is
+        // not returned, but the decoders' first-piece rules see them, so that the first pushed
+        // id reads as it does after them in a whole decode ("Tom went to the store and" + " saw",
+        // not "saw": decoders strip one leading space from the first piece only).
+        StreamDecoder(const Tokenizer& tokenizer, std::span<const std::int32_t> context,
+                      bool skip_special = true);
         std::string push(std::int32_t id);  // never returns half a UTF-8 character
         std::string flush();                // what is left (invalid bytes become U+FFFD)
 

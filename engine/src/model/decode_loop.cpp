@@ -32,7 +32,10 @@ DecodeSession::DecodeSession(const ModelConfig& config, const Tokenizer& tokeniz
     bos_ = config.bos_token_id;
     if (!bos_) bos_ = tokenizer.bos_id();
     history_.assign(prompt.begin(), prompt.end());
-    decoder_ = std::make_unique<Tokenizer::StreamDecoder>(tokenizer);
+    // The prompt is context: the first generated word keeps the space a whole decode gives it.
+    decoder_ = options.continues_prompt
+                   ? std::make_unique<Tokenizer::StreamDecoder>(tokenizer, prompt)
+                   : std::make_unique<Tokenizer::StreamDecoder>(tokenizer);
     filter_ = std::make_unique<StopStringFilter>(options.stop_strings);
     if (cancelled) {
         result_.stop_reason = "cancelled";

@@ -358,6 +358,7 @@ bool Engine::Impl::admit(Task& task) {
                             " of KV cache, more than the engine's budget of " + mib(kv_budget));
         GenerateOptions go = g.options;
         go.cancel = nullptr;
+        if (!g.messages.empty()) go.continues_prompt = false;  // an answer, not a continuation
         RequestCallbacks* cb = &s->task.callbacks;
         Sequence* raw = s.get();
         s->session.emplace(cfg, tok, s->prompt, go, [cb, raw](std::string_view piece) {

@@ -13,6 +13,26 @@ namespace meswitch {
 Tokenizer::StreamDecoder::StreamDecoder(const Tokenizer& tokenizer, bool skip_special)
     : tokenizer_(&tokenizer), skip_special_(skip_special) {}
 
+Tokenizer::StreamDecoder::StreamDecoder(const Tokenizer& tokenizer,
+                                        std::span<const std::int32_t> context, bool skip_special)
+    : tokenizer_(&tokenizer), skip_special_(skip_special) {
+    // The last context id that is not a skipped special token (a "▁" that decodes to nothing
+    // alone still gives the next piece its space), unless it ends in part of a character
+    // (trailing U+FFFD): then the text of longer decodes need not begin with its text.
+    for (auto it = context.rbegin(); it != context.rend(); ++it) {
+        const std::int32_t id = *it;
+        if (skip_special_ && tokenizer_->is_special(id)) continue;
+        const std::string text = tokenizer_->decode(std::span(&id, 1), skip_special_);
+        constexpr std::size_t fffd = tok::replacement_char.size();
+        if (text.size() >= fffd &&
+            std::string_view(text).substr(text.size() - fffd) == tok::replacement_char)
+            break;
+        ids_.assign(1, id);
+        emitted_ = text.size();
+        break;
+    }
+}
+
 std::string Tokenizer::StreamDecoder::push(std::int32_t id) {
     ids_.push_back(id);
     const std::string text = tokenizer_->decode(ids_, skip_special_);
