@@ -274,63 +274,6 @@ HWY_INLINE void RowIntoGroup(const std::uint32_t* p, std::int64_t vec_pairs,
     for (int b = 0; b < G; ++b) sums[b] = hn::GetLane(hn::SumOfLanes(df, hn::Add(e[b], o[b])));
 }
 
-template <int B>
-void MultiBf16(const std::uint16_t* w, std::int64_t cols, const float* const* x,
-               const float* const* x_even, const float* const* x_odd, float* const* y,
-               std::int64_t r0, std::int64_t r1) {
-    const hn::ScalableTag<float> df;
-    const hn::RebindToUnsigned<decltype(df)> du;
-    using V = decltype(hn::Zero(df));
-    const std::int64_t n = static_cast<std::int64_t>(hn::Lanes(df));
-    const std::int64_t pairs = cols / 2;
-    const std::int64_t vec_pairs = pairs - pairs % n;
-    const auto high_mask = hn::Set(du, 0xFFFF0000u);
-    auto tail = [&](const std::uint16_t* wr, const float* xb) {
-        float s = 0.0f;
-        for (std::int64_t i = 2 * vec_pairs; i < cols; ++i) s += bf16_scalar(wr[i]) * xb[i];
-        return s;
-    };
-    std::int64_t r = r0;
-    for (; r + 2 <= r1; r += 2) {
-        const std::uint16_t* w0 = w + r * cols;
-        const std::uint16_t* w1 = w0 + cols;
-        const std::uint32_t* p0 = reinterpret_cast<const std::uint32_t*>(w0);
-        const std::uint32_t* p1 = reinterpret_cast<const std::uint32_t*>(w1);
-        V e0[B], o0[B], e1[B], o1[B];
-        MESWITCH_GEMV_UNROLL
-        for (int b = 0; b < B; ++b) e0[b] = o0[b] = e1[b] = o1[b] = hn::Zero(df);
-        for (std::int64_t j = 0; j < vec_pairs; j += n) {
-            const auto v0 = hn::LoadU(du, p0 + j);
-            const auto v1 = hn::LoadU(du, p1 + j);
-            const auto we0 = hn::BitCast(df, hn::ShiftLeft<16>(v0));
-            const auto wo0 = hn::BitCast(df, hn::And(v0, high_mask));
-            const auto we1 = hn::BitCast(df, hn::ShiftLeft<16>(v1));
-            const auto wo1 = hn::BitCast(df, hn::And(v1, high_mask));
-            MESWITCH_GEMV_UNROLL
-            for (int b = 0; b < B; ++b) {
-                const auto xe = hn::LoadU(df, x_even[b] + j);
-                const auto xo = hn::LoadU(df, x_odd[b] + j);
-                e0[b] = hn::MulAdd(we0, xe, e0[b]);
-                o0[b] = hn::MulAdd(wo0, xo, o0[b]);
-                e1[b] = hn::MulAdd(we1, xe, e1[b]);
-                o1[b] = hn::MulAdd(wo1, xo, o1[b]);
-            }
-        }
-        MESWITCH_GEMV_UNROLL
-        for (int b = 0; b < B; ++b) {
-            y[b][r] = hn::GetLane(hn::SumOfLanes(df, hn::Add(e0[b], o0[b]))) + tail(w0, x[b]);
-            y[b][r + 1] = hn::GetLane(hn::SumOfLanes(df, hn::Add(e1[b], o1[b]))) + tail(w1, x[b]);
-        }
-    }
-    for (; r < r1; ++r) {
-        const std::uint16_t* wr = w + r * cols;
-        float sums[B];
-        RowIntoGroup<B>(reinterpret_cast<const std::uint32_t*>(wr), vec_pairs, x_even, x_odd, sums);
-        MESWITCH_GEMV_UNROLL
-        for (int b = 0; b < B; ++b) y[b][r] = sums[b] + tail(wr, x[b]);
-    }
-}
-
 // Two weight rows into G vectors: 4·G accumulators and four widened weight vectors, so each
 // activation load feeds two rows (the activations of a batch outgrow L1 on wide layers:
 // eight vectors of 3584 floats are 112 KiB).
@@ -392,13 +335,13 @@ HWY_INLINE void RowPairIntoAll(const std::uint32_t* p0, const std::uint32_t* p1,
     }
 }
 
-// More vectors than a row pair holds in registers at once (AVX2: three or more, AVX-512: five
-// or more): each pair of weight rows passes the vectors in groups while it is in L1 (the next
-// rows are prefetched as in GemvBf16); an odd last row goes through RowIntoGroup.
+// Each pair of weight rows passes the vectors in groups of at most kPairGroup while it is in
+// L1. With more vectors than one group (AVX2: three or more, AVX-512: five or more) the next
+// rows are prefetched as in GemvBf16. An odd last row goes through RowIntoGroup.
 template <int B>
-void MultiBf16Grouped(const std::uint16_t* w, std::int64_t cols, const float* const* x,
-                      const float* const* x_even, const float* const* x_odd, float* const* y,
-                      std::int64_t r0, std::int64_t r1) {
+void MultiBf16(const std::uint16_t* w, std::int64_t cols, const float* const* x,
+               const float* const* x_even, const float* const* x_odd, float* const* y,
+               std::int64_t r0, std::int64_t r1) {
     const hn::ScalableTag<float> df;
     const std::int64_t n = static_cast<std::int64_t>(hn::Lanes(df));
     const std::int64_t pairs = cols / 2;
@@ -413,7 +356,7 @@ void MultiBf16Grouped(const std::uint16_t* w, std::int64_t cols, const float* co
     for (; r + 2 <= r1; r += 2) {
         const std::uint16_t* w0 = w + r * cols;
         const std::uint16_t* w1 = w0 + cols;
-        if (r + 4 <= r1) {
+        if (B > kPairGroup && r + 4 <= r1) {
             const std::uint16_t* next = w + (r + 2) * cols;
             for (std::int64_t i = 0; i < 2 * cols; i += 32) hwy::Prefetch(next + i);
         }
@@ -431,8 +374,12 @@ void MultiBf16Grouped(const std::uint16_t* w, std::int64_t cols, const float* co
         const std::uint16_t* wr = w + r * cols;
         const std::uint32_t* p = reinterpret_cast<const std::uint32_t*>(wr);
         float sums[B];
-        RowIntoGroup<G0>(p, vec_pairs, x_even, x_odd, sums);
-        if constexpr (G1 > 0) RowIntoGroup<G1>(p, vec_pairs, x_even + G0, x_odd + G0, sums + G0);
+        if constexpr (B <= kPairGroup) {
+            RowIntoGroup<B>(p, vec_pairs, x_even, x_odd, sums);
+        } else {
+            RowIntoGroup<G0>(p, vec_pairs, x_even, x_odd, sums);
+            RowIntoGroup<G1>(p, vec_pairs, x_even + G0, x_odd + G0, sums + G0);
+        }
         MESWITCH_GEMV_UNROLL
         for (int b = 0; b < B; ++b) y[b][r] = sums[b] + tail(wr, x[b]);
     }
@@ -476,8 +423,6 @@ void MultiRows(int dtype, const void* w, std::int64_t cols, const MultiArgs& a, 
         const auto* bits = static_cast<const std::uint16_t*>(w);
         if constexpr (B == 1)
             GemvBf16(bits, cols, a.x[0], a.even[0], a.odd[0], a.y[0], r0, r1);
-        else if constexpr (B > kPairGroup)
-            MultiBf16Grouped<B>(bits, cols, a.x, a.even, a.odd, a.y, r0, r1);
         else
             MultiBf16<B>(bits, cols, a.x, a.even, a.odd, a.y, r0, r1);
     } else
