@@ -6,9 +6,21 @@
 // decode would, and each push costs O(1) in the length of the stream.
 #include "meswitch/tokenizer.h"
 
+#include <algorithm>
+
 #include "tokenizer/utf8.h"
 
 namespace meswitch {
+
+namespace {
+
+// Whether `text` ends in U+FFFD: bytes of a character still to come (or never completed).
+bool ends_in_replacement(std::string_view text) {
+    constexpr std::size_t n = tok::replacement_char.size();
+    return text.size() >= n && text.substr(text.size() - n) == tok::replacement_char;
+}
+
+}  // namespace
 
 Tokenizer::StreamDecoder::StreamDecoder(const Tokenizer& tokenizer, bool skip_special)
     : tokenizer_(&tokenizer), skip_special_(skip_special) {}
@@ -19,18 +31,15 @@ Tokenizer::StreamDecoder::StreamDecoder(const Tokenizer& tokenizer,
     // The last context id that is not a skipped special token (a "▁" that decodes to nothing
     // alone still gives the next piece its space), unless it ends in part of a character
     // (trailing U+FFFD): then the text of longer decodes need not begin with its text.
-    for (auto it = context.rbegin(); it != context.rend(); ++it) {
-        const std::int32_t id = *it;
-        if (skip_special_ && tokenizer_->is_special(id)) continue;
-        const std::string text = tokenizer_->decode(std::span(&id, 1), skip_special_);
-        constexpr std::size_t fffd = tok::replacement_char.size();
-        if (text.size() >= fffd &&
-            std::string_view(text).substr(text.size() - fffd) == tok::replacement_char)
-            break;
-        ids_.assign(1, id);
-        emitted_ = text.size();
-        break;
-    }
+    const auto last = std::find_if(context.rbegin(), context.rend(), [&](std::int32_t id) {
+        return !(skip_special_ && tokenizer_->is_special(id));
+    });
+    if (last == context.rend()) return;
+    const std::int32_t id = *last;
+    const std::string text = tokenizer_->decode(std::span(&id, 1), skip_special_);
+    if (ends_in_replacement(text)) return;
+    ids_.assign(1, id);
+    emitted_ = text.size();
 }
 
 std::string Tokenizer::StreamDecoder::push(std::int32_t id) {
@@ -39,8 +48,7 @@ std::string Tokenizer::StreamDecoder::push(std::int32_t id) {
     if (text.size() <= emitted_) return {};
     constexpr std::size_t fffd = tok::replacement_char.size();
     std::size_t cut = text.size();
-    while (cut >= emitted_ + fffd &&
-           std::string_view(text).substr(cut - fffd, fffd) == tok::replacement_char)
+    while (cut >= emitted_ + fffd && ends_in_replacement(std::string_view(text).substr(0, cut)))
         cut -= fffd;
     std::string out = text.substr(emitted_, cut - emitted_);
     emitted_ = cut;
