@@ -8,6 +8,7 @@
 #include <cstring>
 #include <random>
 
+#include "backend/cpu/gemv_amx.h"
 #include "backend/cpu/ops.h"
 #include "core/thread_pool.h"
 #include "meswitch/error.h"
@@ -441,6 +442,83 @@ private slots:
                 }
             }
         }
+    }
+
+    // The AMX path (Sapphire Rapids and later): f32 accuracy, every row computed the same
+    // wherever the matrix lies in memory (weights in a safetensors file sit where the file puts
+    // them), whichever rows share its call or its tile, and however many vectors are in the
+    // batch; partial tiles and the staging of unaligned rows included.
+    void gemv_bf16_amx_is_exact_and_address_independent() {
+        if (!cpu::amx::available())
+            QSKIP(
+                "this CPU has no AMX-BF16 (or the kernel did not grant its tile state): the "
+                "AMX path does not run here, the FMA kernels are tested above");
+        ThreadPool pool(2);
+        const std::pair<int, int> shapes[] = {{16, 32},   {32, 64},    {33, 64},
+                                              {17, 4096}, {100, 2048}, {1000, 1024}};
+        for (const auto& [rows, cols] : shapes) {
+            const StoredMatrix w = make_matrix(rows, cols, DType::bf16, 21);
+            const std::size_t bytes = w.tensor.data.size();
+            // The same weights at several offsets from a 64-byte boundary (in elements).
+            std::vector<std::byte> storage(bytes + 256);
+            std::byte* base =
+                storage.data() + (64 - reinterpret_cast<std::uintptr_t>(storage.data()) % 64) % 64;
+            std::vector<std::vector<float>> first;  // per vector, at offset 0
+            for (int offset : {0, 1, 8, 24}) {
+                std::memcpy(base + 2 * offset, w.tensor.data.data(), bytes);
+                const cpu::Matrix m{DType::bf16, rows, cols, base + 2 * offset};
+                QVERIFY(cpu::amx::usable(m));
+                const int count = 13;  // two packed groups: 10 + 3
+                std::vector<std::vector<float>> x, y, alone;
+                std::vector<const float*> xs;
+                std::vector<float*> ys;
+                for (int b = 0; b < count; ++b) {
+                    x.push_back(randoms(static_cast<std::size_t>(cols), 300 + b));
+                    y.emplace_back(static_cast<std::size_t>(rows), -1.0f);
+                    alone.emplace_back(static_cast<std::size_t>(rows));
+                    cpu::gemv(m, x.back().data(), alone.back().data(), pool);
+                }
+                for (int b = 0; b < count; ++b) {
+                    xs.push_back(x[b].data());
+                    ys.push_back(y[b].data());
+                }
+                cpu::gemv_batch(m, xs, ys, pool);
+                const QByteArray what = QByteArray::number(rows) + "x" + QByteArray::number(cols) +
+                                        " at +" + QByteArray::number(offset);
+                for (int b = 0; b < count; ++b) {
+                    QVERIFY2(y[b] == alone[b], (what + ", batch vs alone").constData());
+                    if (offset == 0)
+                        first.push_back(alone[b]);
+                    else
+                        QVERIFY2(alone[b] == first[b], (what + " vs +0").constData());
+                    // f32 accuracy: the error is within a few ulp of the sum of |products|.
+                    const std::vector<float> one(x[b]);
+                    const auto ref = reference_matmul(one, 1, w.widened, rows, cols);
+                    for (int r = 0; r < rows; ++r) {
+                        double mag = 0;
+                        for (int k = 0; k < cols; ++k)
+                            mag += std::fabs(double(w.widened[std::size_t(r) * cols + k]) * one[k]);
+                        QVERIFY2(std::fabs(alone[b][r] - ref[r]) <= 1e-6 * mag + 1e-30,
+                                 (what + ", row " + QByteArray::number(r)).constData());
+                    }
+                }
+                // Rows in any ranges give the same values (single thread, odd splits).
+                std::vector<float> pieces(static_cast<std::size_t>(rows));
+                for (int r0 = 0; r0 < rows; r0 += 7)
+                    cpu::gemv_rows(m, x[0].data(), pieces.data(), r0, std::min(rows, r0 + 7));
+                QVERIFY2(pieces == alone[0], (what + ", rows in pieces of 7").constData());
+            }
+        }
+        // Turned off, the FMA kernels answer (within f32 accuracy of the same values).
+        const StoredMatrix w = make_matrix(64, 256, DType::bf16, 5);
+        const auto x = randoms(256, 6);
+        std::vector<float> on(64), off(64);
+        cpu::gemv(w.matrix(), x.data(), on.data(), pool);
+        cpu::amx::set_enabled(false);
+        QVERIFY(!cpu::amx::usable(w.matrix()));
+        cpu::gemv(w.matrix(), x.data(), off.data(), pool);
+        cpu::amx::set_enabled(true);
+        QVERIFY(max_abs_diff(on, off) < 1e-5);
     }
 
     // Many short loops back to back on more threads than this machine may have cores: a

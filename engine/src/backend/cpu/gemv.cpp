@@ -3,11 +3,14 @@
 // bf16 trick: a 32-bit lane holding the pair (w[2j], w[2j+1]) gives w[2j] as (lane << 16)
 // and w[2j+1] as (lane & 0xFFFF0000), so with x split once into even and odd halves the
 // inner loop needs no shuffles. Highway dynamic dispatch picks AVX-512 / AVX2 / SSE4 at run
-// time (the build uses no -march flags).
+// time (the build uses no -march flags). bf16 matrices with whole 32-column blocks go to the
+// AMX tile kernels instead where the CPU has them (gemv_amx.h): gemv, gemv_rows and gemv_batch
+// all take the same path for a matrix, so the batch still equals one vector at a time.
 #include <algorithm>
 #include <cstring>
 #include <vector>
 
+#include "backend/cpu/gemv_amx.h"
 #include "backend/cpu/ops.h"
 #include "core/thread_pool.h"
 #include "meswitch/error.h"
@@ -503,10 +506,19 @@ void run_rows(const Matrix& w, const float* x, const float* even, const float* o
     }
 }
 
+// Rows per call of the AMX kernel: two row tiles at a time, so the pool's ranges are whole
+// multiples of them.
+constexpr std::size_t amx_grain = 32;
+
 }  // namespace
 
 void gemv_rows(const Matrix& w, const float* x, float* y, std::int64_t r0, std::int64_t r1) {
     check_dtype(w);
+    if (amx::usable(w)) {
+        thread_local amx::Packed packed;
+        amx::pack({&x, 1}, w.cols, packed);
+        return amx::rows(w, packed, &y, r0, r1);
+    }
     std::vector<float> even, odd;
     if (w.dtype == DType::bf16) split_even_odd(x, w.cols, even, odd);
     run_rows(w, x, even.data(), odd.data(), y, r0, r1);
@@ -514,6 +526,27 @@ void gemv_rows(const Matrix& w, const float* x, float* y, std::int64_t r0, std::
 
 void gemv(const Matrix& w, const float* x, float* y, ThreadPool& pool, const RowsHook* after_rows) {
     check_dtype(w);
+    if (amx::usable(w)) {
+        // (A thread_local named inside the loop's lambda would be each worker's own.)
+        thread_local amx::Packed packed_here;
+        amx::Packed& packed = packed_here;
+        amx::pack({&x, 1}, w.cols, packed);
+        pool.parallel_for(
+            static_cast<std::size_t>(w.rows),
+            [&](std::size_t begin, std::size_t end) {
+                const auto b = static_cast<std::int64_t>(begin);
+                const auto stop = static_cast<std::int64_t>(end);
+                if (!after_rows) return amx::rows(w, packed, &y, b, stop);
+                constexpr std::int64_t run = 64;
+                for (std::int64_t r = b; r < stop; r += run) {
+                    const std::int64_t r1 = std::min(stop, r + run);
+                    amx::rows(w, packed, &y, r, r1);
+                    (*after_rows)(r, r1);
+                }
+            },
+            amx_grain);
+        return;
+    }
     thread_local std::vector<float> even, odd;
     if (w.dtype == DType::bf16) split_even_odd(x, w.cols, even, odd);
     const float* e = even.data();
@@ -533,6 +566,40 @@ void gemv(const Matrix& w, const float* x, float* y, ThreadPool& pool, const Row
         4);
 }
 
+namespace {
+
+// gemv_batch on AMX: the vectors packed in groups of up to amx::kMaxVectors; every run of 64
+// rows passes all groups while its weights are in cache.
+void gemv_batch_amx(const Matrix& w, std::span<const float* const> xs, std::span<float* const> ys,
+                    ThreadPool& pool, std::span<const RowsHook* const> after_rows) {
+    // (A thread_local named inside the loop's lambda would be each worker's own.)
+    thread_local std::vector<amx::Packed> groups_here;
+    std::vector<amx::Packed>& groups = groups_here;
+    const std::size_t count = (xs.size() + amx::kMaxVectors - 1) / amx::kMaxVectors;
+    if (groups.size() < count) groups.resize(count);
+    for (std::size_t g = 0; g < count; ++g) {
+        const std::size_t v0 = g * amx::kMaxVectors;
+        amx::pack(xs.subspan(v0, std::min<std::size_t>(amx::kMaxVectors, xs.size() - v0)), w.cols,
+                  groups[g]);
+    }
+    pool.parallel_for(
+        static_cast<std::size_t>(w.rows),
+        [&](std::size_t begin, std::size_t end) {
+            constexpr std::int64_t run = 64;
+            const auto stop = static_cast<std::int64_t>(end);
+            for (auto r = static_cast<std::int64_t>(begin); r < stop; r += run) {
+                const std::int64_t r1 = std::min(stop, r + run);
+                for (std::size_t g = 0; g < count; ++g)
+                    amx::rows(w, groups[g], ys.data() + g * amx::kMaxVectors, r, r1);
+                for (const RowsHook* hook : after_rows)
+                    if (hook && *hook) (*hook)(r, r1);
+            }
+        },
+        amx_grain);
+}
+
+}  // namespace
+
 void gemv_batch(const Matrix& w, std::span<const float* const> xs, std::span<float* const> ys,
                 ThreadPool& pool, std::span<const RowsHook* const> after_rows) {
     check_dtype(w);
@@ -540,6 +607,7 @@ void gemv_batch(const Matrix& w, std::span<const float* const> xs, std::span<flo
         throw Error(ErrorKind::invalid_argument, "gemv_batch: as many outputs as inputs");
     const std::size_t b = xs.size();
     if (b == 0 || w.rows == 0) return;
+    if (amx::usable(w)) return gemv_batch_amx(w, xs, ys, pool, after_rows);
     // bf16: every vector split into even and odd halves once.
     thread_local std::vector<float> split;
     const std::int64_t pairs = w.cols / 2;
