@@ -96,9 +96,9 @@ struct TensorToWrite {
     std::function<void(std::byte* out, std::size_t nbytes)> fill;
 };
 
-// Writes `tensors` (in the order given, 8-byte aligned header padded with spaces) and
-// `metadata` to `path` through a temporary file in the same folder, fsync and rename, so a
-// crash or a full disk never leaves a truncated file under the final name. Throws Error(io)
+// Writes `tensors` (in the order given, header padded with spaces so the data starts 64-byte
+// aligned) and `metadata` to `path` through a temporary file in the same folder, fsync and rename,
+// so a crash or a full disk never leaves a truncated file under the final name. Throws Error(io)
 // naming the file (e.g. "no space left on device") and removes the temporary file.
 void write_safetensors(const std::filesystem::path& path, const std::vector<TensorToWrite>& tensors,
                        const std::map<std::string, std::string>& metadata = {});

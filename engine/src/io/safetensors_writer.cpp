@@ -69,8 +69,10 @@ void write_safetensors(const fs::path& path, const std::vector<TensorToWrite>& t
     } catch (const json::exception&) {
         refuse(path, "a tensor name or metadata string is not valid UTF-8");
     }
-    // Pad with spaces so the data area starts 8-byte aligned (8-byte length + header).
-    text.append((8 - text.size() % 8) % 8, ' ');
+    // Pad with spaces so the data area starts 64-byte aligned (8-byte length + header): the
+    // tensors of a mapped file then start on cache lines where their sizes are whole lines
+    // (the AMX kernels load rows of whole lines; unaligned rows are staged, a little slower).
+    text.append((64 - (8 + text.size()) % 64) % 64, ' ');
 
     unsigned char length[8];
     for (int i = 0; i < 8; ++i) length[i] = static_cast<unsigned char>(text.size() >> (8 * i));
