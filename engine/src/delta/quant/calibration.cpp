@@ -51,10 +51,17 @@ void CalibrationStats::add(const float* x, std::int64_t rows) {
                         static_cast<int>(b), 1.0, xd.data(), static_cast<int>(cols), 1.0,
                         gram.data(), static_cast<int>(cols));
         }
-        for (std::int64_t i = 0; i < cols; ++i)
-            for (std::int64_t j = 0; j < i; ++j)
-                gram[static_cast<std::size_t>(i * cols + j)] =
-                    gram[static_cast<std::size_t>(j * cols + i)];
+        // Mirrored in 32 × 32 tiles: element by element down a column, every write would touch
+        // a new cache line (12.8 M of them for 3584 inputs, once per call).
+        constexpr std::int64_t tile = 32;
+        double* g = gram.data();
+        for (std::int64_t i0 = 0; i0 < cols; i0 += tile)
+            for (std::int64_t j0 = 0; j0 <= i0; j0 += tile) {
+                const std::int64_t i1 = std::min(cols, i0 + tile), j1 = std::min(cols, j0 + tile);
+                for (std::int64_t i = i0; i < i1; ++i)
+                    for (std::int64_t j = j0; j < std::min(j1, i); ++j)
+                        g[i * cols + j] = g[j * cols + i];
+            }
     }
     samples += rows;
 }
