@@ -33,13 +33,16 @@ ModelConfig synthetic_shape(const std::string& name) {
     } else if (name == "7b") {  // Mistral-7B: 7.24 B parameters
         c.hidden_size = 4096, c.intermediate_size = 14336, c.num_hidden_layers = 32;
         c.num_attention_heads = 32, c.num_key_value_heads = 8, c.vocab_size = 32000;
+    } else if (name == "small") {  // Mistral's proportions at 1/4 width, 8 layers: 175 M
+        c.hidden_size = 1024, c.intermediate_size = 3584, c.num_hidden_layers = 8;
+        c.num_attention_heads = 8, c.num_key_value_heads = 2, c.vocab_size = 32000;
     } else if (name == "tiny") {
         c.hidden_size = 256, c.intermediate_size = 688, c.num_hidden_layers = 4;
         c.num_attention_heads = 8, c.num_key_value_heads = 4, c.vocab_size = 4096;
     } else {
         throw Error(ErrorKind::invalid_argument,
                     "unknown synthetic shape '" + name +
-                        "' (use synthetic:tiny, synthetic:1b or synthetic:7b)");
+                        "' (use synthetic:tiny, synthetic:small, synthetic:1b or synthetic:7b)");
     }
     c.head_dim = c.hidden_size / c.num_attention_heads;
     return c;
@@ -138,29 +141,54 @@ static void register_bench_make_model(CLI::App* bench) {
     auto* cmd = bench->add_subcommand(
         "make-model",
         "write a synthetic-shaped Llama model with random weights as a Hugging Face folder "
-        "(config.json + model.safetensors; no tokenizer)");
-    static std::string shape = "1b", dtype_arg = "bf16", out;
+        "(config.json + model.safetensors), or with --expert-of a synthetic fine-tune of one "
+        "(scripts/make-synthetic-pair.sh makes a base and an expert to compress)");
+    static std::string shape = "1b", dtype_arg = "bf16", out, expert_of;
     static std::uint64_t seed = 20240607;
     static int threads = 0;
-    static bool force = false;
-    cmd->add_option("--shape", shape, "tiny, 1b (TinyLlama-1.1B) or 7b (Mistral-7B)")
-        ->check(CLI::IsMember({"tiny", "1b", "7b"}))
+    static bool force = false, tokenizer = false;
+    static serve::SyntheticExpertOptions expert;
+    cmd->add_option("--shape", shape, "tiny, small (175 M), 1b (TinyLlama-1.1B) or 7b (Mistral-7B)")
+        ->check(CLI::IsMember({"tiny", "small", "1b", "7b"}))
         ->capture_default_str();
     cmd->add_option("--dtype", dtype_arg, "weight dtype: f32, f16, bf16")->capture_default_str();
     cmd->add_option("--out", out, "folder to write (created if missing)")->required();
     cmd->add_option("--seed", seed, "random seed")->capture_default_str();
     cmd->add_option("--threads", threads, "CPU threads for the random fill (default: all)");
     cmd->add_flag("--force", force, "replace config.json and model.safetensors if present");
+    cmd->add_flag("--tokenizer", tokenizer,
+                  "also write a byte-level tokenizer (tokenizer.json), which import and compress "
+                  "need");
+    cmd->add_option("--expert-of", expert_of,
+                    "instead: write an expert of this model folder, every projection W + a "
+                    "low-rank delta + noise (--shape and --dtype do not apply)");
+    cmd->add_option("--delta-rank", expert.rank, "rank of the expert's delta")
+        ->check(CLI::Range(1, 4096))
+        ->capture_default_str();
+    cmd->add_option("--delta-scale", expert.delta_scale,
+                    "RMS of the low-rank delta relative to the weight's")
+        ->capture_default_str();
+    cmd->add_option("--noise", expert.noise, "RMS of the delta's full-rank noise, relative")
+        ->capture_default_str();
     cmd->callback([] {
-        const DType dtype = parse_float_dtype(dtype_arg);
-        ModelConfig c = synthetic_shape(shape);
         const std::filesystem::path dir(out);
         for (const char* f : {"config.json", "model.safetensors"})
             if (!force && std::filesystem::exists(dir / f))
                 throw Error(ErrorKind::invalid_argument,
                             (dir / f).string() + " exists (use --force to replace it)");
-        const std::uint64_t bytes = serve::write_synthetic_model(
-            dir, c, dtype, seed, threads, "shape " + shape, /*tokenizer=*/false);
+        if (!expert_of.empty()) {
+            expert.seed = seed;
+            expert.threads = threads;
+            const std::uint64_t bytes = serve::write_synthetic_expert(dir, expert_of, expert);
+            std::printf("wrote %s: an expert of %s (rank-%d delta at %g, noise %g; %.2f GB)\n",
+                        dir.string().c_str(), expert_of.c_str(), expert.rank, expert.delta_scale,
+                        expert.noise, bytes / 1e9);
+            return;
+        }
+        const DType dtype = parse_float_dtype(dtype_arg);
+        ModelConfig c = synthetic_shape(shape);
+        const std::uint64_t bytes =
+            serve::write_synthetic_model(dir, c, dtype, seed, threads, "shape " + shape, tokenizer);
         const std::uint64_t params = bytes / dtype_size(dtype);
         std::printf("wrote %s: config.json, model.safetensors (%s, %.1f M parameters, %.2f GB)\n",
                     dir.string().c_str(), dtype_arg.c_str(), params / 1e6, bytes / 1e9);

@@ -38,6 +38,21 @@ std::uint64_t write_synthetic_model(const std::filesystem::path& dir, const Mode
                                     DType dtype, std::uint64_t seed, int threads,
                                     const std::string& label, bool tokenizer);
 
+// A synthetic fine-tune of the single-file model in base_dir, written to dir: every
+// *_proj.weight becomes W + delta_scale·rms(W)·U·V/√rank + noise·rms(W)·N (U: rows × rank,
+// V: rank × cols and N of unit variance, seeded by the tensor's name); the other tensors, the
+// config and the tokenizer files are copied. Streams one tensor at a time. Returns the bytes.
+struct SyntheticExpertOptions {
+    int rank = 8;
+    float delta_scale = 0.05f;
+    float noise = 0.005f;
+    std::uint64_t seed = 1;
+    int threads = 0;
+};
+std::uint64_t write_synthetic_expert(const std::filesystem::path& dir,
+                                     const std::filesystem::path& base_dir,
+                                     const SyntheticExpertOptions& options);
+
 struct BenchServeOptions {
     std::string shape = "small";  // bench_shape(): mistral7b, 1b, small, tiny
     DType dtype = DType::bf16;
