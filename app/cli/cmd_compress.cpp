@@ -47,6 +47,14 @@ nlohmann::json to_json(const CompressResult& r) {
                         {"expert_hash", r.expert_hash},
                         {"mean_rel_output_error", r.mean_rel_output_error},
                         {"seconds", r.seconds},
+                        {"stages",
+                         {{"load_seconds", r.stages.load},
+                          {"calibration_forward_seconds", r.stages.calibration_forward},
+                          {"statistics_seconds", r.stages.statistics},
+                          {"linears_seconds", r.stages.linears},
+                          {"embeddings_head_seconds", r.stages.embeddings_head},
+                          {"writing_seconds", r.stages.writing},
+                          {"calibration_windows", r.stages.windows}}},
                         {"layers", std::move(layers)},
                         {"recorded", r.run_id.has_value()}};
     if (r.mean_baseline_rel_output_error >= 0)
@@ -213,6 +221,12 @@ void register_compress(CLI::App& app, Context& ctx) {
             r.bits_per_param, static_cast<long long>(r.delta_bytes),
             static_cast<long long>(r.parameters), r.mean_rel_output_error, r.seconds,
             r.run_id ? ", recorded in the catalog" : "");
+        const auto& st = r.stages;
+        std::printf(
+            "time: load %.1f s, calibration forward %.1f s (%lld window%s), statistics %.1f s, "
+            "linears %.1f s, embeddings and head %.1f s, writing %.1f s\n",
+            st.load, st.calibration_forward, static_cast<long long>(st.windows),
+            st.windows == 1 ? "" : "s", st.statistics, st.linears, st.embeddings_head, st.writing);
     });
 }
 

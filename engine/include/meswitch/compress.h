@@ -110,6 +110,15 @@ struct CompressResult {
     double mean_heldout_baseline_rel_output_error = -1;
     double mean_baseline_rel_output_error = -1;
     double seconds = 0;
+    // Where the seconds went: loading the models and the calibration text, the calibration
+    // forward passes (one per window of layers whose statistics fit the memory budget), the
+    // statistics accumulated inside them, the decoder linears (quantization and error
+    // measurement), embeddings and head, writing the artifact.
+    struct Stages {
+        double load = 0, calibration_forward = 0, statistics = 0, linears = 0, embeddings_head = 0,
+               writing = 0;
+        std::int64_t windows = 0;
+    } stages;
     std::string base_hash, expert_hash;
     std::optional<std::int64_t> artifact_id, run_id;  // set when recorded in the catalog
 };

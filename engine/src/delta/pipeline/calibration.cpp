@@ -1,6 +1,8 @@
 // Collecting calibration statistics through the model's delta-provider hook.
 #include "delta/pipeline/calibration.h"
 
+#include <chrono>
+
 #include <algorithm>
 
 #include "meswitch/error.h"
@@ -46,7 +48,10 @@ public:
                 throw Error(ErrorKind::invalid_argument,
                             "calibration: " + linear_weight_name(ref) + " has " +
                                 std::to_string(in) + " inputs, expected " + std::to_string(s.cols));
+            const auto t0 = std::chrono::steady_clock::now();
             s.add(x, rows);
+            set_.add_statistics_seconds(
+                std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
         }
         if (inner_) inner_->add_delta(ref, x, rows, in, y, out);
     }
@@ -174,7 +179,11 @@ CalibrationSet collect_calibration(Model& model,
     if (head)
         fo.on_hidden = [&set, &cfg](std::int64_t layer, const float* states, std::int64_t rows,
                                     std::int64_t) {
-            if (layer == cfg.num_hidden_layers) set.head_mut().add(states, rows);
+            if (layer != cfg.num_hidden_layers) return;
+            const auto t0 = std::chrono::steady_clock::now();
+            set.head_mut().add(states, rows);
+            set.add_statistics_seconds(
+                std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
         };
     for (std::size_t i = 0; i < sequences.size(); ++i) {
         if (cancel) cancel->throw_if_cancelled("calibration");

@@ -53,6 +53,9 @@ public:
     CalibrationStats& head_mut();
     std::int64_t tokens() const { return tokens_; }
     void add_tokens(std::int64_t n) { tokens_ += n; }
+    // Seconds spent accumulating statistics (inside the forward passes that feed them).
+    double statistics_seconds() const { return statistics_seconds_; }
+    void add_statistics_seconds(double s) { statistics_seconds_ += s; }
 
     // Bytes the statistics of these layers would take (Gram matrices dominate).
     static std::uint64_t bytes_for(const ModelConfig& config, std::int64_t first_layer,
@@ -65,6 +68,7 @@ private:
     std::vector<CalibrationStats> stats_;  // (layer - first) * 4 + group
     std::optional<CalibrationStats> head_;
     std::int64_t tokens_ = 0;
+    double statistics_seconds_ = 0;
 };
 
 // Runs `sequences` through `model` (one forward per sequence, all positions) and

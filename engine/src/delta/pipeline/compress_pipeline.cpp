@@ -276,6 +276,8 @@ CompressResult compress_expert(const std::filesystem::path& base_folder,
     }
     const int stat_sets = heldout_seqs.empty() ? 1 : 2;
     const auto windows = plan_windows(cfg, options.gram_budget_bytes, stat_sets);
+    res.stages.windows = static_cast<std::int64_t>(windows.size());
+    res.stages.load = seconds_since(t_start);
 
     // ---- layer-streamed compression
     std::vector<delta::NamedLinear> linears;
@@ -301,6 +303,7 @@ CompressResult compress_expert(const std::filesystem::path& base_folder,
         check_cancel();
         const auto [first, last] = windows[w];
         const bool is_last = w + 1 == windows.size();
+        const auto t_calibration = clock_type::now();
         delta::CalibrationSet calib = delta::collect_calibration(calib_model, calib_seqs, first,
                                                                  last, is_last, true, {}, cancel);
         delta::CalibrationSet held;
@@ -309,6 +312,12 @@ CompressResult compress_expert(const std::filesystem::path& base_folder,
                                               true, {}, cancel);
         res.calibration_tokens = calib.tokens();
         res.heldout_tokens = held.tokens();
+        {
+            const double statistics = calib.statistics_seconds() + held.statistics_seconds();
+            res.stages.statistics += statistics;
+            res.stages.calibration_forward += seconds_since(t_calibration) - statistics;
+        }
+        const auto t_linears = clock_type::now();
         unit_done("calibration for layers " + std::to_string(first) + "-" +
                   std::to_string(last - 1));
         for (std::int64_t l = first; l < last; ++l) {
@@ -340,6 +349,7 @@ CompressResult compress_expert(const std::filesystem::path& base_folder,
                 unit_done(name);
             }
         }
+        res.stages.linears += seconds_since(t_linears);
         if (is_last) {
             last_calib = std::move(calib);
             last_heldout = std::move(held);
@@ -360,6 +370,7 @@ CompressResult compress_expert(const std::filesystem::path& base_folder,
     }
 
     // ---- embeddings / head: quantized with the head-input statistics, or dense f16
+    const auto t_embeddings = clock_type::now();
     for (const std::string name : {"model.embed_tokens.weight", "lm_head.weight"}) {
         check_cancel();
         if (!base.contains(name)) continue;
@@ -391,6 +402,8 @@ CompressResult compress_expert(const std::filesystem::path& base_folder,
         }
         unit_done(name);
     }
+    res.stages.embeddings_head = seconds_since(t_embeddings);
+
     // ---- everything else (norms, biases): dense f16 deltas, tiny
     for (const std::string& name : names) {
         if (handled.count(name)) continue;
@@ -436,7 +449,9 @@ CompressResult compress_expert(const std::filesystem::path& base_folder,
                                            options.out.parent_path().string() +
                                            "': " + ec.message());
     }
+    const auto t_writing = clock_type::now();
     delta::write_msd(options.out, h, linears, dense);
+    res.stages.writing = seconds_since(t_writing);
     if (cancel && cancel->cancelled()) {  // cancelled while writing: leave nothing behind
         std::error_code ec;
         std::filesystem::remove(options.out, ec);
