@@ -12,6 +12,7 @@
 #include <QValueAxis>
 
 #include <algorithm>
+#include <cmath>
 
 #include "formatting.h"
 
@@ -86,6 +87,7 @@ CompressCharts::CompressCharts(QWidget* parent) : QWidget(parent) {
     m_sizeSet = new QBarSet(QString(), m_sizeSeries);
     m_sizeSeries->append(m_sizeSet);
     m_sizeSeries->setLabelsVisible(true);
+    m_sizeSeries->setLabelsPrecision(4);  // "0.7747", not the raw double
     m_sizeChart->addSeries(m_sizeSeries);
     m_sizeX = new QBarCategoryAxis(m_sizeChart);
     m_sizeY = new QValueAxis(m_sizeChart);
@@ -182,7 +184,9 @@ void CompressCharts::setSizes(std::int64_t beforeBytes, std::int64_t afterBytes)
     m_sizeSet->remove(0, m_sizeSet->count());
     if (beforeBytes > 0 || afterBytes > 0)
         m_sizeSet->append({beforeBytes / 1048576.0, afterBytes / 1048576.0});
-    m_sizeY->setRange(0, std::max(beforeBytes, afterBytes) / 1048576.0 * 1.15 + 1e-3);
+    // An empty chart gets a plain 0..1 axis, not five ticks that all read "0.0".
+    const double maxMiB = std::max(beforeBytes, afterBytes) / 1048576.0;
+    m_sizeY->setRange(0, maxMiB > 0 ? maxMiB * 1.15 : 1.0);
     m_sizeView->setToolTip(
         beforeBytes > 0 && afterBytes > 0
             ? tr("%1 → %2 (%3× smaller)")
@@ -198,6 +202,14 @@ void CompressCharts::rescale() {
     for (const auto& l : m_layers) {
         maxErr = std::max({maxErr, l.rel_output_error, l.baseline_rel_output_error});
         maxBits = std::max(maxBits, l.bits_per_param);
+    }
+    // Whole layer numbers only: ticks every step layers from 0 (an empty chart reads "0 1",
+    // not "0 0 0 0 1").
+    const qreal step = std::max<qreal>(1, std::ceil(n / 5));
+    for (auto* axis : {m_errorX, m_bitsX}) {
+        axis->setTickType(QValueAxis::TicksDynamic);
+        axis->setTickAnchor(0);
+        axis->setTickInterval(step);
     }
     m_errorX->setRange(0, n);
     m_errorY->setRange(0, maxErr > 0 ? maxErr * 1.1 : 1.0);

@@ -33,6 +33,10 @@ public:
     void setLayers(const std::vector<meswitch::LayerStat>& layers);
     // Size before (the expert's weights) and after (the .msd artifact), in bytes.
     void setSizes(std::int64_t beforeBytes, std::int64_t afterBytes);
+
+    QValueAxis* errorAxisX() const { return m_errorX; }
+    QValueAxis* sizeAxisY() const { return m_sizeY; }
+    QBarSeries* sizeSeries() const { return m_sizeSeries; }
     // Display name of the method in the legend ("ME-Switch", "RTN", …).
     void setMethodName(const QString& name);
 

@@ -196,6 +196,7 @@ CompressPage::CompressPage(meswitch::Catalog& catalog, QWidget* parent)
     connect(m_calibrationCombo, &QComboBox::currentIndexChanged, this, &CompressPage::updateForm);
     connect(m_calibrationFile, &QLineEdit::textChanged, this, &CompressPage::updateForm);
     connect(m_expertCombo, &QComboBox::currentIndexChanged, this, [this] {
+        showNothing();
         refreshRuns();
         updateForm();
     });
@@ -264,7 +265,7 @@ void CompressPage::retranslateUi() {
     m_tabs->setTabText(0, tr("Charts"));
     m_tabs->setTabText(1, tr("Saliency"));
     if (!m_job) {
-        m_stepLabel->setText(tr("Ready."));
+        m_stepLabel->setText(m_idleStatus ? m_idleStatus() : tr("Ready."));
         m_timeLabel->clear();
     } else {
         updateTime();
@@ -299,8 +300,22 @@ void CompressPage::refreshExperts() {
         const int i = m_expertCombo->findData(QVariant::fromValue<qlonglong>(*previous));
         if (i >= 0) m_expertCombo->setCurrentIndex(i);
     }
+    if (selectedExpert() != previous) showNothing();  // the signals were blocked
     refreshRuns();
     updateForm();
+}
+
+void CompressPage::showNothing() {
+    // Another expert: the previous one's run, charts and message are not shown against it.
+    if (m_job) return;
+    m_message->setVisible(false);
+    m_charts->clear();
+    m_saliency->clear();
+    m_shownRun.reset();
+    m_progress->setValue(0);
+    m_idleStatus = nullptr;
+    m_stepLabel->setText(tr("Ready."));
+    m_timeLabel->clear();
 }
 
 bool CompressPage::selectExpert(std::int64_t expertId) {
@@ -397,6 +412,7 @@ void CompressPage::startCompression() {
     const std::string expert = m_expertCombo->currentText().toStdString();
     const meswitch::CompressOptions options = compressOptions();
     m_message->setVisible(false);
+    m_idleStatus = nullptr;
     m_charts->clear();
     m_charts->setMethodName(Formatting::methodName(options.method));
     m_saliency->clear();
@@ -445,11 +461,16 @@ void CompressPage::onFinished(quint64 job, const QString&, const QVariant& resul
     m_clock->stop();
     const auto r = result.value<meswitch::CompressResult>();
     m_progress->setValue(1000);
-    m_stepLabel->setText(tr("Done in %1: %2 layers, %3 bits/param, mean output error %4.")
-                             .arg(duration(r.seconds))
-                             .arg(r.layers.size())
-                             .arg(r.bits_per_param, 0, 'f', 3)
-                             .arg(r.mean_rel_output_error, 0, 'f', 4));
+    // Kept as a function so that a language switch shows the same state in the new language.
+    m_idleStatus = [this, seconds = r.seconds, layers = r.layers.size(), bits = r.bits_per_param,
+                    error = r.mean_rel_output_error] {
+        return tr("Done in %1: %2 layers, %3 bits/param, mean output error %4.")
+            .arg(duration(seconds))
+            .arg(layers)
+            .arg(bits, 0, 'f', 3)
+            .arg(error, 0, 'f', 4);
+    };
+    m_stepLabel->setText(m_idleStatus());
     m_timeLabel->clear();
     updateForm();
     if (r.run_id) {
@@ -469,7 +490,8 @@ void CompressPage::onFailed(quint64 job, const QString&, const QString& message,
         cancelled ? tr("The compression was cancelled. No delta file was written and the catalog "
                        "is unchanged.")
                   : tr("The compression failed:\n%1").arg(message);
-    m_stepLabel->setText(cancelled ? tr("Cancelled.") : tr("Failed."));
+    m_idleStatus = [this, cancelled] { return cancelled ? tr("Cancelled.") : tr("Failed."); };
+    m_stepLabel->setText(m_idleStatus());
     showMessage(text, !cancelled);
     updateForm();
     refreshRuns();  // a failed run is recorded with its message

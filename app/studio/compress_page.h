@@ -10,6 +10,7 @@
 #include <QPointer>
 
 #include <cstdint>
+#include <functional>
 #include <optional>
 
 #include "meswitch/catalog.h"
@@ -86,6 +87,7 @@ protected:
     void showEvent(QShowEvent* event) override;
 
 private:
+    void showNothing();
     void refreshRuns();
     void updateForm();
     void updateTime();
@@ -98,6 +100,8 @@ private:
     QPointer<EngineHost> m_engine;
     quint64 m_job = 0;
     QElapsedTimer m_elapsed;
+    // The status line while idle, in the current language (empty: "Ready.").
+    std::function<QString()> m_idleStatus;
     double m_fraction = 0;
     int m_layersDone = 0;
     std::optional<std::int64_t> m_shownRun;

@@ -163,9 +163,14 @@ ImportWizard::ImportWizard(meswitch::Catalog& catalog, EngineHost* engine, QWidg
     connect(m_domainCombo, &QComboBox::currentTextChanged, this, [this](const QString& text) {
         // An existing domain shows its examples; a new one starts empty.
         const auto d = m_catalog.find_domain(text.trimmed().toStdString());
+        // An existing domain's description is shown as a placeholder, never left behind as
+        // text the user did not type when the name changes to a new domain.
         m_domainDescription->setEnabled(!d.has_value());
+        if (m_domainDescription->text() == m_shownDescription) m_domainDescription->clear();
+        m_shownDescription.clear();
         if (d) {
-            m_domainDescription->setText(qs(d->description));
+            m_shownDescription = qs(d->description);
+            m_domainDescription->setText(m_shownDescription);
             QStringList lines;
             for (const auto& e : d->examples) lines << qs(e);
             m_examples->setPlaceholderText(lines.join(QLatin1Char('\n')));
@@ -322,8 +327,11 @@ void ImportWizard::updateReport() {
     row(tr("Chat template"), r.has_chat_template ? tr("yes") : tr("no"));
     QStringList bases;
     for (const auto& b : r.matching_bases) bases << qs(b);
-    row(tr("Matches imported base"), bases.isEmpty() ? tr("none (it can be imported as a base)")
-                                                     : bases.join(QStringLiteral(", ")));
+    // "It can be imported as a base" only where the folder can be imported at all.
+    row(tr("Matches imported base"), !bases.isEmpty() ? bases.join(QStringLiteral(", "))
+                                     : r.problems.empty()
+                                         ? tr("none (it can be imported as a base)")
+                                         : tr("none"));
     html += QStringLiteral("</table>");
     if (r.problems.empty()) {
         html += QStringLiteral("<p style='color:#1b7a1b'><b>%1</b></p>")
@@ -455,6 +463,9 @@ void ImportWizard::onFinished(quint64 job, const QString&, const QVariant& resul
         spdlog::info("import wizard: imported '{}' (id {})", m.name, m.id);
         emit modelImported(m.id);
         notifyComplete();
+        // The import is done and cannot be undone from here: only Finish is left.
+        button(QWizard::BackButton)->setEnabled(false);
+        button(QWizard::CancelButton)->setEnabled(false);
     }
 }
 

@@ -93,6 +93,7 @@ private:
     QString m_inspectError;
     QString m_inspectedFolder;
     QString m_defaultName;
+    QString m_shownDescription;  // the existing domain's description the field shows
     quint64 m_inspectJob = 0;
     quint64 m_importJob = 0;
     std::optional<meswitch::ModelRecord> m_imported;

@@ -5,6 +5,7 @@
 // the catalog as it was, and the GUI thread never stalls for more than 100 ms meanwhile (a
 // watchdog timer measures the longest gap between its ticks). Screenshots go to
 // test-output/screenshots.
+#include <QBarSeries>
 #include <QBarSet>
 #include <QCheckBox>
 #include <QComboBox>
@@ -26,6 +27,7 @@
 #include <QThread>
 #include <QTimer>
 #include <QTreeWidget>
+#include <QValueAxis>
 
 #include <atomic>
 #include <filesystem>
@@ -202,6 +204,11 @@ private slots:
         QCOMPARE(options.salient, std::string("2%"));
         QVERIFY(options.baseline);
         QCOMPARE(page->charts()->methodErrorSeries()->count(), 0);
+        // Empty charts: whole layer ticks ("0 1", not "0 0 0 0 1"), a 0..1 size axis (not
+        // five ticks reading "0.0").
+        QCOMPARE(page->charts()->errorAxisX()->tickType(), QValueAxis::TicksDynamic);
+        QCOMPARE(page->charts()->errorAxisX()->tickInterval(), 1.0);
+        QCOMPARE(page->charts()->sizeAxisY()->max(), 1.0);
 
         QStringList steps;
         connect(page->engine(), &EngineHost::progress, this,
@@ -247,6 +254,9 @@ private slots:
         QCOMPARE(page->charts()->bitsSeries()->count(), layers);
         QCOMPARE(page->charts()->sizeSet()->count(), 2);
         QVERIFY(page->charts()->sizeSet()->at(1) < page->charts()->sizeSet()->at(0));
+        QVERIFY(page->charts()->sizeSeries()->labelsPrecision() <= 4);  // "0.7747", not raw
+        // Layer ticks are whole numbers, at most about six of them.
+        QVERIFY(page->charts()->errorAxisX()->tickInterval() >= (layers - 1) / 5.0);
         // ME-Switch beats RTN on average, as the charts show.
         double me = 0, rtn = 0;
         for (int i = 0; i < layers; ++i) {
@@ -373,6 +383,21 @@ private slots:
         save_screenshot(&w, "compress_cancelled.png");
         QCOMPARE(msdFiles(home), 0);
         QCOMPARE(snapshot(cat), before);
+        // A language switch keeps the state: still "Cancelled.", not "Ready.".
+        LanguageManager::apply(QStringLiteral("zh_CN"));
+        QCoreApplication::processEvents();
+        LanguageManager::apply(QStringLiteral("en"));
+        QCoreApplication::processEvents();
+        QCOMPARE(page->stepLabel()->text(), QStringLiteral("Cancelled."));
+        // Another expert does not show this one's "cancelled" message.
+        meswitch::ImportOptions other;
+        other.name = "tiny-other";
+        other.base = "tiny-base";
+        const auto otherId = meswitch::import_model(cat, m_models / "tiny-math", other).id;
+        QVERIFY(page->selectExpert(otherId));
+        QVERIFY(!page->messageLabel()->isVisible());
+        QCOMPARE(page->stepLabel()->text(), QStringLiteral("Ready."));
+        QCOMPARE(page->progressBar()->value(), 0);
     }
 
     void pagesFollowTheLanguage() {

@@ -156,6 +156,9 @@ private slots:
         QVERIFY(wizard->statusLabel()->text().contains(QStringLiteral("Done")));
         QCOMPARE(wizard->progressBar()->value(), 1000);
         QVERIFY(wizard->button(QWizard::FinishButton)->isEnabled());
+        // The import is done: only Finish is left.
+        QVERIFY(!wizard->button(QWizard::BackButton)->isEnabled());
+        QVERIFY(!wizard->button(QWizard::CancelButton)->isEnabled());
         wizard->accept();
         QCOMPARE(cat.list_models().size(), std::size_t(1));
         QTRY_COMPARE(library->model()->modelCount(), 1);
@@ -170,7 +173,14 @@ private slots:
         QVERIFY(wizard->expertRadio()->isChecked());  // it matches a base
         QCOMPARE(wizard->baseCombo()->currentText(), QStringLiteral("tiny-base"));
         QVERIFY(!wizard->matchWarning()->isVisible());
+        // An existing domain shows its description; typing a new name does not keep it.
+        cat.add_domain("code", "programming questions", {});
+        wizard->domainCombo()->setEditText(QStringLiteral("code"));
+        QCOMPARE(wizard->domainDescriptionEdit()->text(), QStringLiteral("programming questions"));
+        QVERIFY(!wizard->domainDescriptionEdit()->isEnabled());
         wizard->domainCombo()->setEditText(QStringLiteral("math"));
+        QVERIFY(wizard->domainDescriptionEdit()->text().isEmpty());
+        QVERIFY(wizard->domainDescriptionEdit()->isEnabled());
         wizard->domainDescriptionEdit()->setText(QStringLiteral("arithmetic"));
         wizard->examplesEdit()->setPlainText(
             QStringLiteral("What is 2 + 2?\n\nSolve x + 1 = 3.\n"));
@@ -224,6 +234,9 @@ private slots:
         QVERIFY2(report.contains(QStringLiteral("cannot be imported")), qPrintable(report));
         QVERIFY2(report.contains(QStringLiteral("tokenizer")), qPrintable(report));
         QVERIFY2(report.contains(QStringLiteral("missing or unreadable")), qPrintable(report));
+        // A folder that cannot be imported is not offered as a base either.
+        QVERIFY2(!report.contains(QStringLiteral("it can be imported as a base")),
+                 qPrintable(report));
         QVERIFY(!nextButton(wizard)->isEnabled());  // the user cannot go on
         save_screenshot(wizard, "import_no_tokenizer.png");
         wizard->reject();
