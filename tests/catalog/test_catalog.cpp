@@ -407,6 +407,103 @@ void TestCatalog::chats_and_messages() {
     QCOMPARE(qs(to_string(RunStatus::cancelled)), QStringLiteral("cancelled"));
 }
 
+// Regenerate keeps the earlier answers: the message row is the chosen alternative (what the next
+// turn reads), the others stay, the choice survives reopening, and the alternatives go with the
+// message (edit and resend) and with the chat.
+void TestCatalog::message_alternatives() {
+    QTemporaryDir dir;
+    const fs::path file = fs::path(dir.path().toStdString()) / "catalog.sqlite";
+    std::int64_t chat = 0, question = 0, answer = 0, expert = 0;
+    {
+        Catalog cat(file);
+        const auto base = cat.add_model(base_model("base"));
+        expert = cat.add_model(expert_model("math", base));
+        chat = cat.create_chat("alternatives");
+        question = cat.add_message({0, chat, "user", "6*7?", {}, {}, 3, 0, 0, 0, {}});
+        answer = cat.add_message({0, chat, "assistant", "42", expert, 0.9, 1, 1, 2, 3, {}});
+        auto msgs = cat.messages(chat);
+        QCOMPARE(msgs[1].alternative, 0);
+        QCOMPARE(msgs[1].alternative_count, 1);
+        auto alts = cat.alternatives(answer);
+        QCOMPARE(alts.size(), std::size_t(1));  // never regenerated: the message itself
+        QCOMPARE(qs(alts[0].text), QStringLiteral("42"));
+        QCOMPARE(query_int(cat.handle(), "SELECT count(*) FROM message_alternatives"),
+                 std::int64_t(0));
+
+        // Regenerate twice: the new answer is chosen, the earlier ones are kept in order.
+        QCOMPARE(cat.add_alternative(answer, {0, 0, "", "forty-two", {}, {}, 5, 2, 4, 6, {}}), 1);
+        msgs = cat.messages(chat);
+        QCOMPARE(msgs.size(), std::size_t(2));
+        QCOMPARE(msgs[1].id, answer);
+        QCOMPARE(qs(msgs[1].text), QStringLiteral("forty-two"));
+        QVERIFY(!msgs[1].expert_id.has_value());  // the new answer's own routing
+        QCOMPARE(msgs[1].token_count, std::int64_t(5));
+        QCOMPARE(msgs[1].alternative, 1);
+        QCOMPARE(msgs[1].alternative_count, 2);
+        QCOMPARE(cat.add_alternative(answer, {0, 0, "", "6*7=42", expert, 0.7, 4, 1, 1, 1, {}}), 2);
+        alts = cat.alternatives(answer);
+        QCOMPARE(alts.size(), std::size_t(3));
+        QCOMPARE(qs(alts[0].text), QStringLiteral("42"));
+        QCOMPARE(*alts[0].expert_id, expert);
+        QCOMPARE(*alts[0].routing_confidence, 0.9);
+        QCOMPARE(qs(alts[1].text), QStringLiteral("forty-two"));
+        QCOMPARE(qs(alts[2].text), QStringLiteral("6*7=42"));
+        for (int i = 0; i < 3; ++i) {
+            QCOMPARE(alts[std::size_t(i)].alternative, i);
+            QCOMPARE(alts[std::size_t(i)].alternative_count, 3);
+            QVERIFY(is_iso_timestamp(alts[std::size_t(i)].created_at));
+        }
+
+        // Back to the first: the message row is that answer again, with its expert.
+        cat.choose_alternative(answer, 0);
+        msgs = cat.messages(chat);
+        QCOMPARE(qs(msgs[1].text), QStringLiteral("42"));
+        QCOMPARE(*msgs[1].expert_id, expert);
+        QCOMPARE(msgs[1].alternative, 0);
+        QCOMPARE(msgs[1].alternative_count, 3);
+
+        VERIFY_CONTAINS(catalog_error([&] { cat.choose_alternative(answer, 3); }),
+                        "has no alternative 4");
+        VERIFY_CONTAINS(catalog_error([&] { cat.choose_alternative(answer, -1); }),
+                        "has no alternative");
+        VERIFY_CONTAINS(catalog_error([&] { cat.add_alternative(question, {}); }), "not an answer");
+        VERIFY_CONTAINS(catalog_error([&] { cat.add_alternative(answer + 100, {}); }),
+                        "no such message");
+        MessageRecord ghost;
+        ghost.expert_id = expert + 100;
+        VERIFY_CONTAINS(catalog_error([&] { cat.add_alternative(answer, ghost); }),
+                        "does not exist");
+        QCOMPARE(cat.alternatives(answer).size(), std::size_t(3));  // the failures left nothing
+        cat.choose_alternative(answer, 2);
+    }
+    {
+        // Reopened (a restart): the same alternatives, the same choice.
+        Catalog cat(file);
+        const auto msgs = cat.messages(chat);
+        QCOMPARE(qs(msgs[1].text), QStringLiteral("6*7=42"));
+        QCOMPARE(msgs[1].alternative, 2);
+        QCOMPARE(msgs[1].alternative_count, 3);
+
+        // A removed expert leaves the alternative, without its expert.
+        cat.remove_model(expert);
+        QVERIFY(!cat.alternatives(answer)[0].expert_id.has_value());
+
+        // Edit and resend from the question: the answer and its alternatives go.
+        cat.truncate_chat(chat, question);
+        QVERIFY(cat.messages(chat).empty());
+        QVERIFY(cat.alternatives(answer).empty());
+        QCOMPARE(query_int(cat.handle(), "SELECT count(*) FROM message_alternatives"),
+                 std::int64_t(0));
+        const auto again = cat.add_message({0, chat, "assistant", "a", {}, {}, 1, 0, 0, 0, {}});
+        cat.add_alternative(again, {0, 0, "", "b", {}, {}, 1, 0, 0, 0, {}});
+        cat.remove_chat(chat);
+        QCOMPARE(query_int(cat.handle(), "SELECT count(*) FROM message_alternatives"),
+                 std::int64_t(0));
+        QCOMPARE(qs(query_text(cat.handle(), "PRAGMA foreign_key_check")),
+                 QStringLiteral("<no row>"));
+    }
+}
+
 void TestCatalog::transactions() {
     QTemporaryDir dir;
     Catalog cat(fs::path(dir.path().toStdString()) / "catalog.sqlite");

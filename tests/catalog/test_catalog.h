@@ -14,6 +14,7 @@ private slots:
     void artifacts_and_runs_round_trip();
     void remove_model_cascades();
     void chats_and_messages();
+    void message_alternatives();
     void transactions();
     void constraint_errors();
     void raw_sql_checks();

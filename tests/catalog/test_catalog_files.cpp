@@ -9,7 +9,9 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
+#include <cstdint>
 #include <random>
 
 #include "catalog_test_util.h"
@@ -73,9 +75,19 @@ void TestCatalog::migration_from_version_1() {
              std::int64_t(3));
     QVERIFY(is_iso_timestamp(query_text(db, "SELECT created_at FROM router_models")));
 
+    // Migration 5: an old answer has one alternative and can be regenerated.
+    QCOMPARE(msgs[1].alternative_count, 1);
+    QCOMPARE(cat.add_alternative(msgs[1].id, {0, 0, "", "hello again", {}, {}, 2, 0, 0, 0, {}}), 1);
+    const auto alts = cat.alternatives(msgs[1].id);
+    QCOMPARE(alts.size(), std::size_t(2));
+    QCOMPARE(qs(alts[0].text), QStringLiteral("hi there"));
+    QCOMPARE(*alts[0].routing_confidence, 0.875);
+    QCOMPARE(qs(cat.messages(chats[0].id)[1].text), QStringLiteral("hello again"));
+
     // Reopening does not migrate again.
     Catalog again(file);
     QCOMPARE(again.messages(chats[0].id).size(), std::size_t(3));
+    QCOMPARE(again.messages(chats[0].id)[1].alternative_count, 2);
 }
 
 void TestCatalog::newer_version_refused() {
@@ -239,10 +251,23 @@ void TestCatalog::bad_file_damaged_with_wal() {
     std::string bytes = read_bytes(file);
     const std::size_t page = 4096;
     QVERIFY(bytes.size() > 16 * page);
-    const std::size_t middle = bytes.size() / 2 / page * page;
+    const std::string wal_bytes = read_bytes(wal);
+    // The pages the WAL holds newer copies of (readers see those, not the damage): the big-endian
+    // page number that starts each frame after the 32-byte WAL header.
+    std::vector<std::size_t> in_wal;
+    for (std::size_t at = 32; at + 24 + page <= wal_bytes.size(); at += 24 + page) {
+        std::size_t number = 0;
+        for (std::size_t i = 0; i < 4; ++i) number = number << 8 | std::uint8_t(wal_bytes[at + i]);
+        in_wal.push_back(number);
+    }
+    // Damage the middle page, or the next one the WAL does not shadow (schema changes move the
+    // tables' pages around).
+    std::size_t middle = bytes.size() / 2 / page * page;
+    while (std::find(in_wal.begin(), in_wal.end(), middle / page + 1) != in_wal.end())
+        middle += page;
+    QVERIFY(middle + page <= bytes.size());
     for (std::size_t i = middle; i < middle + page; ++i) bytes[i] = '\x55';
     write_bytes(file, bytes);
-    const std::string wal_bytes = read_bytes(wal);
 
     const std::string msg = catalog_error([&] { Catalog cat(file); });
     VERIFY_CONTAINS(msg, "catalog " + file.string() + ":");

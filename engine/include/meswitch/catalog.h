@@ -105,6 +105,10 @@ struct MessageRecord {
     double generate_ms = 0;
     double tokens_per_second = 0;
     std::string created_at;
+    // Regenerated answers: the chosen alternative (0-based) and how many there are. The text
+    // and the fields above are the chosen alternative's. Filled by the catalog.
+    int alternative = 0;
+    int alternative_count = 1;
 };
 
 // What the Catalog constructor throws when a file cannot be used as a catalog: an
@@ -134,8 +138,8 @@ private:
 class Catalog {
 public:
     // 1: initial tables; 2: message timing columns; 3: router_models table;
-    // 4: MoE consolidation plans (meswitch/moe.h).
-    static constexpr int current_schema_version = 4;
+    // 4: MoE consolidation plans (meswitch/moe.h); 5: message alternatives.
+    static constexpr int current_schema_version = 5;
 
     // Opens (creating if absent) and migrates the database. A file that is not a usable
     // catalog throws CatalogOpenError naming it; the file is never overwritten.
@@ -194,6 +198,16 @@ public:
     std::vector<MessageRecord> messages(std::int64_t chat_id) const;
     // Deletes messages of the chat with id >= message_id (edit and resend, regenerate).
     void truncate_chat(std::int64_t chat_id, std::int64_t from_message_id);
+    // Regenerate: `answer` (its text, expert, confidence and timings; chat_id and role are
+    // ignored) becomes a new alternative of assistant message `message_id` and the chosen one;
+    // returns its index. The earlier answers stay as alternatives. One transaction.
+    int add_alternative(std::int64_t message_id, const MessageRecord& answer);
+    // Makes alternative `index` (0-based) of the message the chosen one: messages() returns it
+    // and the next turn sees it. Throws for an index out of range.
+    void choose_alternative(std::int64_t message_id, int index);
+    // Every alternative of the message in order (one: the message itself when it was never
+    // regenerated), each with its index in `alternative`.
+    std::vector<MessageRecord> alternatives(std::int64_t message_id) const;
 
     // Runs `body` inside BEGIN IMMEDIATE … COMMIT; rolls back and rethrows on exception.
     // Nested calls join the outer transaction.

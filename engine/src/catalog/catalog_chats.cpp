@@ -1,4 +1,6 @@
 // Catalog: chats and their messages (with the routed expert and generation timings).
+#include <algorithm>
+
 #include "catalog/catalog_impl.h"
 
 namespace meswitch {
@@ -23,9 +25,71 @@ constexpr const char* sql_insert_message =
 constexpr const char* sql_model_exists = "SELECT 1 FROM models WHERE id = ?1";
 constexpr const char* sql_messages_of =
     "SELECT id, chat_id, role, text, expert_id, routing_confidence, token_count, prompt_ms, "
-    "generate_ms, tokens_per_second, created_at FROM messages WHERE chat_id = ?1 ORDER BY id";
+    "generate_ms, tokens_per_second, created_at, alternative, "
+    "(SELECT count(*) FROM message_alternatives a WHERE a.message_id = messages.id) "
+    "FROM messages WHERE chat_id = ?1 ORDER BY id";
 constexpr const char* sql_truncate_chat = "DELETE FROM messages WHERE chat_id = ?1 AND id >= ?2";
+// Alternatives (schema version 5). The message row mirrors its chosen alternative.
+constexpr const char* sql_message_of =
+    "SELECT id, chat_id, role, text, expert_id, routing_confidence, token_count, prompt_ms, "
+    "generate_ms, tokens_per_second, created_at, alternative FROM messages WHERE id = ?1";
+constexpr const char* sql_count_alternatives =
+    "SELECT count(*) FROM message_alternatives WHERE message_id = ?1";
+constexpr const char* sql_insert_alternative =
+    "INSERT INTO message_alternatives (message_id, position, text, expert_id, "
+    "routing_confidence, token_count, prompt_ms, generate_ms, tokens_per_second, created_at) "
+    "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, coalesce(?10, " NOW "))";
+constexpr const char* sql_choose_alternative =
+    "UPDATE messages SET (text, expert_id, routing_confidence, token_count, prompt_ms, "
+    "generate_ms, tokens_per_second, created_at, alternative) = (SELECT text, expert_id, "
+    "routing_confidence, token_count, prompt_ms, generate_ms, tokens_per_second, created_at, "
+    "position FROM message_alternatives WHERE message_id = ?1 AND position = ?2) WHERE id = ?1";
+constexpr const char* sql_alternatives_of =
+    "SELECT position, text, expert_id, routing_confidence, token_count, prompt_ms, generate_ms, "
+    "tokens_per_second, created_at FROM message_alternatives WHERE message_id = ?1 "
+    "ORDER BY position";
 #undef NOW
+
+std::optional<MessageRecord> read_message(const Context& d, std::int64_t message_id) {
+    auto st = d.prepare(sql_message_of, "reading a message");
+    st.bind(1, message_id);
+    if (!st.step()) return std::nullopt;
+    MessageRecord m;
+    m.id = st.int64(0);
+    m.chat_id = st.int64(1);
+    m.role = st.text(2);
+    m.text = st.text(3);
+    m.expert_id = st.optional_int64(4);
+    m.routing_confidence = st.optional_real(5);
+    m.token_count = st.int64(6);
+    m.prompt_ms = st.real(7);
+    m.generate_ms = st.real(8);
+    m.tokens_per_second = st.real(9);
+    m.created_at = st.text(10);
+    m.alternative = static_cast<int>(st.int64(11));
+    return m;
+}
+
+int count_alternatives(const Context& d, std::int64_t message_id) {
+    auto st = d.prepare(sql_count_alternatives, "counting the alternatives of a message");
+    st.bind(1, message_id);
+    return st.step() ? static_cast<int>(st.int64(0)) : 0;
+}
+
+void insert_alternative(const Context& d, std::int64_t message_id, int position,
+                        const MessageRecord& m, bool keep_created_at) {
+    auto st = d.prepare(sql_insert_alternative, "adding an alternative answer");
+    st.bind(1, message_id).bind(2, std::int64_t(position)).bind(3, m.text).bind(4, m.expert_id);
+    st.bind(5, m.routing_confidence).bind(6, m.token_count).bind(7, m.prompt_ms);
+    st.bind(8, m.generate_ms).bind(9, m.tokens_per_second);
+    if (keep_created_at) st.bind(10, m.created_at);
+    st.run();
+}
+
+void mirror_alternative(const Context& d, std::int64_t message_id, int position) {
+    auto st = d.prepare(sql_choose_alternative, "choosing an alternative answer");
+    st.bind(1, message_id).bind(2, std::int64_t(position)).run();
+}
 
 bool exists(const Context& d, const char* sql, std::int64_t id) {
     auto st = d.prepare(sql, "looking up a row");
@@ -117,6 +181,8 @@ std::vector<MessageRecord> Catalog::messages(std::int64_t chat_id) const {
         m.generate_ms = st.real(8);
         m.tokens_per_second = st.real(9);
         m.created_at = st.text(10);
+        m.alternative = static_cast<int>(st.int64(11));
+        m.alternative_count = std::max(1, static_cast<int>(st.int64(12)));
         out.push_back(std::move(m));
     }
     return out;
@@ -130,6 +196,77 @@ void Catalog::truncate_chat(std::int64_t chat_id, std::int64_t from_message_id) 
         st.bind(1, chat_id).bind(2, from_message_id).run();
         change_chat(d, sql_touch_chat, chat_id, "update");
     });
+}
+
+int Catalog::add_alternative(std::int64_t message_id, const MessageRecord& answer) {
+    const Impl& d = *impl_;
+    int position = 0;
+    transaction([&] {
+        const auto message = read_message(d, message_id);
+        if (!message)
+            d.fail("cannot add an alternative answer to message id " + std::to_string(message_id) +
+                   ": no such message");
+        if (message->role != "assistant")
+            d.fail("cannot add an alternative answer to message id " + std::to_string(message_id) +
+                   ": it is a " + message->role + " message, not an answer");
+        if (answer.expert_id && !exists(d, sql_model_exists, *answer.expert_id))
+            d.fail("an alternative answer names expert id " + std::to_string(*answer.expert_id) +
+                   " which does not exist");
+        position = count_alternatives(d, message_id);
+        if (position == 0) {  // the first regeneration: the message itself becomes alternative 0
+            insert_alternative(d, message_id, 0, *message, true);
+            position = 1;
+        }
+        insert_alternative(d, message_id, position, answer, false);
+        mirror_alternative(d, message_id, position);
+        change_chat(d, sql_touch_chat, message->chat_id, "update");
+    });
+    return position;
+}
+
+void Catalog::choose_alternative(std::int64_t message_id, int index) {
+    const Impl& d = *impl_;
+    transaction([&] {
+        if (!read_message(d, message_id))
+            d.fail("cannot choose an alternative of message id " + std::to_string(message_id) +
+                   ": no such message");
+        const int count = std::max(1, count_alternatives(d, message_id));
+        if (index < 0 || index >= count)
+            d.fail("message id " + std::to_string(message_id) + " has no alternative " +
+                   std::to_string(index + 1) + " (it has " + std::to_string(count) + ")");
+        if (count > 1) mirror_alternative(d, message_id, index);
+    });
+}
+
+std::vector<MessageRecord> Catalog::alternatives(std::int64_t message_id) const {
+    const Impl& d = *impl_;
+    std::vector<MessageRecord> out;
+    const auto message = read_message(d, message_id);
+    if (!message) return out;
+    auto st = d.prepare(sql_alternatives_of, "reading the alternatives of a message");
+    st.bind(1, message_id);
+    while (st.step()) {
+        MessageRecord m;
+        m.id = message->id;
+        m.chat_id = message->chat_id;
+        m.role = message->role;
+        m.alternative = static_cast<int>(st.int64(0));
+        m.text = st.text(1);
+        m.expert_id = st.optional_int64(2);
+        m.routing_confidence = st.optional_real(3);
+        m.token_count = st.int64(4);
+        m.prompt_ms = st.real(5);
+        m.generate_ms = st.real(6);
+        m.tokens_per_second = st.real(7);
+        m.created_at = st.text(8);
+        out.push_back(std::move(m));
+    }
+    if (out.empty()) {
+        out.push_back(*message);
+        out.back().alternative = 0;
+    }
+    for (auto& m : out) m.alternative_count = static_cast<int>(out.size());
+    return out;
 }
 
 }  // namespace meswitch

@@ -173,6 +173,30 @@ CREATE TABLE moe_plan_positions (
 ) WITHOUT ROWID;
 )sql";
 
+// Version 5: regenerated answers kept as alternatives (the Chat page's ‹ 1/2 ›). The message
+// row always holds the chosen alternative, so a conversation read from `messages` is what the
+// next turn sees; `message_alternatives` holds every alternative of a message that has more
+// than one (an answer never regenerated has no rows there), `messages.alternative` the
+// position of the chosen one.
+constexpr const char* migration_5_message_alternatives = R"sql(
+ALTER TABLE messages ADD COLUMN alternative INTEGER NOT NULL DEFAULT 0;
+
+CREATE TABLE message_alternatives (
+    message_id INTEGER NOT NULL REFERENCES messages(id) ON DELETE CASCADE,
+    position INTEGER NOT NULL,
+    text TEXT NOT NULL DEFAULT '',
+    expert_id INTEGER REFERENCES models(id) ON DELETE SET NULL,
+    routing_confidence REAL,
+    token_count INTEGER NOT NULL DEFAULT 0,
+    prompt_ms REAL NOT NULL DEFAULT 0,
+    generate_ms REAL NOT NULL DEFAULT 0,
+    tokens_per_second REAL NOT NULL DEFAULT 0,
+    created_at TEXT NOT NULL DEFAULT )sql" MESWITCH_NOW R"sql(,
+    PRIMARY KEY (message_id, position)
+) WITHOUT ROWID;
+CREATE INDEX message_alternatives_expert ON message_alternatives(expert_id);
+)sql";
+
 #undef MESWITCH_NOW
 
 constexpr Migration all_migrations[] = {
@@ -180,6 +204,7 @@ constexpr Migration all_migrations[] = {
     {2, "message timing columns", migration_2_message_timings},
     {3, "router models table", migration_3_router_models},
     {4, "MoE consolidation plans", migration_4_moe_plans},
+    {5, "message alternatives", migration_5_message_alternatives},
 };
 
 static_assert(std::size(all_migrations) == Catalog::current_schema_version,
