@@ -240,6 +240,15 @@ struct ForwardOptions {
     bool all_positions = false;  // return logits of every position (rows × vocab)
     bool compute_logits = true;  // false: run the layers only (e.g. router features)
     HiddenStateFn on_hidden;     // optional
+    // Decoder layers [first_layer, last_layer) only (last_layer < 0: to the end, then the final
+    // norm and the head). With first_layer > 0, input_states is the residual stream entering
+    // that layer (tokens.size() × hidden_size, as on_hidden reported it after the layer
+    // before); the tokens then only give the count. A forward that stops before the last layer
+    // writes its layers' keys and values but leaves the cache's size and the logits alone
+    // (calibration runs a model window by window this way, each layer once).
+    std::int64_t first_layer = 0;
+    std::int64_t last_layer = -1;
+    const float* input_states = nullptr;
 };
 
 class Model {

@@ -172,9 +172,23 @@ std::vector<float> Model::Impl::forward(std::span<const std::int32_t> tokens, Kv
     float* gatep = moe_layers ? nullptr : sized(gate, rows * inter);
     float* upp = moe_layers ? nullptr : sized(up, rows * inter);
     const float eps = static_cast<float>(c.rms_norm_eps);
+    const std::int64_t first_layer = opt.first_layer;
+    const std::int64_t last_layer = opt.last_layer < 0 ? c.num_hidden_layers : opt.last_layer;
+    if (first_layer < 0 || first_layer > last_layer || last_layer > c.num_hidden_layers)
+        throw Error(ErrorKind::invalid_argument,
+                    "forward: layer range [" + std::to_string(first_layer) + ", " +
+                        std::to_string(last_layer) + ") is outside the model's " +
+                        std::to_string(c.num_hidden_layers) + " layers");
+    if (first_layer > 0 && !opt.input_states)
+        throw Error(ErrorKind::invalid_argument, "forward: starting at layer " +
+                                                     std::to_string(first_layer) +
+                                                     " needs the residual stream entering it");
 
-    cpu::embedding(embed->matrix(), tokens, xp);
-    for (std::int64_t l = 0; l < c.num_hidden_layers; ++l) {
+    if (first_layer > 0)
+        std::copy_n(opt.input_states, rows * h, xp);
+    else
+        cpu::embedding(embed->matrix(), tokens, xp);
+    for (std::int64_t l = first_layer; l < last_layer; ++l) {
         const LayerSlots& ls = layers[static_cast<std::size_t>(l)];
         cpu::rmsnorm(xp, ls.input_norm->vector(), xnp, rows, h, eps);
         float* kp = cache.key(l, pos0);  // rows of this layer are contiguous in the cache
@@ -208,6 +222,7 @@ std::vector<float> Model::Impl::forward(std::span<const std::int32_t> tokens, Kv
         cpu::add(xp, tmpp, static_cast<std::size_t>(rows * h));
         if (opt.on_hidden) opt.on_hidden(l, xp, rows, h);
     }
+    if (last_layer < c.num_hidden_layers) return {};  // a window of layers: no head
     cache.set_size(pos0 + rows);
 
     // Final norm: every row when someone needs them, else only the last.

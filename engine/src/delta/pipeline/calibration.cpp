@@ -31,11 +31,42 @@ bool keeps_gram(std::int64_t cols, bool full_gram) {
     return full_gram && cols <= CalibrationStats::max_gram_cols;
 }
 
+// Rows of activations waiting to be added to one statistic in a block.
+class PendingRows {
+public:
+    void add(CalibrationSet& set, CalibrationStats& stats, const float* x, std::int64_t rows) {
+        stats_ = &stats;
+        rows_.insert(rows_.end(), x, x + rows * stats.cols);
+        if (static_cast<std::int64_t>(rows_.size()) >= kStatisticsBlock * stats.cols) flush(set);
+    }
+    void flush(CalibrationSet& set) {
+        if (!stats_ || rows_.empty()) return;
+        const auto t0 = std::chrono::steady_clock::now();
+        stats_->add(rows_.data(), static_cast<std::int64_t>(rows_.size()) / stats_->cols);
+        rows_.clear();
+        set.add_statistics_seconds(
+            std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
+    }
+
+private:
+    CalibrationStats* stats_ = nullptr;
+    std::vector<float> rows_;
+};
+
 // Sees every linear's input; records one of each shared input (q for q/k/v, gate for
 // gate/up), then forwards to the provider that was there before.
 class Collector final : public DeltaProvider {
 public:
-    Collector(CalibrationSet& set, DeltaProvider* inner) : set_(set), inner_(inner) {}
+    Collector(CalibrationSet& set, DeltaProvider* inner, std::int64_t first_layer,
+              std::int64_t last_layer)
+        : set_(set),
+          inner_(inner),
+          first_(first_layer),
+          pending_(static_cast<std::size_t>((last_layer - first_layer) * groups_per_layer)) {}
+
+    void flush() {
+        for (PendingRows& p : pending_) p.flush(set_);
+    }
 
     void add_delta(LinearRef ref, const float* x, std::int64_t rows, std::int64_t in, float* y,
                    std::int64_t out) override {
@@ -48,10 +79,9 @@ public:
                 throw Error(ErrorKind::invalid_argument,
                             "calibration: " + linear_weight_name(ref) + " has " +
                                 std::to_string(in) + " inputs, expected " + std::to_string(s.cols));
-            const auto t0 = std::chrono::steady_clock::now();
-            s.add(x, rows);
-            set_.add_statistics_seconds(
-                std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
+            pending_[static_cast<std::size_t>((ref.layer - first_) * groups_per_layer +
+                                              static_cast<std::int64_t>(input_group(ref.kind)))]
+                .add(set_, s, x, rows);
         }
         if (inner_) inner_->add_delta(ref, x, rows, in, y, out);
     }
@@ -59,6 +89,8 @@ public:
 private:
     CalibrationSet& set_;
     DeltaProvider* inner_;
+    std::int64_t first_;
+    std::vector<PendingRows> pending_;
 };
 
 }  // namespace
@@ -163,39 +195,62 @@ CalibrationSet collect_calibration(Model& model,
                                    const std::vector<std::vector<std::int32_t>>& sequences,
                                    std::int64_t first_layer, std::int64_t last_layer, bool head,
                                    bool full_gram, const ProgressFn& progress,
-                                   const CancelToken* cancel, DeltaProvider* inner) {
+                                   const CancelToken* cancel, DeltaProvider* inner,
+                                   std::vector<std::vector<float>>* states) {
     const ModelConfig& cfg = model.config();
     CalibrationSet set(cfg, first_layer, last_layer, head, full_gram);
-    Collector collector(set, inner);
+    Collector collector(set, inner, first_layer, last_layer);
     struct Restore {
         Model& m;
         DeltaProvider* p;
         ~Restore() { m.set_delta_provider(p); }
     } restore{model, inner};
     model.set_delta_provider(&collector);
+    if (states) {
+        if (states->empty()) states->resize(sequences.size());
+        if (states->size() != sequences.size())
+            throw Error(ErrorKind::invalid_argument,
+                        "calibration: " + std::to_string(states->size()) + " carried states for " +
+                            std::to_string(sequences.size()) + " sequences");
+    }
 
+    PendingRows head_rows;
+    std::vector<float>* carry_out = nullptr;  // where this sequence's leaving stream goes
+    const std::int64_t end_layer = head ? cfg.num_hidden_layers : last_layer;
     ForwardOptions fo;
     fo.compute_logits = false;
-    if (head)
-        fo.on_hidden = [&set, &cfg](std::int64_t layer, const float* states, std::int64_t rows,
-                                    std::int64_t) {
-            if (layer != cfg.num_hidden_layers) return;
-            const auto t0 = std::chrono::steady_clock::now();
-            set.head_mut().add(states, rows);
-            set.add_statistics_seconds(
-                std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
+    if (states) fo.last_layer = end_layer;
+    if (states || head)
+        fo.on_hidden = [&](std::int64_t layer, const float* x, std::int64_t rows, std::int64_t h) {
+            if (carry_out && layer == last_layer - 1) carry_out->assign(x, x + rows * h);
+            if (head && layer == cfg.num_hidden_layers) head_rows.add(set, set.head_mut(), x, rows);
         };
     for (std::size_t i = 0; i < sequences.size(); ++i) {
         if (cancel) cancel->throw_if_cancelled("calibration");
         const auto& ids = sequences[i];
         if (ids.empty()) continue;
         KvCache cache = model.make_cache(static_cast<std::int64_t>(ids.size()));
+        std::vector<float> entering;
+        if (states) {
+            entering = std::move((*states)[i]);
+            const auto want =
+                static_cast<std::size_t>(ids.size()) * static_cast<std::size_t>(cfg.hidden_size);
+            if (first_layer > 0 && entering.size() != want)
+                throw Error(ErrorKind::invalid_argument,
+                            "calibration: no residual stream carried into layer " +
+                                std::to_string(first_layer) + " for sequence " + std::to_string(i));
+            fo.first_layer = first_layer;
+            fo.input_states = first_layer > 0 ? entering.data() : nullptr;
+            carry_out = &(*states)[i];
+        }
         model.forward(ids, cache, fo);
         set.add_tokens(static_cast<std::int64_t>(ids.size()));
         if (progress)
             progress(static_cast<double>(i + 1) / static_cast<double>(sequences.size()),
                      "calibration");
     }
+    collector.flush();
+    head_rows.flush(set);
     return set;
 }
 

@@ -76,11 +76,23 @@ private:
 // `head`). The collector is installed as the model's delta provider for the run; it
 // forwards every call to `inner` (may be null), which is the provider left installed
 // afterwards. Polls `cancel` between sequences.
+//
+// `states` lets consecutive windows run each layer once: when given, (*states)[i] is the
+// residual stream of sequence i entering first_layer (empty at first_layer 0: from the
+// embeddings), and on return it is the stream leaving last_layer - 1, which the next window
+// starts from; only layers [first_layer, last_layer) run (the final norm too when `head`).
+// Without it every sequence runs through the whole model.
+//
+// Activations are gathered per statistic and added in blocks of up to kStatisticsBlock rows,
+// so the Gram matrices' rank-k updates run with k in the hundreds rather than one sequence's
+// length (each update reads and writes the whole matrix).
 CalibrationSet collect_calibration(Model& model,
                                    const std::vector<std::vector<std::int32_t>>& sequences,
                                    std::int64_t first_layer, std::int64_t last_layer, bool head,
                                    bool full_gram, const ProgressFn& progress = {},
                                    const CancelToken* cancel = nullptr,
-                                   DeltaProvider* inner = nullptr);
+                                   DeltaProvider* inner = nullptr,
+                                   std::vector<std::vector<float>>* states = nullptr);
+inline constexpr std::int64_t kStatisticsBlock = 512;
 
 }  // namespace meswitch::delta

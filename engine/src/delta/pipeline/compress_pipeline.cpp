@@ -252,7 +252,11 @@ CompressResult compress_expert(const std::filesystem::path& base_folder,
     // ---- calibration
     const std::filesystem::path calib_folder =
         options.calibration_model == CalibrationModel::base ? base_folder : expert_folder;
-    Model calib_model = Model::load(calib_folder, ModelOptions{options.threads});
+    // Read in place from the mapped files: a copy in anonymous memory would double what the
+    // run holds (the checkpoints are mapped for the deltas anyway), and the calibration
+    // forward is a prefill, limited by arithmetic rather than by reading the weights.
+    const ModelOptions calib_options{options.threads, /*weights_in_memory=*/false};
+    Model calib_model = Model::load(calib_folder, calib_options);
     std::optional<Model> heldout_model;
     const Tokenizer tok = Tokenizer::from_folder(calib_folder);
     std::int32_t bos = 0;
@@ -272,7 +276,7 @@ CompressResult compress_expert(const std::filesystem::path& base_folder,
         if (heldout_seqs.empty())
             throw Error(ErrorKind::invalid_argument,
                         "held-out file '" + options.heldout_file.string() + "' has no text");
-        heldout_model.emplace(Model::load(expert_folder, ModelOptions{options.threads}));
+        heldout_model.emplace(Model::load(expert_folder, calib_options));
     }
     const int stat_sets = heldout_seqs.empty() ? 1 : 2;
     const auto windows = plan_windows(cfg, options.gram_budget_bytes, stat_sets);
@@ -299,17 +303,20 @@ CompressResult compress_expert(const std::filesystem::path& base_folder,
     const delta::CalibrationSet* head_heldout = nullptr;
     delta::CalibrationSet last_calib, last_heldout;
 
+    // The residual streams leaving the previous window: each layer runs once in all.
+    std::vector<std::vector<float>> calib_states, heldout_states;
     for (std::size_t w = 0; w < windows.size(); ++w) {
         check_cancel();
         const auto [first, last] = windows[w];
         const bool is_last = w + 1 == windows.size();
         const auto t_calibration = clock_type::now();
-        delta::CalibrationSet calib = delta::collect_calibration(calib_model, calib_seqs, first,
-                                                                 last, is_last, true, {}, cancel);
+        delta::CalibrationSet calib =
+            delta::collect_calibration(calib_model, calib_seqs, first, last, is_last, true, {},
+                                       cancel, nullptr, &calib_states);
         delta::CalibrationSet held;
         if (heldout_model)
             held = delta::collect_calibration(*heldout_model, heldout_seqs, first, last, is_last,
-                                              true, {}, cancel);
+                                              true, {}, cancel, nullptr, &heldout_states);
         res.calibration_tokens = calib.tokens();
         res.heldout_tokens = held.tokens();
         {
