@@ -502,6 +502,14 @@ private slots:
                                  (what + ", row " + QByteArray::number(r)).constData());
                     }
                 }
+                // gemm (a prefill) takes the same kernel: each row as alone, bit for bit.
+                std::vector<float> xrows, yrows(static_cast<std::size_t>(count * rows));
+                for (int b = 0; b < count; ++b) xrows.insert(xrows.end(), x[b].begin(), x[b].end());
+                cpu::gemm(xrows.data(), count, m, yrows.data(), pool);
+                for (int b = 0; b < count; ++b)
+                    QVERIFY2(std::equal(alone[b].begin(), alone[b].end(),
+                                        yrows.begin() + std::ptrdiff_t(b) * rows),
+                             (what + ", gemm vs alone").constData());
                 // Rows in any ranges give the same values (single thread, odd splits).
                 std::vector<float> pieces(static_cast<std::size_t>(rows));
                 for (int r0 = 0; r0 < rows; r0 += 7)

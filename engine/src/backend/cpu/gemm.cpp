@@ -16,6 +16,7 @@
 #include <cstring>
 #include <vector>
 
+#include "backend/cpu/gemv_amx.h"
 #include "backend/cpu/ops.h"
 #include "core/thread_pool.h"
 #include "meswitch/error.h"
@@ -237,6 +238,23 @@ void gemm(const float* x, std::int64_t rows, const Matrix& w, float* y, ThreadPo
                                                 dtype_name(w.dtype) +
                                                 " is not supported (F32, F16, BF16)");
     if (rows <= 0 || w.rows <= 0) return;
+    if (amx::usable(w)) {
+        // bf16 on AMX: the decode batch kernel takes any number of rows (groups of ten, every
+        // group passing a run of weight rows while it is in cache) at several times the FMA
+        // kernel's arithmetic rate, and a row's result is the same as alone (gemv).
+        thread_local std::vector<const float*> xs_here;
+        thread_local std::vector<float*> ys_here;
+        std::vector<const float*>& xs = xs_here;
+        std::vector<float*>& ys = ys_here;
+        xs.resize(static_cast<std::size_t>(rows));
+        ys.resize(static_cast<std::size_t>(rows));
+        for (std::int64_t t = 0; t < rows; ++t) {
+            xs[static_cast<std::size_t>(t)] = x + t * w.cols;
+            ys[static_cast<std::size_t>(t)] = y + t * w.rows;
+        }
+        gemv_batch(w, xs, ys, pool, {});
+        return;
+    }
     const std::int64_t lanes = HWY_DYNAMIC_DISPATCH(Lanes)();
     const std::int64_t k = w.cols;
     const std::int64_t chunk = HWY_DYNAMIC_DISPATCH(Plan)(rows).chunk_rows;
