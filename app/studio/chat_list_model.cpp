@@ -23,10 +23,13 @@ QVariant ChatListModel::data(const QModelIndex& index, int role) const {
             return c->title.empty() ? tr("Untitled chat") : qs(c->title);
         case Qt::ToolTipRole: {
             const QDateTime updated = QDateTime::fromString(qs(c->updated_at), Qt::ISODateWithMs);
-            return tr("Last message: %1")
-                .arg(updated.isValid()
-                         ? QLocale().toString(updated.toLocalTime(), QLocale::ShortFormat)
-                         : qs(c->updated_at));
+            // The full title first: the list shows long ones cut off with "…".
+            const QString title = c->title.empty() ? tr("Untitled chat") : qs(c->title);
+            return title + QLatin1Char('\n') +
+                   tr("Last message: %1")
+                       .arg(updated.isValid()
+                                ? QLocale().toString(updated.toLocalTime(), QLocale::ShortFormat)
+                                : qs(c->updated_at));
         }
         case ChatIdRole:
             return QVariant::fromValue<qint64>(c->id);

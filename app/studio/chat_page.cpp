@@ -3,12 +3,16 @@
 #include <QAbstractItemView>
 #include <QComboBox>
 #include <QCoreApplication>
+#include <QDir>
 #include <QDoubleSpinBox>
+#include <QFileDialog>
+#include <QFileInfo>
 #include <QFormLayout>
 #include <QHBoxLayout>
 #include <QLabel>
 #include <QLineEdit>
 #include <QListView>
+#include <QMenu>
 #include <QPainter>
 #include <QPainterPath>
 #include <QPlainTextEdit>
@@ -20,7 +24,9 @@
 #include <QShortcut>
 #include <QSpinBox>
 #include <QSplitter>
+#include <QStandardPaths>
 #include <QStyle>
+#include <QStyledItemDelegate>
 #include <QThread>
 #include <QTimer>
 #include <QVBoxLayout>
@@ -31,6 +37,7 @@
 #include <limits>
 
 #include "chat_engine_backend.h"
+#include "chat_export.h"
 #include "chat_list_model.h"
 #include "chat_message_widget.h"
 #include "formatting.h"
@@ -80,6 +87,18 @@ int modelThreads() {
     return std::max(1, QThread::idealThreadCount() - 1);
 }
 
+// Conversation titles take the list's width and end in "…" when longer: the items' own width is
+// left out of their size, so the list never scrolls sideways (the full title is the tooltip).
+class ElidingTitleDelegate : public QStyledItemDelegate {
+public:
+    using QStyledItemDelegate::QStyledItemDelegate;
+    QSize sizeHint(const QStyleOptionViewItem& option, const QModelIndex& index) const override {
+        QSize size = QStyledItemDelegate::sizeHint(option, index);
+        size.setWidth(1);
+        return size;
+    }
+};
+
 // The Settings' device ("auto", "cpu", "gpu:NAME") as the engine names it. The engine serves on
 // the first CUDA device.
 std::string engineDevice(const QString& setting) {
@@ -125,6 +144,10 @@ void ChatPage::buildUi() {
     m_chatList->setModel(m_chats);
     m_chatList->setEditTriggers(QAbstractItemView::EditKeyPressed |
                                 QAbstractItemView::DoubleClicked);
+    m_chatList->setItemDelegate(new ElidingTitleDelegate(m_chatList));
+    m_chatList->setTextElideMode(Qt::ElideRight);
+    m_chatList->setHorizontalScrollBarPolicy(Qt::ScrollBarAlwaysOff);
+    m_chatList->setContextMenuPolicy(Qt::CustomContextMenu);
     m_newChat = new QPushButton(this);
     m_newChat->setObjectName(QStringLiteral("newChatButton"));
     m_renameChat = new QPushButton(this);
@@ -134,6 +157,21 @@ void ChatPage::buildUi() {
     connect(m_newChat, &QPushButton::clicked, this, &ChatPage::newChat);
     connect(m_renameChat, &QPushButton::clicked, this, &ChatPage::renameCurrentChat);
     connect(m_deleteChat, &QPushButton::clicked, this, &ChatPage::deleteCurrentChat);
+    m_exportChat = new QPushButton(this);
+    m_exportChat->setObjectName(QStringLiteral("exportChatButton"));
+    connect(m_exportChat, &QPushButton::clicked, this, &ChatPage::exportCurrentChat);
+    connect(m_chatList, &QWidget::customContextMenuRequested, this, [this](const QPoint& at) {
+        const QModelIndex index = m_chatList->indexAt(at);
+        if (!index.isValid()) return;
+        const qint64 id = index.data(ChatListModel::ChatIdRole).toLongLong();
+        if (!m_chatId || *m_chatId != id) openChat(id);
+        QMenu menu(this);
+        menu.addAction(m_renameChat->text(), this, &ChatPage::renameCurrentChat);
+        menu.addAction(m_exportChat->text(), this, &ChatPage::exportCurrentChat);
+        menu.addAction(m_deleteChat->text(), this, &ChatPage::deleteCurrentChat)
+            ->setEnabled(!isGenerating());
+        menu.exec(m_chatList->viewport()->mapToGlobal(at));
+    });
     connect(m_chatList->selectionModel(), &QItemSelectionModel::currentChanged, this,
             [this](const QModelIndex& current) {
                 if (m_selecting || !current.isValid()) return;
@@ -148,6 +186,7 @@ void ChatPage::buildUi() {
     auto* chatButtons = new QHBoxLayout;
     chatButtons->addWidget(m_renameChat);
     chatButtons->addWidget(m_deleteChat);
+    chatButtons->addWidget(m_exportChat);
     leftLayout->addLayout(chatButtons);
 
     // Who answers, the system prompt and sampling.
@@ -329,6 +368,8 @@ void ChatPage::retranslateUi() {
     m_newChat->setToolTip(tr("Start a new conversation (Ctrl+N)"));
     m_renameChat->setText(tr("Rename"));
     m_deleteChat->setText(tr("Delete"));
+    m_exportChat->setText(tr("Export…"));
+    m_exportChat->setToolTip(tr("Save this conversation as a Markdown or JSON file"));
     m_expertCaption->setText(tr("&Expert:"));
     m_expert->setToolTip(
         tr("Automatic: the router picks the expert for every message; below the "
@@ -446,20 +487,28 @@ std::vector<ChatMessageWidget*> ChatPage::messageWidgets() const {
 }
 
 void ChatPage::rebuildMessageViews() {
-    // deleteLater: a message's own button (edit, regenerate) may have started this rebuild.
-    for (ChatMessageWidget* w : messageWidgets()) {
-        m_messagesLayout->removeWidget(w);
+    // The views of messages whose text has not changed are kept (a long answer is not rendered
+    // again); the others go with deleteLater: a message's own button (edit, regenerate) may have
+    // started this rebuild.
+    std::vector<ChatMessageWidget*> reusable = messageWidgets();
+    for (ChatMessageWidget* w : reusable) m_messagesLayout->removeWidget(w);
+    const bool live = isGenerating() && m_chatId && *m_chatId == m_live.chatId;
+    for (const auto& m : m_messages) {
+        if (m.role != "user" && m.role != "assistant") continue;
+        if (live && m_live.regenerating && m.id == *m_live.regenerating) continue;
+        messageView(m, reusable);
+    }
+    if (live) {
+        meswitch::MessageRecord answer;
+        answer.role = "assistant";
+        answer.text = m_live.text.toStdString();
+        m_liveView = messageView(answer, reusable);
+        m_liveView->setFooter(liveFooter());
+        m_liveView->setAlternatives(0, 1);
+    }
+    for (ChatMessageWidget* w : reusable) {
         w->hide();
         w->deleteLater();
-    }
-    for (const auto& m : m_messages)
-        if (m.role == "user" || m.role == "assistant") addMessageView(m);
-    if (isGenerating() && m_chatId && *m_chatId == m_live.chatId) {
-        meswitch::MessageRecord live;
-        live.role = "assistant";
-        m_liveView = addMessageView(live);
-        m_liveView->setText(m_live.text);
-        m_liveView->setFooter(liveFooter());
     }
     if (!m_lastError.isEmpty()) {
         auto* error = new ChatMessageWidget(ChatMessageWidget::Role::error, 0, m_messagesHost);
@@ -471,15 +520,39 @@ void ChatPage::rebuildMessageViews() {
     scrollToEnd();
 }
 
-ChatMessageWidget* ChatPage::addMessageView(const meswitch::MessageRecord& m) {
+ChatMessageWidget* ChatPage::messageView(const meswitch::MessageRecord& m,
+                                         std::vector<ChatMessageWidget*>& reusable) {
+    const auto role =
+        m.role == "user" ? ChatMessageWidget::Role::user : ChatMessageWidget::Role::assistant;
+    const QString text = qs(m.text);
+    // The same message with the same text, or (id 0) the answer that was just streamed.
+    auto found = std::find_if(reusable.begin(), reusable.end(), [&](ChatMessageWidget* w) {
+        return w->role() == role && (w->messageId() == m.id || w->messageId() == 0) &&
+               w->text() == text;
+    });
+    ChatMessageWidget* w = nullptr;
+    if (found != reusable.end()) {
+        w = *found;
+        reusable.erase(found);
+        w->setMessageId(m.id);
+    } else {
+        w = createMessageView(m);
+    }
+    if (role == ChatMessageWidget::Role::assistant && m.id != 0) {
+        const auto extra = m_extras.find({m.id, m.alternative});
+        w->setFooter(footerFor(m, extra != m_extras.end() ? &extra->second : nullptr));
+        w->setAlternatives(m.alternative, m.alternative_count);
+    }
+    m_messagesLayout->insertWidget(m_messagesLayout->count() - 1, w);  // before the stretch
+    w->show();  // now, not at the layout's next event: its buttons are usable at once
+    return w;
+}
+
+ChatMessageWidget* ChatPage::createMessageView(const meswitch::MessageRecord& m) {
     const auto role =
         m.role == "user" ? ChatMessageWidget::Role::user : ChatMessageWidget::Role::assistant;
     auto* w = new ChatMessageWidget(role, m.id, m_messagesHost);
     w->setText(qs(m.text));
-    if (role == ChatMessageWidget::Role::assistant && m.id != 0) {
-        const auto extra = m_extras.find(m.id);
-        w->setFooter(footerFor(m, extra != m_extras.end() ? &extra->second : nullptr));
-    }
     connect(w, &ChatMessageWidget::editRequested, this,
             [this](std::int64_t id, const QString& text) {
                 if (isGenerating()) return;
@@ -490,8 +563,7 @@ ChatMessageWidget* ChatPage::addMessageView(const meswitch::MessageRecord& m) {
                 m_cancelEdit->show();
             });
     connect(w, &ChatMessageWidget::regenerateRequested, this, &ChatPage::regenerate);
-    m_messagesLayout->insertWidget(m_messagesLayout->count() - 1, w);  // before the stretch
-    w->show();  // now, not at the layout's next event: its buttons are usable at once
+    connect(w, &ChatMessageWidget::alternativeRequested, this, &ChatPage::chooseAlternative);
     return w;
 }
 
@@ -566,14 +638,18 @@ void ChatPage::updateActions() {
     m_stop->setEnabled(busy);
     m_renameChat->setEnabled(m_chatId.has_value());
     m_deleteChat->setEnabled(m_chatId.has_value() && !busy);
-    const auto views = messageWidgets();
-    ChatMessageWidget* lastAnswer = nullptr;
+    m_exportChat->setEnabled(m_chatId.has_value());
+    std::vector<ChatMessageWidget*> views = messageWidgets();
     for (ChatMessageWidget* w : views) {
         w->setActionsEnabled(!busy);
         w->setRegenerateVisible(false);
-        if (w->role() == ChatMessageWidget::Role::assistant && w->messageId() != 0) lastAnswer = w;
     }
-    if (lastAnswer && !busy && views.back() == lastAnswer) lastAnswer->setRegenerateVisible(true);
+    // Regenerate on the last answer, or on the last question when it has no answer (stopped
+    // before any text came, or failed): the question can be answered again.
+    while (!views.empty() && views.back()->role() == ChatMessageWidget::Role::error)
+        views.pop_back();
+    if (!busy && !views.empty() && views.back()->messageId() != 0)
+        views.back()->setRegenerateVisible(true);
 }
 
 void ChatPage::scrollToEnd() {
@@ -689,19 +765,74 @@ void ChatPage::send() {
 }
 
 void ChatPage::regenerate() {
-    if (isGenerating() || !m_chatId) return;
-    auto last = std::find_if(m_messages.rbegin(), m_messages.rend(),
-                             [](const auto& m) { return m.role == "assistant"; });
-    if (last == m_messages.rend()) return;
+    if (isGenerating() || !m_chatId || m_messages.empty()) return;
     m_lastError.clear();
+    // The last answer gets a new alternative (the earlier ones are kept); a question left
+    // without an answer is answered.
+    const meswitch::MessageRecord& last = m_messages.back();
+    if (last.role == "assistant")
+        startGeneration(last.id);
+    else if (last.role == "user")
+        startGeneration();
+}
+
+void ChatPage::chooseAlternative(std::int64_t messageId, int index) {
+    if (isGenerating() || !m_chatId) return;
     try {
-        m_catalog.truncate_chat(*m_chatId, last->id);
+        m_catalog.choose_alternative(messageId, index);
     } catch (const std::exception& e) {
         showError(QString::fromUtf8(e.what()));
         return;
     }
     reloadMessages();
-    if (!m_messages.empty() && m_messages.back().role == "user") startGeneration();
+}
+
+void ChatPage::exportCurrentChat() {
+    if (!m_chatId) return;
+    const int row = m_chats->rowOf(*m_chatId);
+    const QString title = row >= 0 ? m_chats->index(row).data().toString() : QString();
+    const QString suggested = ChatExport::suggestedFileName(title, ChatExport::Format::markdown);
+    QString path;
+    if (m_saveFile) {
+        path = m_saveFile(suggested);
+    } else {
+        const QString folder = QStandardPaths::writableLocation(QStandardPaths::DocumentsLocation);
+        QString filter;
+        path = QFileDialog::getSaveFileName(this, tr("Export conversation"),
+                                            QDir(folder).filePath(suggested),
+                                            tr("Markdown (*.md);;JSON (*.json)"), &filter);
+        // A name typed without a suffix takes the chosen filter's.
+        if (!path.isEmpty() && QFileInfo(path).suffix().isEmpty())
+            path += filter.contains(QLatin1String("json")) ? QStringLiteral(".json")
+                                                           : QStringLiteral(".md");
+    }
+    if (path.isEmpty()) return;
+    exportChat(*m_chatId, path);
+}
+
+bool ChatPage::exportChat(std::int64_t chatId, const QString& path) {
+    QString problem;
+    try {
+        std::optional<meswitch::ChatRecord> chat;
+        for (const auto& c : m_catalog.list_chats())
+            if (c.id == chatId) chat = c;
+        if (!chat) throw std::runtime_error(tr("the conversation no longer exists").toStdString());
+        const auto messages = m_catalog.messages(chatId);
+        const auto name = [this](std::optional<std::int64_t> id) { return modelName(id); };
+        const QByteArray data = ChatExport::formatFor(path) == ChatExport::Format::json
+                                    ? ChatExport::toJson(*chat, messages, name)
+                                    : ChatExport::toMarkdown(*chat, messages, name);
+        problem = ChatExport::writeFile(path, data);
+    } catch (const std::exception& e) {
+        problem = QString::fromUtf8(e.what());
+    }
+    if (!problem.isEmpty()) {
+        showError(tr("Could not export the conversation to %1: %2")
+                      .arg(QDir::toNativeSeparators(path), problem));
+        return false;
+    }
+    m_status->setText(tr("Exported the conversation to %1.").arg(QDir::toNativeSeparators(path)));
+    return true;
 }
 
 void ChatPage::stop() {
@@ -710,14 +841,17 @@ void ChatPage::stop() {
     m_status->setText(tr("Stopping…"));
 }
 
-void ChatPage::startGeneration() {
+void ChatPage::startGeneration(std::optional<std::int64_t> regenerating) {
     if (!m_chatId) return;
     ChatRequest request;
     const std::string system = m_systemPrompt->text().trimmed().toStdString();
     if (!system.empty()) request.conversation.push_back({"system", system});
-    for (const auto& m : m_messages)
+    // The history: every message's chosen alternative, up to the answer being regenerated.
+    for (const auto& m : m_messages) {
+        if (regenerating && m.id >= *regenerating) break;
         if (m.role == "user" || m.role == "assistant")
             request.conversation.push_back({m.role, m.text});
+    }
     const qint64 expert = m_expert->currentData().toLongLong();
     if (expert >= 0) request.expertId = expert;
     request.routingThreshold = StudioSettings::routingThreshold();
@@ -763,6 +897,7 @@ void ChatPage::startGeneration() {
 
     m_live = Live{};
     m_live.chatId = *m_chatId;
+    m_live.regenerating = regenerating;
     try {
         m_backendId = m_backend->submit(request, std::move(callbacks));
     } catch (const std::exception& e) {
@@ -788,12 +923,14 @@ void ChatPage::flushPendingText() {
     emit textStreamed();
 }
 
-void ChatPage::finishGeneration() {
+void ChatPage::finishGeneration(bool keepView) {
     m_requestId = 0;
     m_backendId = 0;
     m_flushTimer->stop();
     m_live = Live{};
-    if (m_liveView) {
+    if (m_liveView && keepView) {
+        m_liveView = nullptr;  // the stored answer's view now (rebuildMessageViews finds it)
+    } else if (m_liveView) {
         m_messagesLayout->removeWidget(m_liveView);
         m_liveView->hide();
         m_liveView->deleteLater();
@@ -833,14 +970,22 @@ void ChatPage::onFinished(quint64 id, const ChatAnswer& answer) {
         m.generate_ms = r.decode_ms;
         m.tokens_per_second = r.tokens_per_second;
         try {
-            const std::int64_t messageId = m_catalog.add_message(m);
-            m_extras[messageId] = AnswerExtra{answer.routing, r.stop_reason};
+            if (m_live.regenerating) {
+                const int alternative = m_catalog.add_alternative(*m_live.regenerating, m);
+                m_extras[{*m_live.regenerating, alternative}] =
+                    AnswerExtra{answer.routing, r.stop_reason};
+            } else {
+                const std::int64_t messageId = m_catalog.add_message(m);
+                m_extras[{messageId, 0}] = AnswerExtra{answer.routing, r.stop_reason};
+            }
             stored = true;
         } catch (const std::exception& e) {
             m_lastError = QString::fromUtf8(e.what());
         }
     }
-    if (r.stop_reason == "cancelled")
+    if (r.stop_reason == "cancelled" && !stored)
+        m_status->setText(tr("Stopped before the answer began. Regenerate answers again."));
+    else if (r.stop_reason == "cancelled")
         m_status->setText(tr("Stopped after %n tokens.", "", static_cast<int>(r.tokens.size())));
     else if (answer.routing.modelName.empty())
         m_status->setText(tr("The base model answered: %n tokens at %1 tokens/s.", "",
@@ -851,8 +996,9 @@ void ChatPage::onFinished(quint64 id, const ChatAnswer& answer) {
             tr("%1 answered: %n tokens at %2 tokens/s.", "", static_cast<int>(r.tokens.size()))
                 .arg(qs(answer.routing.modelName))
                 .arg(r.tokens_per_second, 0, 'f', 1));
-    finishGeneration();
-    if (m_chatId && *m_chatId == chatId) {
+    const bool current = m_chatId && *m_chatId == chatId;
+    finishGeneration(stored && current);
+    if (current) {
         reloadChats();
         reloadMessages();
     }
@@ -863,7 +1009,7 @@ void ChatPage::onFailed(quint64 id, const QString& message, bool cancelled) {
     if (id != m_requestId) return;
     finishGeneration();
     if (cancelled) {
-        m_status->setText(tr("Stopped."));
+        m_status->setText(tr("Stopped before the answer began. Regenerate answers again."));
         rebuildMessageViews();
     } else {
         showError(message);

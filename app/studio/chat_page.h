@@ -1,6 +1,7 @@
-// Chat: conversations saved in the catalog (new, rename, delete), streamed answers from the
-// expert the router picks (or the one chosen), stop (Esc), regenerate, edit and resend, a
-// system prompt and sampling settings. Each answer shows the model that answered, its routing
+// Chat: conversations saved in the catalog (new, rename, delete, export as Markdown or JSON),
+// streamed answers from the expert the router picks (or the one chosen), stop (Esc),
+// regenerate (earlier answers kept as alternatives, ‹ 1/2 ›), edit and resend, a system prompt
+// and sampling settings. Each answer shows the model that answered, its routing
 // confidence and tokens/s. The page builds the conversation and shows the answer; the serving
 // engine (through a ChatBackend, by default EngineChatBackend) routes, picks the weights and the
 // chat template and generates on its own thread. Nothing on the GUI thread waits for it: its
@@ -41,6 +42,8 @@ class ChatPage : public StudioPage {
 
 public:
     using ConfirmFn = std::function<bool(const QString& question)>;
+    // Asks where to export a conversation (suggested: a file name); "" cancels.
+    using SaveFileFn = std::function<QString(const QString& suggested)>;
 
     // `backend`: what answers (default: an EngineChatBackend over the catalog's file).
     ChatPage(meswitch::Catalog& catalog, std::unique_ptr<ChatBackend> backend = {},
@@ -48,6 +51,7 @@ public:
     ~ChatPage() override;
 
     void setConfirmHandler(ConfirmFn fn) { m_confirm = std::move(fn); }
+    void setSaveFileHandler(SaveFileFn fn) { m_saveFile = std::move(fn); }
 
     QListView* conversationList() const { return m_chatList; }
     ChatListModel* conversations() const { return m_chats; }
@@ -57,6 +61,7 @@ public:
     QPushButton* sendButton() const { return m_send; }
     QPushButton* stopButton() const { return m_stop; }
     QPushButton* newChatButton() const { return m_newChat; }
+    QPushButton* exportChatButton() const { return m_exportChat; }
     QDoubleSpinBox* temperatureSpin() const { return m_temperature; }
     QDoubleSpinBox* topPSpin() const { return m_topP; }
     QSpinBox* maxTokensSpin() const { return m_maxTokens; }
@@ -74,6 +79,12 @@ public slots:
     void regenerate();
     void renameCurrentChat();
     void deleteCurrentChat();
+    // Asks for a file (Markdown or JSON, by its suffix) and writes the conversation there.
+    void exportCurrentChat();
+    // Writes the conversation to `path`; false (and the error shown, naming the file) on failure.
+    bool exportChat(std::int64_t chatId, const QString& path);
+    // Makes alternative `index` of answer `messageId` the chosen one (‹ 1/2 ›).
+    void chooseAlternative(std::int64_t messageId, int index);
     // Re-reads the models for the expert picker (kept selection when still present).
     void refreshModels();
     void openChat(std::int64_t chatId);
@@ -95,6 +106,7 @@ private:
     };
     struct Live {
         std::int64_t chatId = 0;
+        std::optional<std::int64_t> regenerating;  // the answer that gets a new alternative
         ChatRouting routing;
         bool routed = false;
         QString text;
@@ -105,9 +117,13 @@ private:
     void reloadChats();
     void reloadMessages();
     void rebuildMessageViews();
-    ChatMessageWidget* addMessageView(const meswitch::MessageRecord& message);
-    void startGeneration();
-    void finishGeneration();
+    ChatMessageWidget* messageView(const meswitch::MessageRecord& message,
+                                   std::vector<ChatMessageWidget*>& reusable);
+    ChatMessageWidget* createMessageView(const meswitch::MessageRecord& message);
+    // regenerating: the answer that gets a new alternative (the history stops before it).
+    void startGeneration(std::optional<std::int64_t> regenerating = {});
+    // keepView: the live answer's view stays (it was stored and shows the same text).
+    void finishGeneration(bool keepView = false);
     void flushPendingText();
     void showError(const QString& message);
     void updateActions();
@@ -137,13 +153,14 @@ private:
     QPointer<ChatMessageWidget> m_liveView;
     QTimer* m_flushTimer = nullptr;
     QString m_lastError;
-    std::map<std::int64_t, AnswerExtra> m_extras;  // by message id
+    std::map<std::pair<std::int64_t, int>, AnswerExtra> m_extras;  // by message, alternative
     bool m_selecting = false;
 
     QListView* m_chatList = nullptr;
     QPushButton* m_newChat = nullptr;
     QPushButton* m_renameChat = nullptr;
     QPushButton* m_deleteChat = nullptr;
+    QPushButton* m_exportChat = nullptr;
     QLabel* m_expertCaption = nullptr;
     QComboBox* m_expert = nullptr;
     QLabel* m_systemCaption = nullptr;
@@ -167,4 +184,5 @@ private:
     QPushButton* m_stop = nullptr;
     QLabel* m_status = nullptr;
     ConfirmFn m_confirm;
+    SaveFileFn m_saveFile;
 };

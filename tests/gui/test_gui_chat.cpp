@@ -9,17 +9,27 @@
 #include <QClipboard>
 #include <QComboBox>
 #include <QElapsedTimer>
+#include <QFile>
+#include <QFileInfo>
+#include <QGuiApplication>
+#include <QJsonArray>
+#include <QJsonDocument>
+#include <QJsonObject>
 #include <QLabel>
 #include <QLineEdit>
 #include <QListView>
 #include <QPlainTextEdit>
 #include <QPushButton>
+#include <QScrollArea>
+#include <QScrollBar>
 #include <QSettings>
 #include <QSignalSpy>
 #include <QSpinBox>
 #include <QStandardPaths>
 #include <QTemporaryDir>
 #include <QTest>
+#include <QTextCursor>
+#include <QTextDocument>
 #include <QThread>
 #include <QTimer>
 #include <QToolButton>
@@ -31,9 +41,11 @@
 #include <fstream>
 #include <thread>
 
+#include "chat_code_block.h"
 #include "chat_engine_backend.h"
 #include "chat_list_model.h"
 #include "chat_markdown.h"
+#include "chat_markdown_view.h"
 #include "chat_message_widget.h"
 #include "chat_page.h"
 #include "gui_support.h"
@@ -82,6 +94,36 @@ private:
 // ever ran on the page's thread. The first piece of text is held back on the engine thread for
 // `firstTokenDelay` (as a large model's prefill would take), so that a call that waited for the
 // answer could not go unnoticed; the others by `pieceDelay` (a large model's decoding).
+// Holds the first request it gets (never answering it) until it is cancelled, which then fails
+// it as "cancelled" — as the engine does for a request stopped before its first token; later
+// requests go to the engine.
+class HoldFirstBackend : public ChatBackend {
+public:
+    explicit HoldFirstBackend(const fs::path& catalog) : m_inner(catalog, 1) {}
+    ChatRequestId submit(const ChatRequest& request, ChatCallbacks callbacks) override {
+        if (!m_held) {
+            m_held = std::move(callbacks);
+            m_heldId = 1u << 30;
+            return m_heldId;
+        }
+        return m_inner.submit(request, std::move(callbacks));
+    }
+    void cancel(ChatRequestId id) override {
+        if (id == m_heldId && m_held && m_held->onFailed) {
+            auto failed = std::move(m_held->onFailed);
+            m_held->onFailed = nullptr;
+            failed(meswitch::ErrorKind::cancelled, "stopped before the first token");
+            return;
+        }
+        m_inner.cancel(id);
+    }
+
+private:
+    EngineChatBackend m_inner;
+    std::optional<ChatCallbacks> m_held;
+    ChatRequestId m_heldId = 0;
+};
+
 class WatchedBackend : public ChatBackend {
 public:
     struct Record {
@@ -332,7 +374,14 @@ private slots:
         QVERIFY(html.contains(QStringLiteral("<pre")));
         QVERIFY(html.contains(ChatMarkdown::monospaceFamily()));
         QVERIFY(html.contains(QStringLiteral("return 1 &lt; 2;")));
-        QVERIFY(html.contains(QStringLiteral("<b>bold</b>")));
+        {  // **bold** is bold (Qt writes it as a font-weight span)
+            QTextDocument doc;
+            doc.setHtml(html);
+            const QTextCursor found = doc.find(QStringLiteral("bold"));
+            QVERIFY(!found.isNull());
+            QVERIFY(found.charFormat().fontWeight() >= QFont::Bold);
+            QVERIFY(!html.contains(QStringLiteral("**bold**")));
+        }
         QVERIFY(html.contains(QStringLiteral("&lt;b&gt;.")));  // user text is never markup
         QCOMPARE(ChatMarkdown::codeBlocks(text),
                  QStringList{QStringLiteral("int main() { return 1 < 2; }")});
@@ -674,6 +723,94 @@ private slots:
         save_screenshot(page.get(), "chat_stopped.png");
     }
 
+    // Esc at once after sending: the question stays, the status says so, and the question
+    // offers Regenerate, which answers it.
+    void escapeRightAfterSendingOffersRegenerate() {
+        ChatPage owned(*m_catalog, std::make_unique<HoldFirstBackend>(m_catalog->path()));
+        ChatPage* page = &owned;
+        page->seedSpin()->setValue(11);
+        page->resize(1000, 700);
+        page->show();
+        page->activateWindow();
+        QVERIFY(QTest::qWaitForWindowActive(page));
+        page->maxTokensSpin()->setValue(12);
+        QSignalSpy finished(page, &ChatPage::generationFinished);
+        page->input()->setFocus();
+        QTest::keyClicks(page->input(), QStringLiteral("Add 2 and 2."));
+        QTest::keyClick(page->input(), Qt::Key_Return, Qt::ControlModifier);
+        QVERIFY(page->isGenerating());
+        QTest::keyClick(page->input(), Qt::Key_Escape);
+        QVERIFY(finished.wait(60000));
+        QVERIFY(!page->isGenerating());
+        const std::int64_t chat = *page->currentChatId();
+        auto messages = m_catalog->messages(chat);
+        QCOMPARE(messages.back().role, std::string("user"));
+        QVERIFY2(page->statusLabel()->text().startsWith(QStringLiteral("Stopped before")),
+                 qPrintable(page->statusLabel()->text()));
+        ChatMessageWidget* question = lastMessage(page);
+        QCOMPARE(question->role(), ChatMessageWidget::Role::user);
+        QVERIFY(question->regenerateButton()->isVisible());
+        question->regenerateButton()->click();
+        QVERIFY(page->isGenerating());
+        QVERIFY(finished.wait(120000));
+        QVERIFY(finished.last().at(0).toBool());
+        messages = m_catalog->messages(chat);
+        QCOMPARE(messages.size(), std::size_t(2));
+        QCOMPARE(messages.back().role, std::string("assistant"));
+    }
+
+    // A 2,000-line answer (prose and code) is rendered without stalling the GUI thread.
+    void longMarkdownAnswerNeverStallsTheGuiThread() {
+        QString text;
+        for (int block = 0; block < 40; ++block) {
+            for (int i = 0; i < 30; ++i)
+                text += QStringLiteral("Line %1 of **block %2** with `code` and a [link](x).\n")
+                            .arg(i)
+                            .arg(block);
+            text += QStringLiteral("\n```python\n");
+            for (int i = 0; i < 20; ++i)
+                text += QStringLiteral("def f%1(x):\n    return x * %1  # comment\n").arg(i);
+            text += QStringLiteral("```\n\n");
+        }
+        QVERIFY(text.count(QLatin1Char('\n')) >= 2000);
+        // A conversation with that answer, opened on the Chat page (in its scroll area).
+        const std::int64_t chat = m_catalog->create_chat("Long answer");
+        meswitch::MessageRecord q;
+        q.chat_id = chat;
+        q.role = "user";
+        q.text = "Write a long answer.";
+        m_catalog->add_message(q);
+        meswitch::MessageRecord a;
+        a.chat_id = chat;
+        a.role = "assistant";
+        a.text = text.toStdString();
+        const std::int64_t answer = m_catalog->add_message(a);
+        auto page = makePage();
+        Watchdog watchdog;
+        watchdog.start();
+        page->openChat(chat);
+        ChatMessageWidget* view = nullptr;
+        for (ChatMessageWidget* m : page->messageWidgets())
+            if (m->messageId() == answer) view = m;
+        QVERIFY(view && view->markdownView());
+        QTRY_VERIFY_WITH_TIMEOUT(!view->markdownView()->isRendering(), 120000);
+        QTest::qWait(100);
+        // Scrolling through it paints each part once.
+        auto* scroll = page->findChild<QScrollArea*>();
+        QVERIFY(scroll);
+        for (int y = 0; y <= scroll->verticalScrollBar()->maximum(); y += 600) {
+            scroll->verticalScrollBar()->setValue(y);
+            QTest::qWait(5);
+        }
+        const qint64 gap = watchdog.stop();
+        qInfo("2,000-line answer: longest GUI gap %lld ms (%lld ms wall)",
+              static_cast<long long>(gap), static_cast<long long>(watchdog.longestWallGap()));
+        QCOMPARE(view->markdownView()->codeBlocks().size(), 40);
+        QVERIFY2(gap <= 100, qPrintable(QStringLiteral("the GUI thread stalled %1 ms").arg(gap)));
+        page.reset();
+        m_catalog->remove_chat(chat);
+    }
+
     void editResendAndRegenerate() {
         auto page = makePage();
         page->maxTokensSpin()->setValue(12);
@@ -704,6 +841,23 @@ private slots:
         QCOMPARE(second[1].role, std::string("assistant"));
         QCOMPARE(QString::fromStdString(second[1].text), lastMessage(page.get())->text());
 
+        // The first answer is kept as an alternative: ‹ 2/2 ›, and ‹ goes back to it.
+        const auto kept = m_catalog->alternatives(second[1].id);
+        QCOMPARE(kept.size(), std::size_t(2));
+        QCOMPARE(kept[0].text, first[1].text);
+        QCOMPARE(lastMessage(page.get())->alternativeCount(), 2);
+        QCOMPARE(lastMessage(page.get())->alternative(), 1);
+        QVERIFY(lastMessage(page.get())->alternativeLabel()->isVisible());
+        QCOMPARE(lastMessage(page.get())->alternativeLabel()->text(), QStringLiteral("2/2"));
+        QVERIFY(!lastMessage(page.get())->nextAlternativeButton()->isEnabled());
+        lastMessage(page.get())->previousAlternativeButton()->click();
+        QTRY_COMPARE(lastMessage(page.get())->alternative(), 0);
+        QCOMPARE(lastMessage(page.get())->text(), QString::fromStdString(first[1].text));
+        QCOMPARE(m_catalog->messages(chat)[1].text, first[1].text);  // the history the model sees
+        lastMessage(page.get())->nextAlternativeButton()->click();
+        QTRY_COMPARE(lastMessage(page.get())->alternative(), 1);
+        QCOMPARE(m_catalog->messages(chat)[1].text, kept[1].text);
+
         // Edit and resend: the question and everything after it are replaced.
         ChatMessageWidget* question = page->messageWidgets().front();
         question->editButton()->click();
@@ -720,6 +874,83 @@ private slots:
         QCOMPARE(QString::fromStdString(third[1].text), lastMessage(page.get())->text());
         QCOMPARE(page->messageWidgets().front()->text(),
                  QStringLiteral("Write a C++ hello world."));
+    }
+
+    // A conversation exported as Markdown and as JSON (chosen alternative, expert names), a
+    // failed export named in the status, and a code block's own Copy button.
+    void exportAndCopyCode() {
+        const std::int64_t chat = m_catalog->create_chat("Export me", "Be brief.");
+        meswitch::MessageRecord q;
+        q.chat_id = chat;
+        q.role = "user";
+        q.text = "Print hello in Python.";
+        m_catalog->add_message(q);
+        meswitch::MessageRecord a;
+        a.chat_id = chat;
+        a.role = "assistant";
+        a.text = "Here:\n```python\nprint(\"hello\")\n```\nDone.";
+        a.expert_id = m_codeId;
+        const std::int64_t answer = m_catalog->add_message(a);
+        meswitch::MessageRecord other = a;
+        other.text = "An earlier answer.";
+        m_catalog->add_alternative(answer, other);
+        m_catalog->choose_alternative(answer, 0);
+
+        auto page = makePage();
+        page->openChat(chat);
+        QCOMPARE(page->currentChatId(), std::optional<std::int64_t>(chat));
+        QVERIFY(page->exportChatButton()->isEnabled());
+
+        QTemporaryDir out;
+        const QString md = out.filePath(QStringLiteral("chat.md"));
+        QString suggested;
+        page->setSaveFileHandler([&](const QString& name) {
+            suggested = name;
+            return md;
+        });
+        page->exportChatButton()->click();
+        QVERIFY(suggested.startsWith(QStringLiteral("Export me")));
+        QFile mdFile(md);
+        QVERIFY(mdFile.open(QIODevice::ReadOnly));
+        const QString markdown = QString::fromUtf8(mdFile.readAll());
+        QVERIFY2(markdown.contains(QStringLiteral("Print hello in Python.")), qPrintable(markdown));
+        QVERIFY(markdown.contains(QStringLiteral("print(\"hello\")")));
+        QVERIFY(markdown.contains(QStringLiteral("tiny-code")));
+        QVERIFY(!markdown.contains(QStringLiteral("An earlier answer.")));
+
+        const QString json = out.filePath(QStringLiteral("chat.json"));
+        QVERIFY(page->exportChat(chat, json));
+        QFile jsonFile(json);
+        QVERIFY(jsonFile.open(QIODevice::ReadOnly));
+        const QJsonObject doc = QJsonDocument::fromJson(jsonFile.readAll()).object();
+        QCOMPARE(doc.value(QStringLiteral("title")).toString(), QStringLiteral("Export me"));
+        const QJsonArray messages = doc.value(QStringLiteral("messages")).toArray();
+        QVERIFY(messages.size() >= 2);
+        const QJsonObject last = messages.last().toObject();
+        QCOMPARE(last.value(QStringLiteral("role")).toString(), QStringLiteral("assistant"));
+        QCOMPARE(last.value(QStringLiteral("content")).toString(), QString::fromStdString(a.text));
+
+        // A folder that does not exist: nothing written, the status names the file.
+        const QString bad = out.filePath(QStringLiteral("missing/chat.md"));
+        QVERIFY(!page->exportChat(chat, bad));
+        QVERIFY(!QFileInfo::exists(bad));
+        QVERIFY2(page->statusLabel()->text().contains(QStringLiteral("chat.md")),
+                 qPrintable(page->statusLabel()->text()));
+
+        // The code block has its own Copy button that copies exactly the code.
+        // (Answers are rendered a few segments per event-loop turn.)
+        ChatMessageWidget* answerView = nullptr;
+        for (ChatMessageWidget* m : page->messageWidgets())
+            if (m->messageId() == answer) answerView = m;
+        QVERIFY(answerView);
+        ChatMarkdownView* view = answerView->markdownView();
+        QVERIFY(view);
+        QTRY_COMPARE(view->codeBlocks().size(), 1);
+        ChatCodeBlock* block = view->codeBlocks().front();
+        QCOMPARE(block->code(), QStringLiteral("print(\"hello\")"));
+        QCOMPARE(block->language(), QStringLiteral("python"));
+        block->copyButton()->click();
+        QCOMPARE(QGuiApplication::clipboard()->text(), QStringLiteral("print(\"hello\")"));
     }
 
     void conversationsPersistInTheCatalog() {
