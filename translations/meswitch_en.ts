@@ -294,6 +294,36 @@ To start with another data folder, run: meswitch-studio --home DIR</translation>
     </message>
 </context>
 <context>
+    <name>ChatCodeBlock</name>
+    <message>
+        <source>Copy</source>
+        <translation>Copy</translation>
+    </message>
+    <message>
+        <source>Copy this code to the clipboard</source>
+        <translation>Copy this code to the clipboard</translation>
+    </message>
+</context>
+<context>
+    <name>ChatExport</name>
+    <message>
+        <source>Untitled chat</source>
+        <translation>Untitled chat</translation>
+    </message>
+    <message>
+        <source>System prompt:</source>
+        <translation>System prompt:</translation>
+    </message>
+    <message>
+        <source>You</source>
+        <translation>You</translation>
+    </message>
+    <message>
+        <source>Assistant</source>
+        <translation>Assistant</translation>
+    </message>
+</context>
+<context>
     <name>ChatListModel</name>
     <message>
         <source>Untitled chat</source>
@@ -339,8 +369,20 @@ To start with another data folder, run: meswitch-studio --home DIR</translation>
         <translation>Regenerate</translation>
     </message>
     <message>
-        <source>Answer this message again</source>
-        <translation>Answer this message again</translation>
+        <source>Answer this message (it has no answer)</source>
+        <translation>Answer this message (it has no answer)</translation>
+    </message>
+    <message>
+        <source>Answer this message again (the earlier answers are kept)</source>
+        <translation>Answer this message again (the earlier answers are kept)</translation>
+    </message>
+    <message>
+        <source>Previous answer</source>
+        <translation>Previous answer</translation>
+    </message>
+    <message>
+        <source>Next answer</source>
+        <translation>Next answer</translation>
     </message>
 </context>
 <context>
@@ -565,10 +607,6 @@ Ctrl+Enter sends, Esc stops, Ctrl+N starts a new chat.</translation>
         </translation>
     </message>
     <message>
-        <source>Stopped.</source>
-        <translation>Stopped.</translation>
-    </message>
-    <message>
         <source>The base model is answering</source>
         <translation>The base model is answering</translation>
     </message>
@@ -582,6 +620,38 @@ Ctrl+Enter sends, Esc stops, Ctrl+N starts a new chat.</translation>
             <numerusform>The base model answered: %n token at %1 tokens/s.</numerusform>
             <numerusform>The base model answered: %n tokens at %1 tokens/s.</numerusform>
         </translation>
+    </message>
+    <message>
+        <source>Export…</source>
+        <translation>Export…</translation>
+    </message>
+    <message>
+        <source>Save this conversation as a Markdown or JSON file</source>
+        <translation>Save this conversation as a Markdown or JSON file</translation>
+    </message>
+    <message>
+        <source>Export conversation</source>
+        <translation>Export conversation</translation>
+    </message>
+    <message>
+        <source>Markdown (*.md);;JSON (*.json)</source>
+        <translation>Markdown (*.md);;JSON (*.json)</translation>
+    </message>
+    <message>
+        <source>the conversation no longer exists</source>
+        <translation>the conversation no longer exists</translation>
+    </message>
+    <message>
+        <source>Could not export the conversation to %1: %2</source>
+        <translation>Could not export the conversation to %1: %2</translation>
+    </message>
+    <message>
+        <source>Exported the conversation to %1.</source>
+        <translation>Exported the conversation to %1.</translation>
+    </message>
+    <message>
+        <source>Stopped before the answer began. Regenerate answers again.</source>
+        <translation>Stopped before the answer began. Regenerate answers again.</translation>
     </message>
 </context>
 <context>
@@ -847,6 +917,26 @@ Ctrl+Enter sends, Esc stops, Ctrl+N starts a new chat.</translation>
         <source>This run did not finish: %1</source>
         <translation>This run did not finish: %1</translation>
     </message>
+    <message>
+        <source>Mean relative output error over the layers</source>
+        <translation>Mean relative output error over the layers</translation>
+    </message>
+    <message>
+        <source>The expert&apos;s layer widths are unknown (no config.json).</source>
+        <translation>The expert&apos;s layer widths are unknown (no config.json).</translation>
+    </message>
+    <message>
+        <source>Keeps %1 of %2 input channels per layer (attention, MLP gate and up), %3 of %4 (MLP down).</source>
+        <translation>Keeps %1 of %2 input channels per layer (attention, MLP gate and up), %3 of %4 (MLP down).</translation>
+    </message>
+    <message>
+        <source>Keeps %1 of %2 input channels per layer.</source>
+        <translation>Keeps %1 of %2 input channels per layer.</translation>
+    </message>
+    <message>
+        <source>Warning: %1 % of %2 inputs keeps no channel; ask for at least %3 % to keep one.</source>
+        <translation>Warning: %1 % of %2 inputs keeps no channel; ask for at least %3 % to keep one.</translation>
+    </message>
 </context>
 <context>
     <name>EngineHost</name>
@@ -1110,6 +1200,10 @@ It adds a small base model and three experts fine-tuned from it (arithmetic, Pyt
     <message>
         <source>Na&amp;me:</source>
         <translation>Na&amp;me:</translation>
+    </message>
+    <message>
+        <source>none</source>
+        <translation>none</translation>
     </message>
 </context>
 <context>
@@ -1811,6 +1905,18 @@ Import one with Import… (Ctrl+I), by dropping a model folder here, or with:
             <numerusform>About %n Mistral-7B-sized 2-bit expert (%1) fits in this budget.</numerusform>
             <numerusform>About %n Mistral-7B-sized 2-bit experts (%1 each) fit in this budget.</numerusform>
         </translation>
+    </message>
+    <message>
+        <source>Chosen with --home for this run; it takes precedence over this setting.</source>
+        <translation>Chosen with --home for this run; it takes precedence over this setting.</translation>
+    </message>
+    <message>
+        <source>Chosen with the MESWITCH_HOME environment variable; it takes precedence over this setting.</source>
+        <translation>Chosen with the MESWITCH_HOME environment variable; it takes precedence over this setting.</translation>
+    </message>
+    <message>
+        <source>Without it: %1</source>
+        <translation>Without it: %1</translation>
     </message>
 </context>
 <context>

@@ -292,6 +292,36 @@ To start with another data folder, run: meswitch-studio --home DIR</source>
     </message>
 </context>
 <context>
+    <name>ChatCodeBlock</name>
+    <message>
+        <source>Copy</source>
+        <translation>复制</translation>
+    </message>
+    <message>
+        <source>Copy this code to the clipboard</source>
+        <translation>将此代码复制到剪贴板</translation>
+    </message>
+</context>
+<context>
+    <name>ChatExport</name>
+    <message>
+        <source>Untitled chat</source>
+        <translation>未命名对话</translation>
+    </message>
+    <message>
+        <source>System prompt:</source>
+        <translation>系统提示：</translation>
+    </message>
+    <message>
+        <source>You</source>
+        <translation>你</translation>
+    </message>
+    <message>
+        <source>Assistant</source>
+        <translation>助手</translation>
+    </message>
+</context>
+<context>
     <name>ChatListModel</name>
     <message>
         <source>Untitled chat</source>
@@ -337,8 +367,20 @@ To start with another data folder, run: meswitch-studio --home DIR</source>
         <translation>重新生成</translation>
     </message>
     <message>
-        <source>Answer this message again</source>
-        <translation>重新回答此消息</translation>
+        <source>Answer this message (it has no answer)</source>
+        <translation>回答这条消息（它还没有回答）</translation>
+    </message>
+    <message>
+        <source>Answer this message again (the earlier answers are kept)</source>
+        <translation>重新回答这条消息（之前的回答会保留）</translation>
+    </message>
+    <message>
+        <source>Previous answer</source>
+        <translation>上一个回答</translation>
+    </message>
+    <message>
+        <source>Next answer</source>
+        <translation>下一个回答</translation>
     </message>
 </context>
 <context>
@@ -560,10 +602,6 @@ Ctrl+Enter 发送，Esc 停止，Ctrl+N 开始新对话。</translation>
         </translation>
     </message>
     <message>
-        <source>Stopped.</source>
-        <translation>已停止。</translation>
-    </message>
-    <message>
         <source>The base model is answering</source>
         <translation>基础模型正在回答</translation>
     </message>
@@ -576,6 +614,38 @@ Ctrl+Enter 发送，Esc 停止，Ctrl+N 开始新对话。</translation>
         <translation>
             <numerusform>基础模型已回答：%n 个词元，%1 词元/秒。</numerusform>
         </translation>
+    </message>
+    <message>
+        <source>Export…</source>
+        <translation>导出…</translation>
+    </message>
+    <message>
+        <source>Save this conversation as a Markdown or JSON file</source>
+        <translation>将此对话保存为 Markdown 或 JSON 文件</translation>
+    </message>
+    <message>
+        <source>Export conversation</source>
+        <translation>导出对话</translation>
+    </message>
+    <message>
+        <source>Markdown (*.md);;JSON (*.json)</source>
+        <translation>Markdown (*.md);;JSON (*.json)</translation>
+    </message>
+    <message>
+        <source>the conversation no longer exists</source>
+        <translation>该对话已不存在</translation>
+    </message>
+    <message>
+        <source>Could not export the conversation to %1: %2</source>
+        <translation>无法将对话导出到 %1：%2</translation>
+    </message>
+    <message>
+        <source>Exported the conversation to %1.</source>
+        <translation>已将对话导出到 %1。</translation>
+    </message>
+    <message>
+        <source>Stopped before the answer began. Regenerate answers again.</source>
+        <translation>在回答开始前已停止。“重新生成”可再次回答。</translation>
     </message>
 </context>
 <context>
@@ -841,6 +911,26 @@ Ctrl+Enter 发送，Esc 停止，Ctrl+N 开始新对话。</translation>
         <source>This run did not finish: %1</source>
         <translation>此运行未完成：%1</translation>
     </message>
+    <message>
+        <source>Mean relative output error over the layers</source>
+        <translation>各层的平均相对输出误差</translation>
+    </message>
+    <message>
+        <source>The expert&apos;s layer widths are unknown (no config.json).</source>
+        <translation>该专家的层宽度未知（没有 config.json）。</translation>
+    </message>
+    <message>
+        <source>Keeps %1 of %2 input channels per layer (attention, MLP gate and up), %3 of %4 (MLP down).</source>
+        <translation>每层保留 %2 个输入通道中的 %1 个（注意力、MLP gate 和 up），%4 个中的 %3 个（MLP down）。</translation>
+    </message>
+    <message>
+        <source>Keeps %1 of %2 input channels per layer.</source>
+        <translation>每层保留 %2 个输入通道中的 %1 个。</translation>
+    </message>
+    <message>
+        <source>Warning: %1 % of %2 inputs keeps no channel; ask for at least %3 % to keep one.</source>
+        <translation>警告：%2 个输入的 %1 % 不保留任何通道；至少设为 %3 % 才能保留一个。</translation>
+    </message>
 </context>
 <context>
     <name>EngineHost</name>
@@ -1103,6 +1193,10 @@ It adds a small base model and three experts fine-tuned from it (arithmetic, Pyt
     <message>
         <source>Na&amp;me:</source>
         <translation>名称(&amp;M)：</translation>
+    </message>
+    <message>
+        <source>none</source>
+        <translation>无</translation>
     </message>
 </context>
 <context>
@@ -1803,6 +1897,18 @@ Import one with Import… (Ctrl+I), by dropping a model folder here, or with:
         <translation>
             <numerusform>大约可容纳 %n 个 Mistral-7B 规模的 2 位专家（每个 %1）。</numerusform>
         </translation>
+    </message>
+    <message>
+        <source>Chosen with --home for this run; it takes precedence over this setting.</source>
+        <translation>本次运行由 --home 指定；它优先于此设置。</translation>
+    </message>
+    <message>
+        <source>Chosen with the MESWITCH_HOME environment variable; it takes precedence over this setting.</source>
+        <translation>由 MESWITCH_HOME 环境变量指定；它优先于此设置。</translation>
+    </message>
+    <message>
+        <source>Without it: %1</source>
+        <translation>不指定时：%1</translation>
     </message>
 </context>
 <context>

@@ -3,16 +3,22 @@
 #include <QApplication>
 #include <QCheckBox>
 #include <QComboBox>
+#include <QDateTime>
 #include <QDir>
 #include <QDoubleSpinBox>
+#include <QFile>
 #include <QFileDialog>
 #include <QFileInfo>
 #include <QGridLayout>
 #include <QGroupBox>
 #include <QHBoxLayout>
 #include <QHeaderView>
+#include <QJsonDocument>
+#include <QJsonObject>
 #include <QLabel>
 #include <QLineEdit>
+#include <QLocale>
+#include <QPainter>
 #include <QProgressBar>
 #include <QPushButton>
 #include <QSpinBox>
@@ -26,6 +32,7 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <cmath>
 
 #include "compress_charts.h"
 #include "engine_worker.h"
@@ -46,9 +53,60 @@ QString duration(double seconds) {
     return QStringLiteral("%1:%2").arg(s / 60).arg(s % 60, 2, 10, QLatin1Char('0'));
 }
 
+// The navigation icon, drawn like the others (32 and 64 px): a block pressed between two
+// arrows. The theme's or style's icons were 16 px and looked smaller than the rest.
 QIcon compressIcon() {
-    return QIcon::fromTheme(QStringLiteral("package-x-generic"),
-                            QApplication::style()->standardIcon(QStyle::SP_DriveHDIcon));
+    QIcon icon;
+    for (int size : {32, 64}) {
+        QPixmap pixmap(size, size);
+        pixmap.fill(Qt::transparent);
+        QPainter p(&pixmap);
+        p.setRenderHint(QPainter::Antialiasing);
+        p.scale(size / 32.0, size / 32.0);
+        const QColor blue(0x2f, 0x6f, 0xb3), orange(0xe0, 0x8a, 0x00);
+        p.setPen(QPen(blue, 2.4, Qt::SolidLine, Qt::RoundCap, Qt::RoundJoin));
+        p.setBrush(QColor(0xdb, 0xe7, 0xf5));
+        p.drawRoundedRect(QRectF(5, 11.5, 22, 9), 2, 2);
+        p.setPen(QPen(orange, 2.4, Qt::SolidLine, Qt::RoundCap, Qt::RoundJoin));
+        p.setBrush(Qt::NoBrush);
+        for (double dir : {1.0, -1.0}) {  // down onto the block from the top, up from below
+            const double tip = 16 - dir * 7.5, tail = 16 - dir * 14.5;
+            p.drawLine(QPointF(16, tail), QPointF(16, tip));
+            p.drawPolyline(QPolygonF({QPointF(11.5, tip - dir * 4.5), QPointF(16, tip),
+                                      QPointF(20.5, tip - dir * 4.5)}));
+        }
+        icon.addPixmap(pixmap);
+    }
+    return icon;
+}
+
+// The input channels SalientSpec::count keeps of a layer with `cols` inputs for `percent` %:
+// round to nearest, at most all of them (the engine's rule, engine/src/delta/quant).
+std::int64_t salientChannels(double percent, std::int64_t cols) {
+    if (cols <= 0 || !(percent > 0)) return 0;
+    const double k = std::round(percent / 100.0 * static_cast<double>(cols));
+    return k >= static_cast<double>(cols) ? cols : static_cast<std::int64_t>(k);
+}
+
+// The smallest percentage with two decimals (the spin box's) that keeps a channel of `cols`.
+double leastPercentKeepingOne(std::int64_t cols) {
+    double p = std::ceil(5000.0 / static_cast<double>(cols)) / 100.0;
+    while (salientChannels(p, cols) < 1) p += 0.01;
+    return p;
+}
+
+// Lets a long layer name ("model.layers.0.self_attn.q_proj.weight") wrap at its dots.
+QString breakable(QString text) {
+    text.replace(QLatin1Char('.'), QStringLiteral(".\u200b"));
+    text.replace(QLatin1Char('_'), QStringLiteral("_\u200b"));
+    return text;
+}
+
+// "2026-12-03T08:07:38.220Z" (the catalog's UTC) → "2026-12-03 09:07" in local time.
+QString runDate(const std::string& iso) {
+    QDateTime t = QDateTime::fromString(qs(iso), Qt::ISODateWithMs);
+    if (!t.isValid()) t = QDateTime::fromString(qs(iso), Qt::ISODate);
+    return t.isValid() ? t.toLocalTime().toString(QStringLiteral("yyyy-MM-dd HH:mm")) : qs(iso);
 }
 
 enum RunColumn { RunDate, RunMethod, RunSalient, RunStatus, RunError, RunColumns };
@@ -84,6 +142,9 @@ CompressPage::CompressPage(meswitch::Catalog& catalog, QWidget* parent)
     m_salientSpin->setValue(0.5);
     m_salientSpin->setSuffix(QStringLiteral(" %"));
     m_salientCaption->setBuddy(m_salientSpin);
+    m_salientInfo = new QLabel(m_settingsGroup);
+    m_salientInfo->setObjectName(QStringLiteral("compressSalientInfo"));
+    m_salientInfo->setWordWrap(true);
     m_calibrationCaption = new QLabel(m_settingsGroup);
     m_calibrationCombo = new QComboBox(m_settingsGroup);
     m_calibrationCombo->setObjectName(QStringLiteral("compressCalibrationCombo"));
@@ -111,16 +172,17 @@ CompressPage::CompressPage(meswitch::Catalog& catalog, QWidget* parent)
     form->addWidget(m_bitsSpin, 2, 1, 1, 2);
     form->addWidget(m_salientCaption, 3, 0);
     form->addWidget(m_salientSpin, 3, 1, 1, 2);
-    form->addWidget(m_calibrationCaption, 4, 0);
-    form->addWidget(m_calibrationCombo, 4, 1, 1, 2);
-    form->addWidget(m_calibrationFile, 5, 1);
-    form->addWidget(m_browseCalibration, 5, 2);
-    form->addWidget(m_baselineCheck, 6, 0, 1, 3);
+    form->addWidget(m_salientInfo, 4, 1, 1, 2);
+    form->addWidget(m_calibrationCaption, 5, 0);
+    form->addWidget(m_calibrationCombo, 5, 1, 1, 2);
+    form->addWidget(m_calibrationFile, 6, 1);
+    form->addWidget(m_browseCalibration, 6, 2);
+    form->addWidget(m_baselineCheck, 7, 0, 1, 3);
     auto* buttons = new QHBoxLayout;
     buttons->addWidget(m_compressButton);
     buttons->addWidget(m_cancelButton);
     buttons->addStretch(1);
-    form->addLayout(buttons, 7, 0, 1, 3);
+    form->addLayout(buttons, 8, 0, 1, 3);
     form->setColumnStretch(1, 1);
 
     // ---- progress
@@ -131,8 +193,10 @@ CompressPage::CompressPage(meswitch::Catalog& catalog, QWidget* parent)
     m_stepLabel = new QLabel(this);
     m_stepLabel->setObjectName(QStringLiteral("compressStepLabel"));
     m_stepLabel->setTextInteractionFlags(Qt::TextSelectableByMouse);
+    m_stepLabel->setWordWrap(true);  // never widens the panel (layer names wrap at dots)
     m_timeLabel = new QLabel(this);
     m_timeLabel->setObjectName(QStringLiteral("compressTimeLabel"));
+    m_timeLabel->setWordWrap(true);
     m_message = new QLabel(this);
     m_message->setObjectName(QStringLiteral("compressMessage"));
     m_message->setWordWrap(true);
@@ -151,10 +215,12 @@ CompressPage::CompressPage(meswitch::Catalog& catalog, QWidget* parent)
     m_runs->setUniformRowHeights(true);
     m_runs->setAlternatingRowColors(true);
     m_runs->header()->setStretchLastSection(true);
+    m_runs->setHorizontalScrollBarPolicy(Qt::ScrollBarAlwaysOff);  // columns sized to fit
     auto* runsLayout = new QVBoxLayout(m_runsGroup);
     runsLayout->addWidget(m_runs);
 
-    auto* left = new QWidget(this);
+    auto* left = m_leftPanel = new QWidget(this);
+    left->setObjectName(QStringLiteral("compressLeftPanel"));
     auto* leftLayout = new QVBoxLayout(left);
     leftLayout->setContentsMargins(0, 0, 0, 0);
     leftLayout->addWidget(m_settingsGroup);
@@ -195,10 +261,12 @@ CompressPage::CompressPage(meswitch::Catalog& catalog, QWidget* parent)
     connect(m_methodCombo, &QComboBox::currentIndexChanged, this, &CompressPage::updateForm);
     connect(m_calibrationCombo, &QComboBox::currentIndexChanged, this, &CompressPage::updateForm);
     connect(m_calibrationFile, &QLineEdit::textChanged, this, &CompressPage::updateForm);
+    connect(m_salientSpin, &QDoubleSpinBox::valueChanged, this, &CompressPage::updateSalientInfo);
     connect(m_expertCombo, &QComboBox::currentIndexChanged, this, [this] {
         showNothing();
         refreshRuns();
         updateForm();
+        updateSalientInfo();
     });
     connect(m_browseCalibration, &QPushButton::clicked, this, [this] {
         const QString file = QFileDialog::getOpenFileName(
@@ -262,10 +330,13 @@ void CompressPage::retranslateUi() {
     m_runsGroup->setTitle(tr("Finished runs of this expert"));
     m_runs->setHeaderLabels(
         {tr("Date"), tr("Method"), tr("Salient"), tr("Status"), tr("Mean output error")});
+    m_runs->headerItem()->setToolTip(RunError, tr("Mean relative output error over the layers"));
     m_tabs->setTabText(0, tr("Charts"));
     m_tabs->setTabText(1, tr("Saliency"));
+    updatePanelWidth();
+    updateSalientInfo();
     if (!m_job) {
-        m_stepLabel->setText(m_idleStatus ? m_idleStatus() : tr("Ready."));
+        setStepText(m_idleStatus ? m_idleStatus() : tr("Ready."));
         m_timeLabel->clear();
     } else {
         updateTime();
@@ -303,6 +374,105 @@ void CompressPage::refreshExperts() {
     if (selectedExpert() != previous) showNothing();  // the signals were blocked
     refreshRuns();
     updateForm();
+    updateSalientInfo();
+}
+
+void CompressPage::updatePanelWidth() {
+    // Each run column as wide as its header or the widest text it can hold in this language.
+    const QFontMetrics fm(m_runs->font());
+    const int cellPad =
+        2 * (style()->pixelMetric(QStyle::PM_FocusFrameHMargin, nullptr, m_runs) + 1) + 4;
+    const int headPad = 2 * style()->pixelMetric(QStyle::PM_HeaderMargin, nullptr, m_runs) + 4;
+    const QStringList samples[RunColumns] = {
+        {QStringLiteral("2026-12-31 23:59")},
+        {tr("%1-bit %2").arg(4).arg(Formatting::methodName("meswitch")),
+         tr("%1-bit %2").arg(4).arg(Formatting::methodName("bitdelta")),
+         tr("%1-bit %2").arg(4).arg(Formatting::methodName("rtn"))},
+        {QStringLiteral("12.25%"), QStringLiteral("2048")},
+        {tr("finished"), tr("failed"), tr("cancelled"), tr("running")},
+        {QStringLiteral("0.0000")}};
+    int total = 0;
+    for (int c = 0; c < RunColumns; ++c) {
+        int w = fm.horizontalAdvance(m_runs->headerItem()->text(c)) + headPad;
+        for (const QString& sample : samples[c])
+            w = std::max(w, fm.horizontalAdvance(sample) + cellPad);
+        m_runs->header()->resizeSection(c, w);
+        total += w;
+    }
+    const int frame = 2 * m_runs->frameWidth();
+    const int scroll = style()->pixelMetric(QStyle::PM_ScrollBarExtent, nullptr, m_runs);
+    const QMargins group = m_runsGroup->layout()->contentsMargins();
+    const int runsWidth = total + frame + scroll + group.left() + group.right() + 2;
+    // The placeholder of the calibration file is shown whole.
+    const QFontMetrics efm(m_calibrationFile->font());
+    m_calibrationFile->setMinimumWidth(
+        efm.horizontalAdvance(m_calibrationFile->placeholderText()) + 4 + 2 * 2 +
+        2 * style()->pixelMetric(QStyle::PM_DefaultFrameWidth, nullptr, m_calibrationFile));
+    m_leftPanel->setFixedWidth(std::max({m_settingsGroup->sizeHint().width(), runsWidth, 360}));
+}
+
+void CompressPage::updateSalientInfo() {
+    // The selected expert's layer widths, read from its config.json once per selection.
+    const auto id = selectedExpert();
+    if (id != m_shapeExpert) {
+        m_shapeExpert = id;
+        m_hidden = m_intermediate = 0;
+    }
+    if (id && m_hidden == 0) {
+        try {
+            if (const auto m = m_catalog.model(*id)) {
+                QFile file(qs((std::filesystem::path(m->path) / "config.json").string()));
+                if (file.open(QIODevice::ReadOnly)) {
+                    const QJsonObject config = QJsonDocument::fromJson(file.readAll()).object();
+                    m_hidden = config.value(QStringLiteral("hidden_size")).toInteger();
+                    m_intermediate = config.value(QStringLiteral("intermediate_size")).toInteger();
+                }
+            }
+        } catch (const std::exception& e) {
+            spdlog::warn("compress: cannot read the expert's shape: {}", e.what());
+        }
+    }
+    m_salientWarning = false;
+    const bool meswitch = m_methodCombo->currentData().toString() == QLatin1String("meswitch");
+    if (!meswitch || m_hidden <= 0) {
+        m_salientInfo->setVisible(meswitch && selectedExpert().has_value());
+        m_salientInfo->setText(tr("The expert's layer widths are unknown (no config.json)."));
+        m_salientInfo->setStyleSheet(QString());
+        return;
+    }
+    const double percent = m_salientSpin->value();
+    const std::int64_t h = salientChannels(percent, m_hidden);
+    QString text;
+    if (m_intermediate > 0 && m_intermediate != m_hidden)
+        text = tr("Keeps %1 of %2 input channels per layer (attention, MLP gate and up), %3 of "
+                  "%4 (MLP down).")
+                   .arg(h)
+                   .arg(m_hidden)
+                   .arg(salientChannels(percent, m_intermediate))
+                   .arg(m_intermediate);
+    else
+        text = tr("Keeps %1 of %2 input channels per layer.").arg(h).arg(m_hidden);
+    // A request that rounds to no channel for some width is said, never silently dropped.
+    std::int64_t narrow = 0;
+    for (std::int64_t cols : {m_hidden, m_intermediate})
+        if (cols > 0 && percent > 0 && salientChannels(percent, cols) == 0)
+            narrow = narrow ? std::max(narrow, cols) : cols;
+    if (narrow) {
+        m_salientWarning = true;
+        text +=
+            QLatin1Char(' ') +
+            tr("Warning: %1 % of %2 inputs keeps no channel; ask for at least %3 % to keep one.")
+                .arg(QLocale().toString(percent, 'f', 2))
+                .arg(narrow)
+                .arg(QLocale().toString(leastPercentKeepingOne(narrow), 'f', 2));
+    }
+    m_salientInfo->setText(text);
+    m_salientInfo->setStyleSheet(m_salientWarning ? QStringLiteral("color: #b35c00;") : QString());
+    m_salientInfo->setVisible(true);
+}
+
+void CompressPage::setStepText(const QString& text) {
+    m_stepLabel->setText(text);
 }
 
 void CompressPage::showNothing() {
@@ -314,7 +484,7 @@ void CompressPage::showNothing() {
     m_shownRun.reset();
     m_progress->setValue(0);
     m_idleStatus = nullptr;
-    m_stepLabel->setText(tr("Ready."));
+    setStepText(tr("Ready."));
     m_timeLabel->clear();
 }
 
@@ -343,7 +513,8 @@ void CompressPage::refreshRuns() {
         for (const auto& r : runs) {
             auto* item = new QTreeWidgetItem(m_runs);
             item->setData(0, Qt::UserRole, QVariant::fromValue<qlonglong>(r.id));
-            item->setText(RunDate, qs(r.created_at));
+            item->setText(RunDate, runDate(r.created_at));
+            item->setToolTip(RunDate, qs(r.created_at));
             item->setText(RunMethod,
                           tr("%1-bit %2").arg(r.bits).arg(Formatting::methodName(r.method)));
             item->setText(RunSalient, qs(r.salient_spec));
@@ -381,6 +552,7 @@ void CompressPage::updateForm() {
     m_bitsSpin->setEnabled(idle && method != QLatin1String("bitdelta"));
     if (method == QLatin1String("bitdelta")) m_bitsSpin->setValue(1);
     m_salientSpin->setEnabled(idle && meswitch);
+    m_salientInfo->setVisible(meswitch && selectedExpert().has_value());
     m_calibrationCombo->setEnabled(idle);
     m_calibrationFile->setEnabled(idle && file);
     m_browseCalibration->setEnabled(idle && file);
@@ -420,7 +592,7 @@ void CompressPage::startCompression() {
     m_fraction = 0;
     m_layersDone = 0;
     m_progress->setValue(0);
-    m_stepLabel->setText(tr("Starting…"));
+    setStepText(tr("Starting…"));
     m_elapsed.start();
     m_clock->start();
     m_job = engine()->postCompress(expert, options);
@@ -433,7 +605,7 @@ void CompressPage::startCompression() {
 void CompressPage::cancelCompression() {
     if (!m_job) return;
     engine()->cancel(m_job);
-    m_stepLabel->setText(tr("Cancelling…"));
+    setStepText(tr("Cancelling…"));
     m_cancelButton->setEnabled(false);
 }
 
@@ -450,8 +622,10 @@ void CompressPage::onProgress(quint64 job, double fraction, const QString& messa
     m_fraction = fraction;
     m_progress->setValue(static_cast<int>(fraction * 1000));
     if (message.endsWith(QLatin1String(".weight"))) ++m_layersDone;
-    m_stepLabel->setText(
-        m_layersDone > 0 ? tr("Layers done: %1 — %2").arg(m_layersDone).arg(message) : message);
+    // The layer name may wrap at its dots: the label never widens the panel.
+    setStepText(m_layersDone > 0
+                    ? tr("Layers done: %1 — %2").arg(m_layersDone).arg(breakable(message))
+                    : breakable(message));
     updateTime();
 }
 
@@ -470,7 +644,7 @@ void CompressPage::onFinished(quint64 job, const QString&, const QVariant& resul
             .arg(bits, 0, 'f', 3)
             .arg(error, 0, 'f', 4);
     };
-    m_stepLabel->setText(m_idleStatus());
+    setStepText(m_idleStatus());
     m_timeLabel->clear();
     updateForm();
     if (r.run_id) {
@@ -491,7 +665,7 @@ void CompressPage::onFailed(quint64 job, const QString&, const QString& message,
                        "is unchanged.")
                   : tr("The compression failed:\n%1").arg(message);
     m_idleStatus = [this, cancelled] { return cancelled ? tr("Cancelled.") : tr("Failed."); };
-    m_stepLabel->setText(m_idleStatus());
+    setStepText(m_idleStatus());
     showMessage(text, !cancelled);
     updateForm();
     refreshRuns();  // a failed run is recorded with its message

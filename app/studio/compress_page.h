@@ -66,6 +66,10 @@ public:
     QLabel* stepLabel() const { return m_stepLabel; }
     QLabel* timeLabel() const { return m_timeLabel; }
     QLabel* messageLabel() const { return m_message; }
+    // What the salient setting keeps of the selected expert's layers, before the run
+    // ("Keeps 1 of 128 input channels …"), and whether it rounds to none for some layer.
+    QLabel* salientInfoLabel() const { return m_salientInfo; }
+    bool salientWarning() const { return m_salientWarning; }
     QTreeWidget* runsView() const { return m_runs; }
     CompressCharts* charts() const { return m_charts; }
     SaliencyView* saliency() const { return m_saliency; }
@@ -91,6 +95,11 @@ private:
     void refreshRuns();
     void updateForm();
     void updateTime();
+    void updateSalientInfo();
+    // The left panel's width for the current language: wide enough for the settings and the
+    // runs' columns, the same while idle, running and done.
+    void updatePanelWidth();
+    void setStepText(const QString& text);
     void showMessage(const QString& text, bool error);
     void onProgress(quint64 job, double fraction, const QString& message);
     void onFinished(quint64 job, const QString& kind, const QVariant& result);
@@ -116,6 +125,12 @@ private:
     QSpinBox* m_bitsSpin = nullptr;
     QLabel* m_salientCaption = nullptr;
     QDoubleSpinBox* m_salientSpin = nullptr;
+    QLabel* m_salientInfo = nullptr;
+    bool m_salientWarning = false;
+    // The selected expert's input widths (config.json hidden_size, intermediate_size); 0: unknown.
+    std::int64_t m_hidden = 0, m_intermediate = 0;
+    std::optional<std::int64_t> m_shapeExpert;
+    QWidget* m_leftPanel = nullptr;
     QLabel* m_calibrationCaption = nullptr;
     QComboBox* m_calibrationCombo = nullptr;
     QLineEdit* m_calibrationFile = nullptr;

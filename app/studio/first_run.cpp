@@ -8,6 +8,7 @@
 #include <spdlog/spdlog.h>
 
 #include <atomic>
+#include <memory>
 
 #include "engine_worker.h"
 #include "library_page.h"
@@ -23,19 +24,34 @@ namespace {
 std::atomic<bool> g_enabled{false};
 
 bool askWithMessageBox(QWidget* parent, const QString& text) {
-    QMessageBox box(parent);
-    box.setIcon(QMessageBox::Question);
-    box.setWindowTitle(FirstRun::tr("Welcome to ME-Switch Studio"));
-    box.setText(text);
-    auto* install = box.addButton(FirstRun::tr("Install demo pack"), QMessageBox::AcceptRole);
-    auto* later = box.addButton(FirstRun::tr("Not now"), QMessageBox::RejectRole);
-    box.setDefaultButton(install);
-    box.setEscapeButton(later);
-    box.exec();
-    return box.clickedButton() == install;
+    std::unique_ptr<QMessageBox> box(FirstRun::questionBox(parent, text));
+    box->exec();
+    return box->clickedButton() == box->defaultButton();
 }
 
 }  // namespace
+
+QMessageBox* FirstRun::questionBox(QWidget* parent, const QString& text) {
+    auto* box = new QMessageBox(parent);
+    box->setObjectName(QStringLiteral("demoOfferBox"));
+    box->setIcon(QMessageBox::Question);
+    box->setWindowTitle(tr("Welcome to ME-Switch Studio"));
+    box->setText(text);
+    auto* install = box->addButton(tr("Install demo pack"), QMessageBox::AcceptRole);
+    auto* later = box->addButton(tr("Not now"), QMessageBox::RejectRole);
+    box->setDefaultButton(install);
+    box->setEscapeButton(later);
+    return box;
+}
+
+QString FirstRun::offerText() {
+    return tr(
+        "Your catalog is empty. Install the demo expert pack?\n\nIt adds a small base model "
+        "and three experts fine-tuned from it (arithmetic, Python functions, facts), with "
+        "their domains and example prompts, compresses the experts and trains the router, "
+        "so that you can chat with automatically routed experts at once. It takes about a "
+        "minute and needs no download.");
+}
 
 void FirstRun::setEnabled(bool enabled) {
     g_enabled = enabled;
@@ -100,13 +116,7 @@ bool FirstRun::offer() {
         spdlog::warn("first run: {}", e.what());
         return false;
     }
-    const QString text =
-        tr("Your catalog is empty. Install the demo expert pack?\n\nIt adds a small base model "
-           "and three experts fine-tuned from it (arithmetic, Python functions, facts), with "
-           "their domains and example prompts, compresses the experts and trains the router, "
-           "so that you can chat with automatically routed experts at once. It takes about a "
-           "minute and needs no download.");
-    if (!m_ask(text)) {
+    if (!m_ask(offerText())) {
         spdlog::info("first run: demo pack declined");
         return false;
     }

@@ -20,6 +20,7 @@ class Catalog;
 }  // namespace meswitch
 class EngineHost;
 class MainWindow;
+class QMessageBox;
 
 class FirstRun : public QObject {
     Q_OBJECT
@@ -32,6 +33,11 @@ public:
     // once the event loop runs. Otherwise nothing.
     static void attach(MainWindow* window, meswitch::Catalog& catalog,
                        const std::filesystem::path& dataHome);
+
+    // The offer's question and the box that asks it (Install demo pack / Not now), for the
+    // default handler and for tests that look at it.
+    static QString offerText();
+    static QMessageBox* questionBox(QWidget* parent, const QString& text);
 
     FirstRun(MainWindow* window, meswitch::Catalog& catalog, std::filesystem::path dataHome);
     // Cancels a running installation (it rolls back what it added; the window's EngineHost

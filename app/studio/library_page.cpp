@@ -75,6 +75,8 @@ LibraryPage::LibraryPage(meswitch::Catalog& catalog, QWidget* parent)
     m_view->setSelectionBehavior(QAbstractItemView::SelectRows);
     m_view->setEditTriggers(QAbstractItemView::NoEditTriggers);
     m_view->header()->setStretchLastSection(true);
+    // Paths (the last column) lose their middle, not their end; the tooltip has them in full.
+    m_view->setTextElideMode(Qt::ElideMiddle);
     m_view->addAction(m_compressAction);
     m_view->addAction(m_removeAction);
     m_view->addAction(m_openFolderAction);
@@ -142,6 +144,8 @@ void LibraryPage::retranslateUi() {
         tr("No models yet.\n\nImport one with Import… (Ctrl+I), by dropping a model folder "
            "here, or with:\n    meswitch import PATH"));
     m_model->retranslate();
+    // Translated roles, headers and compression texts have other widths.
+    for (int c = 0; c < LibraryModel::PathColumn; ++c) m_view->resizeColumnToContents(c);
     updateSummary();
     updateDetails();
 }

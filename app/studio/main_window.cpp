@@ -102,13 +102,13 @@ MainWindow::MainWindow(meswitch::Catalog& catalog, const std::filesystem::path& 
     m_memoryLabel->setObjectName(QStringLiteral("memoryLabel"));
     statusBar()->addPermanentWidget(m_memoryLabel);
     auto* memoryTimer = new QTimer(this);  // free memory changes as models load
-    connect(memoryTimer, &QTimer::timeout, this,
-            [this] { m_memoryLabel->setText(memoryStatusText()); });
-    memoryTimer->start(5000);
+    memoryTimer->setObjectName(QStringLiteral("memoryTimer"));
+    connect(memoryTimer, &QTimer::timeout, this, &MainWindow::refreshMemoryStatus);
+    memoryTimer->start(kMemoryRefreshMs);
 
     setWindowIcon(QApplication::windowIcon());
     retranslateUi();
-    if (!restoreGeometry(StudioSettings::windowGeometry())) resize(1200, 760);
+    if (!restoreGeometry(StudioSettings::windowGeometry())) resize(defaultSize());
     if (!showPageByKey(StudioSettings::lastPage())) showPage(0);
     startDeviceScan();
     FirstRun::attach(this, m_catalog, m_home);  // offers the demo pack to an empty catalog
@@ -192,18 +192,41 @@ void MainWindow::closeEvent(QCloseEvent* event) {
     QMainWindow::closeEvent(event);
 }
 
+namespace {
+MainWindow::DeviceScanFn& deviceScanFunction() {
+    static MainWindow::DeviceScanFn fn;
+    return fn;
+}
+}  // namespace
+
+void MainWindow::setDeviceScanFunction(DeviceScanFn fn) {
+    deviceScanFunction() = std::move(fn);
+}
+
+quint64 MainWindow::postScan() {
+    EngineHost* engine = EngineHost::forWindow(this, m_catalog.path(), m_home);
+    return engine->post(QStringLiteral("device-scan"), [fn = deviceScanFunction()](JobContext&) {
+        return QVariant::fromValue(fn ? fn() : meswitch::scan_devices());
+    });
+}
+
 void MainWindow::startDeviceScan() {
     // The GUI thread never runs engine work: with a CUDA build the first driver call can take
     // a while.
     EngineHost* engine = EngineHost::forWindow(this, m_catalog.path(), m_home);
     connect(engine, &EngineHost::finished, this,
             [this](quint64 job, const QString&, const QVariant& result) {
+                if (job == m_memoryJob) {
+                    m_memoryJob = 0;
+                    onMemoryScan(result.value<meswitch::DeviceScan>());
+                }
                 if (job != m_scanJob) return;
                 m_scanJob = 0;
                 onDeviceScan(result.value<meswitch::DeviceScan>());
             });
     connect(engine, &EngineHost::failed, this,
             [this](quint64 job, const QString&, const QString& message, bool cancelled) {
+                if (job == m_memoryJob) m_memoryJob = 0;  // the last figures stay shown
                 if (job != m_scanJob) return;
                 m_scanJob = 0;
                 if (cancelled) return;  // the window is closing
@@ -212,7 +235,16 @@ void MainWindow::startDeviceScan() {
                 none.note = "the device scan failed: " + message.toStdString();
                 onDeviceScan(none);
             });
-    m_scanJob = engine->postDeviceScan();
+    m_scanJob = postScan();
+}
+
+void MainWindow::onMemoryScan(const meswitch::DeviceScan& scan) {
+    if (!m_scan) return;
+    for (auto& shown : m_scan->devices)
+        for (const auto& now : scan.devices)
+            if (now.index == shown.index) shown.free_memory = now.free_memory;
+    updateDeviceStatus();
+    emit memoryStatusRefreshed();
 }
 
 void MainWindow::onDeviceScan(const meswitch::DeviceScan& scan) {
@@ -320,4 +352,15 @@ LogViewerDialog* MainWindow::showLog() {
     m_log->raise();
     m_log->activateWindow();
     return m_log;
+}
+
+void MainWindow::refreshMemoryStatus() {
+    if (!m_scan || !chosenGpu(*m_scan, StudioSettings::device())) {
+        m_memoryLabel->setText(memoryStatusText());  // /proc/meminfo, read now
+        emit memoryStatusRefreshed();
+        return;
+    }
+    // A GPU's free memory comes from the driver: asked on the engine thread, one scan at a time
+    // (a long job ahead in the queue delays it; the last figures stay shown meanwhile).
+    if (!m_memoryJob && !m_scanJob) m_memoryJob = postScan();
 }

@@ -9,6 +9,7 @@
 #include <QPointer>
 
 #include <filesystem>
+#include <functional>
 #include <optional>
 #include <vector>
 
@@ -38,6 +39,9 @@ public:
                QWidget* parent = nullptr);
     ~MainWindow() override;
 
+    // The size the window opens at when none is remembered.
+    static QSize defaultSize() { return {1200, 760}; }
+
     int pageCount() const { return static_cast<int>(m_pages.size()); }
     StudioPage* page(int index) const;
     StudioPage* currentPage() const;
@@ -56,6 +60,13 @@ public:
     QString memoryStatusText() const;
     const std::optional<meswitch::DeviceScan>& deviceScan() const { return m_scan; }
 
+    // What scans the devices (default meswitch::scan_devices), on the EngineHost's thread; tests
+    // set one that reports a GPU whose free memory changes. Set it before the window is made.
+    using DeviceScanFn = std::function<meswitch::DeviceScan()>;
+    static void setDeviceScanFunction(DeviceScanFn fn);
+    // The status bar's timer interval for refreshMemoryStatus().
+    static constexpr int kMemoryRefreshMs = 5000;
+
 public slots:
     void showPage(int index);
     // Shows the Chat page and starts a new conversation (File > New chat, Ctrl+N).
@@ -64,9 +75,14 @@ public slots:
     // Both dialogs are non-modal and delete themselves on close; a second call raises the first.
     AboutDialog* showAbout();
     LogViewerDialog* showLog();
+    // Re-reads the free memory of the device in use (every kMemoryRefreshMs): a new device scan
+    // when a GPU is in use, /proc/meminfo for the CPU. The label changes when the answer comes.
+    void refreshMemoryStatus();
 
 signals:
     void deviceScanFinished();
+    // A refresh of the free memory arrived and is shown.
+    void memoryStatusRefreshed();
 
 protected:
     void closeEvent(QCloseEvent* event) override;
@@ -78,6 +94,8 @@ private:
     void retranslateUi();
     void updateWindowTitle();
     void startDeviceScan();
+    quint64 postScan();
+    void onMemoryScan(const meswitch::DeviceScan& scan);
     void onDeviceScan(const meswitch::DeviceScan& scan);
     void updateDeviceStatus();
 
@@ -101,6 +119,7 @@ private:
     QLabel* m_deviceLabel = nullptr;
     QLabel* m_memoryLabel = nullptr;
     quint64 m_scanJob = 0;
+    quint64 m_memoryJob = 0;
     std::optional<meswitch::DeviceScan> m_scan;
     QPointer<AboutDialog> m_about;
     QPointer<LogViewerDialog> m_log;

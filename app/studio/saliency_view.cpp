@@ -4,17 +4,19 @@
 #include <QChartView>
 #include <QComboBox>
 #include <QEvent>
+#include <QGraphicsLayout>
 #include <QGraphicsPixmapItem>
 #include <QGraphicsScene>
+#include <QGridLayout>
 #include <QHBoxLayout>
 #include <QKeyEvent>
 #include <QLabel>
 #include <QLineSeries>
-#include <QPushButton>
 #include <QScatterSeries>
 #include <QScrollBar>
 #include <QSplitter>
 #include <QTimer>
+#include <QToolButton>
 #include <QVBoxLayout>
 #include <QValueAxis>
 #include <QWheelEvent>
@@ -218,9 +220,9 @@ SaliencyView::SaliencyView(QWidget* parent) : QWidget(parent) {
     m_mapCombo->setObjectName(QStringLiteral("saliencyMapCombo"));
     m_mapCombo->addItems({QString(), QString()});
     m_mapCaption->setBuddy(m_mapCombo);
-    m_zoomIn = new QPushButton(this);
-    m_zoomOut = new QPushButton(this);
-    m_fit = new QPushButton(this);
+    m_zoomIn = new QToolButton(this);
+    m_zoomOut = new QToolButton(this);
+    m_fit = new QToolButton(this);
     m_status = new QLabel(this);
     m_status->setObjectName(QStringLiteral("saliencyStatus"));
     m_status->setWordWrap(true);
@@ -251,28 +253,37 @@ SaliencyView::SaliencyView(QWidget* parent) : QWidget(parent) {
     m_chartView->setObjectName(QStringLiteral("saliencyChartView"));
     m_chartView->setRenderHint(QPainter::Antialiasing);
     m_chartView->setRubberBand(QChartView::HorizontalRubberBand);  // drag to zoom channels
-    m_chartView->setMinimumHeight(200);
+    m_chartView->setMinimumHeight(180);
 
     m_heatMap = new HeatMapView(this);
-    m_heatMap->setMinimumHeight(200);
+    m_heatMap->setMinimumHeight(150);
     m_mapLegend = new QLabel(this);
     m_mapLegend->setWordWrap(true);
 
-    auto* top = new QHBoxLayout;
-    top->addWidget(m_layerCaption);
-    top->addWidget(m_layerCombo, 1);
-    top->addSpacing(12);
-    top->addWidget(m_mapCaption);
-    top->addWidget(m_mapCombo);
-    top->addWidget(m_zoomIn);
-    top->addWidget(m_zoomOut);
-    top->addWidget(m_fit);
+    // Two rows: a layer name ("model.layers.0.self_attn.q_proj.weight") takes a row of its
+    // own, so it is shown whole and never pushes into the map controls.
+    auto* layerRow = new QHBoxLayout;
+    layerRow->addWidget(m_layerCombo, 1);
+    auto* mapRow = new QHBoxLayout;
+    mapRow->addWidget(m_mapCombo);
+    mapRow->addStretch(1);
+    mapRow->addWidget(m_zoomIn);
+    mapRow->addWidget(m_zoomOut);
+    mapRow->addWidget(m_fit);
+    auto* top = new QGridLayout;
+    top->addWidget(m_layerCaption, 0, 0);
+    top->addLayout(layerRow, 0, 1);
+    top->addWidget(m_mapCaption, 1, 0);
+    top->addLayout(mapRow, 1, 1);
+    top->setColumnStretch(1, 1);
     auto* mapBox = new QWidget(this);
     auto* mapLayout = new QVBoxLayout(mapBox);
     mapLayout->setContentsMargins(0, 0, 0, 0);
     mapLayout->addWidget(m_heatMap, 1);
     mapLayout->addWidget(m_mapLegend);
-    auto* split = new QSplitter(Qt::Horizontal, this);
+    // Chart above the heat map: side by side they would make the Compress page wider than the
+    // window's default size.
+    auto* split = new QSplitter(Qt::Vertical, this);
     split->addWidget(m_chartView);
     split->addWidget(mapBox);
     split->setStretchFactor(0, 3);
@@ -293,9 +304,9 @@ SaliencyView::SaliencyView(QWidget* parent) : QWidget(parent) {
     connect(m_layerCombo, &QComboBox::currentIndexChanged, this, &SaliencyView::inspectCurrent);
     connect(m_mapCombo, &QComboBox::currentIndexChanged, this, &SaliencyView::showMap);
     connect(m_heatMap, &HeatMapView::detailRequested, this, &SaliencyView::requestDetail);
-    connect(m_zoomIn, &QPushButton::clicked, m_heatMap, &HeatMapView::zoomIn);
-    connect(m_zoomOut, &QPushButton::clicked, m_heatMap, &HeatMapView::zoomOut);
-    connect(m_fit, &QPushButton::clicked, this, [this] {
+    connect(m_zoomIn, &QToolButton::clicked, m_heatMap, &HeatMapView::zoomIn);
+    connect(m_zoomOut, &QToolButton::clicked, m_heatMap, &HeatMapView::zoomOut);
+    connect(m_fit, &QToolButton::clicked, this, [this] {
         m_heatMap->fit();
         m_chart->zoomReset();
     });
@@ -319,6 +330,18 @@ void SaliencyView::retranslateUi() {
     m_max->setName(tr("max Δ"));
     m_min->setName(tr("min Δ"));
     m_salient->setName(tr("salient (kept in 16 bits)"));
+    // The chart's title and legend are never cut: the chart is at least as wide as they need
+    // (in this language), with the chart's and the view's margins around them.
+    const QFontMetrics lfm(m_chart->legend()->font());
+    int legend = 0;
+    for (const QXYSeries* s : std::initializer_list<const QXYSeries*>{m_max, m_min, m_salient})
+        legend += lfm.horizontalAdvance(s->name()) + 2 * lfm.height() + 8;
+    const int title = QFontMetrics(m_chart->titleFont()).horizontalAdvance(m_chart->title());
+    qreal left = 0, top = 0, right = 0, bottom = 0;
+    if (m_chart->layout()) m_chart->layout()->getContentsMargins(&left, &top, &right, &bottom);
+    m_chartView->setMinimumWidth(std::max(legend, title) + m_chart->margins().left() +
+                                 m_chart->margins().right() + static_cast<int>(left + right) +
+                                 2 * m_chartView->frameWidth() + 16);
     m_x->setTitleText(tr("Input channel"));
     m_y->setTitleText(tr("Δ"));
     m_chartView->setToolTip(tr("Drag horizontally to zoom into channels; Fit resets"));

@@ -288,10 +288,25 @@ void SettingsPage::retranslateUi() {
     m_languageNote->setText(tr("Applies immediately."));
 }
 
+void SettingsPage::setDataHomeSource(HomeSource source) {
+    m_homeSource = source;
+    updatePendingDataHome();
+}
+
 void SettingsPage::updatePendingDataHome() {
     const QString saved = StudioSettings::dataHome();
     const QString inUse = qs(m_home.string());
-    if (saved.isEmpty()) {
+    if (m_homeSource == HomeSource::commandLine || m_homeSource == HomeSource::environment) {
+        // The folder in use came from outside the settings: it stays in use while it is given.
+        QString text = m_homeSource == HomeSource::commandLine
+                           ? tr("Chosen with --home for this run; it takes precedence over this "
+                                "setting.")
+                           : tr("Chosen with the MESWITCH_HOME environment variable; it takes "
+                                "precedence over this setting.");
+        if (!saved.isEmpty() && QDir::cleanPath(saved) != QDir::cleanPath(inUse))
+            text += QLatin1Char(' ') + tr("Without it: %1").arg(QDir::toNativeSeparators(saved));
+        m_pendingDataHome->setText(text);
+    } else if (saved.isEmpty()) {
         const QString fallback = qs(meswitch::data_home().string());
         m_pendingDataHome->setText(fallback == inUse
                                        ? QString()

@@ -42,6 +42,12 @@ public:
     // Fills the device list with the GPUs found (called by the main window after its scan).
     void setDeviceScan(const meswitch::DeviceScan& scan);
 
+    // How the data folder in use was chosen (Studio::dataHomeSource); the page says so instead
+    // of promising another folder "after a restart" when --home or MESWITCH_HOME chose it.
+    enum class HomeSource { commandLine, environment, settings, standard };
+    void setDataHomeSource(HomeSource source);
+    HomeSource dataHomeSource() const { return m_homeSource; }
+
     QComboBox* deviceCombo() const { return m_device; }
     QSpinBox* memoryBudgetSpin() const { return m_budget; }
     // "About N Mistral-7B-sized 2-bit experts (1.81 GiB each) fit in this budget."
@@ -97,6 +103,7 @@ private:
     QLabel* m_dataHomeCaption = nullptr;
     QLabel* m_dataHome = nullptr;
     QLabel* m_pendingDataHome = nullptr;
+    HomeSource m_homeSource = HomeSource::settings;
     QLabel* m_dataNote = nullptr;
     QPushButton* m_changeDataHome = nullptr;
     QPushButton* m_defaultDataHome = nullptr;

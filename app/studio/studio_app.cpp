@@ -123,6 +123,15 @@ std::filesystem::path resolveDataHome(const std::optional<std::filesystem::path>
     return meswitch::data_home();
 }
 
+SettingsPage::HomeSource dataHomeSource(const std::optional<std::filesystem::path>& cliHome,
+                                        const QString& savedHome) {
+    using Source = SettingsPage::HomeSource;
+    if (cliHome) return Source::commandLine;
+    const char* env = std::getenv("MESWITCH_HOME");
+    if (env && *env) return Source::environment;
+    return savedHome.isEmpty() ? Source::standard : Source::settings;
+}
+
 void quitOnTerminationSignals() {
     if (g_signalFds[0] >= 0) return;
     if (::socketpair(AF_UNIX, SOCK_STREAM, 0, g_signalFds) != 0) return;
@@ -179,6 +188,8 @@ int runStudio(QApplication& app) {
     if (terminationRequested()) return 0;  // a signal arrived while a start-up dialog was open
 
     MainWindow window(*opened.catalog, home);
+    window.settingsPage()->setDataHomeSource(
+        dataHomeSource(options->home, StudioSettings::dataHome()));
     window.show();
     const int code = app.exec();
     spdlog::info("ME-Switch Studio exiting with code {}", code);

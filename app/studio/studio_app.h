@@ -8,6 +8,8 @@
 #include <filesystem>
 #include <optional>
 
+#include "settings_page.h"
+
 class QApplication;
 
 namespace Studio {
@@ -29,6 +31,10 @@ std::optional<Options> parseCommandLine(const QStringList& arguments);
 // default ($XDG_DATA_HOME/meswitch-studio).
 std::filesystem::path resolveDataHome(const std::optional<std::filesystem::path>& cliHome,
                                       const QString& savedHome);
+
+// Which of those chose the folder (the Settings page says so).
+SettingsPage::HomeSource dataHomeSource(const std::optional<std::filesystem::path>& cliHome,
+                                        const QString& savedHome);
 
 // Turns SIGTERM/SIGINT/SIGHUP into a normal QApplication::quit() so that settings are saved and
 // the process exits cleanly.

@@ -347,6 +347,33 @@ private slots:
                  run->layers.back().rel_output_error);
     }
 
+    // Before a run, the page says how many input channels the salient setting keeps of the
+    // selected expert's layers, and warns when it rounds to none.
+    void salientSettingShowsTheChannelsKept() {
+        std::int64_t expertId = 0;
+        const fs::path home = newHome(&expertId);  // hidden 128, intermediate 256
+        Catalog cat(meswitch::catalog_path(home));
+        MainWindow w(cat, home);
+        QVERIFY(w.showPageByKey(QStringLiteral("compress")));
+        w.show();
+        QVERIFY(QTest::qWaitForWindowExposed(&w));
+        auto* page = w.findChild<CompressPage*>();
+        QVERIFY(page->selectExpert(expertId));
+        page->salientSpin()->setValue(2.0);  // 2.56 -> 3 of 128, 5.12 -> 5 of 256
+        QVERIFY(page->salientInfoLabel()->isVisible());
+        QVERIFY2(page->salientInfoLabel()->text().contains(QStringLiteral("3 of 128")) &&
+                     page->salientInfoLabel()->text().contains(QStringLiteral("5 of 256")),
+                 qPrintable(page->salientInfoLabel()->text()));
+        QVERIFY(!page->salientWarning());
+        page->salientSpin()->setValue(0.25);  // 0.32 -> none of 128
+        QVERIFY(page->salientWarning());
+        QVERIFY2(page->salientInfoLabel()->text().contains(QStringLiteral("0.40")),
+                 qPrintable(page->salientInfoLabel()->text()));
+        page->methodCombo()->setCurrentIndex(
+            page->methodCombo()->findData(QStringLiteral("bitdelta")));
+        QVERIFY(!page->salientInfoLabel()->isVisible());
+    }
+
     void cancelLeavesNoFileAndTheCatalogAsItWas() {
         std::int64_t expertId = 0;
         const fs::path home = newHome(&expertId);

@@ -6,12 +6,14 @@
 #include <QDoubleSpinBox>
 #include <QLabel>
 #include <QSettings>
+#include <QSignalSpy>
 #include <QSpinBox>
 #include <QStandardPaths>
 #include <QStatusBar>
 #include <QTemporaryDir>
 #include <QTest>
 
+#include <atomic>
 #include <filesystem>
 
 #include "chat_page.h"
@@ -181,6 +183,56 @@ private slots:
         QCoreApplication::processEvents();
         const fs::path file = meswitch::test::output_dir("screenshots") / "settings.png";
         QVERIFY(w.grab().save(QString::fromStdString(file.string())));
+    }
+
+    // With a GPU in use, the status bar's free memory is asked of the driver again (on the
+    // engine thread) and the label follows it.
+    void gpuFreeMemoryIsRefreshed() {
+        static std::atomic<int> scans{0};
+        scans = 0;
+        MainWindow::setDeviceScanFunction([] {
+            meswitch::DeviceScan scan;
+            meswitch::DeviceInfo gpu;
+            gpu.name = "Test GPU";
+            gpu.total_memory = 80ull << 30;
+            gpu.free_memory = (70ull - 10ull * static_cast<unsigned>(scans++ % 3)) << 30;
+            gpu.compute_major = 9;
+            scan.devices.push_back(gpu);
+            scan.driver_version = "13.0";
+            return scan;
+        });
+        StudioSettings::setDevice(QStringLiteral("auto"));
+        {
+            meswitch::Catalog cat(meswitch::catalog_path(m_home));
+            MainWindow w(cat, m_home);
+            w.show();
+            QTRY_VERIFY_WITH_TIMEOUT(w.deviceScan().has_value(), 60000);
+            auto* memory = w.statusBar()->findChild<QLabel*>(QStringLiteral("memoryLabel"));
+            QVERIFY(memory);
+            QTRY_VERIFY(memory->text().contains(QStringLiteral("70")));
+            const QString before = memory->text();
+            QSignalSpy refreshed(&w, &MainWindow::memoryStatusRefreshed);
+            w.refreshMemoryStatus();
+            QVERIFY(refreshed.wait(30000));
+            QVERIFY2(memory->text() != before && memory->text().contains(QStringLiteral("60")),
+                     qPrintable(before + QStringLiteral(" -> ") + memory->text()));
+        }
+        MainWindow::setDeviceScanFunction({});
+    }
+
+    // A data folder given with --home or MESWITCH_HOME is not promised to change "after a
+    // restart": the page says what chose it.
+    void dataHomeChosenOutsideSettingsIsSaid() {
+        meswitch::Catalog cat(meswitch::catalog_path(m_home));
+        MainWindow w(cat, m_home);
+        SettingsPage* page = w.settingsPage();
+        page->setDataHomeSource(SettingsPage::HomeSource::commandLine);
+        QVERIFY2(page->pendingDataHomeLabel()->text().contains(QStringLiteral("--home")),
+                 qPrintable(page->pendingDataHomeLabel()->text()));
+        page->setDataHomeSource(SettingsPage::HomeSource::environment);
+        QVERIFY(page->pendingDataHomeLabel()->text().contains(QStringLiteral("MESWITCH_HOME")));
+        page->setDataHomeSource(SettingsPage::HomeSource::standard);
+        QVERIFY(!page->pendingDataHomeLabel()->text().contains(QStringLiteral("--home")));
     }
 };
 

@@ -228,6 +228,16 @@ private slots:
         qunsetenv("MESWITCH_HOME");
         QCOMPARE(Studio::resolveDataHome(std::nullopt, QStringLiteral("/elsewhere")),
                  meswitch::data_home(fs::path("/elsewhere")));
+        // Which of them chose the folder (the Settings page says so).
+        using Source = SettingsPage::HomeSource;
+        QCOMPARE(Studio::dataHomeSource(home, QStringLiteral("/elsewhere")), Source::commandLine);
+        QCOMPARE(Studio::dataHomeSource(std::nullopt, QStringLiteral("/elsewhere")),
+                 Source::settings);
+        QCOMPARE(Studio::dataHomeSource(std::nullopt, QString()), Source::standard);
+        qputenv("MESWITCH_HOME", QByteArray::fromStdString(envHome.string()));
+        QCOMPARE(Studio::dataHomeSource(std::nullopt, QStringLiteral("/elsewhere")),
+                 Source::environment);
+        qunsetenv("MESWITCH_HOME");
         if (!previous.isEmpty()) qputenv("MESWITCH_HOME", previous);
     }
 
