@@ -29,15 +29,18 @@ LinearError measure_error(const float* delta, const CompressedLinear& c,
     std::vector<float> hat(static_cast<std::size_t>(c.rows * c.cols));
     reconstruct(c, hat.data());
     const std::int64_t m = static_cast<std::int64_t>(rows.size()), n = c.cols;
-    std::vector<double> e(static_cast<std::size_t>(m * n)), d(static_cast<std::size_t>(m * n));
-    double we = 0, wd = 0;
+    // The sampled rows' errors (first m rows) and deltas (next m rows), in float: the quadratic
+    // forms below take one single-precision product for both (half the time of two in double;
+    // the sums are kept in double, the figures agree to about 6 digits).
+    std::vector<float> ed(static_cast<std::size_t>(2 * m * n));
     for (std::int64_t a = 0; a < m; ++a)
         for (std::int64_t i = 0; i < n; ++i) {
-            const double dv = delta[rows[a] * n + i];
-            const double ev = dv - hat[static_cast<std::size_t>(rows[a] * n + i)];
-            e[static_cast<std::size_t>(a * n + i)] = ev;
-            d[static_cast<std::size_t>(a * n + i)] = dv;
+            const float dv = delta[rows[a] * n + i];
+            ed[static_cast<std::size_t>(a * n + i)] =
+                dv - hat[static_cast<std::size_t>(rows[a] * n + i)];
+            ed[static_cast<std::size_t>((m + a) * n + i)] = dv;
         }
+    double we = 0, wd = 0;
     for (std::int64_t r = 0; r < c.rows; ++r)
         for (std::int64_t i = 0; i < n; ++i) {
             const double dv = delta[r * n + i], ev = dv - hat[static_cast<std::size_t>(r * n + i)];
@@ -46,26 +49,24 @@ LinearError measure_error(const float* delta, const CompressedLinear& c,
         }
     double oe = 0, od = 0;
     if (stats.has_gram()) {
-        std::vector<double> p(static_cast<std::size_t>(m * n));
-        const detail::BlasThreads blas(detail::BlasThreads::for_size(std::max(m, n)));
-        auto quad = [&](const std::vector<double>& a) {
-            cblas_dsymm(CblasRowMajor, CblasRight, CblasUpper, static_cast<int>(m),
-                        static_cast<int>(n), 1.0, stats.gram.data(), static_cast<int>(n), a.data(),
-                        static_cast<int>(n), 0.0, p.data(), static_cast<int>(n));
-            double s = 0;
-            for (std::size_t i = 0; i < p.size(); ++i) s += p[i] * a[i];
-            return s;
-        };
-        oe = quad(e);
-        od = quad(d);
+        std::vector<float> gram(stats.gram.size());
+        for (std::size_t i = 0; i < gram.size(); ++i) gram[i] = static_cast<float>(stats.gram[i]);
+        std::vector<float> p(ed.size());
+        const detail::BlasThreads blas(detail::BlasThreads::for_size(std::max(2 * m, n)));
+        cblas_ssymm(CblasRowMajor, CblasRight, CblasUpper, static_cast<int>(2 * m),
+                    static_cast<int>(n), 1.0f, gram.data(), static_cast<int>(n), ed.data(),
+                    static_cast<int>(n), 0.0f, p.data(), static_cast<int>(n));
+        const std::size_t half = static_cast<std::size_t>(m * n);
+        for (std::size_t i = 0; i < half; ++i) oe += double(p[i]) * ed[i];
+        for (std::size_t i = half; i < p.size(); ++i) od += double(p[i]) * ed[i];
     } else {
         for (std::int64_t a = 0; a < m; ++a)
             for (std::int64_t i = 0; i < n; ++i) {
                 const double g = stats.diag[static_cast<std::size_t>(i)];
-                oe += g * e[static_cast<std::size_t>(a * n + i)] *
-                      e[static_cast<std::size_t>(a * n + i)];
-                od += g * d[static_cast<std::size_t>(a * n + i)] *
-                      d[static_cast<std::size_t>(a * n + i)];
+                const double ev = ed[static_cast<std::size_t>(a * n + i)];
+                const double dv = ed[static_cast<std::size_t>((m + a) * n + i)];
+                oe += g * ev * ev;
+                od += g * dv * dv;
             }
     }
     LinearError out;
