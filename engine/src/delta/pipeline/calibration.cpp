@@ -34,15 +34,18 @@ bool keeps_gram(std::int64_t cols, bool full_gram) {
 // Rows of activations waiting to be added to one statistic in a block.
 class PendingRows {
 public:
-    void add(CalibrationSet& set, CalibrationStats& stats, const float* x, std::int64_t rows) {
+    // scratch: the block's XᵀX, shared by every statistic of one collection (one thread).
+    void add(CalibrationSet& set, CalibrationStats& stats, const float* x, std::int64_t rows,
+             std::vector<float>& scratch) {
         stats_ = &stats;
         rows_.insert(rows_.end(), x, x + rows * stats.cols);
-        if (static_cast<std::int64_t>(rows_.size()) >= kStatisticsBlock * stats.cols) flush(set);
+        if (static_cast<std::int64_t>(rows_.size()) >= kStatisticsBlock * stats.cols)
+            flush(set, scratch);
     }
-    void flush(CalibrationSet& set) {
+    void flush(CalibrationSet& set, std::vector<float>& scratch) {
         if (!stats_ || rows_.empty()) return;
         const auto t0 = std::chrono::steady_clock::now();
-        stats_->add(rows_.data(), static_cast<std::int64_t>(rows_.size()) / stats_->cols);
+        stats_->add(rows_.data(), static_cast<std::int64_t>(rows_.size()) / stats_->cols, scratch);
         rows_.clear();
         set.add_statistics_seconds(
             std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
@@ -65,7 +68,7 @@ public:
           pending_(static_cast<std::size_t>((last_layer - first_layer) * groups_per_layer)) {}
 
     void flush() {
-        for (PendingRows& p : pending_) p.flush(set_);
+        for (PendingRows& p : pending_) p.flush(set_, scratch_);
     }
 
     void add_delta(LinearRef ref, const float* x, std::int64_t rows, std::int64_t in, float* y,
@@ -81,7 +84,7 @@ public:
                                 std::to_string(in) + " inputs, expected " + std::to_string(s.cols));
             pending_[static_cast<std::size_t>((ref.layer - first_) * groups_per_layer +
                                               static_cast<std::int64_t>(input_group(ref.kind)))]
-                .add(set_, s, x, rows);
+                .add(set_, s, x, rows, scratch_);
         }
         if (inner_) inner_->add_delta(ref, x, rows, in, y, out);
     }
@@ -91,6 +94,7 @@ private:
     DeltaProvider* inner_;
     std::int64_t first_;
     std::vector<PendingRows> pending_;
+    std::vector<float> scratch_;  // one block's XᵀX (PendingRows::add)
 };
 
 }  // namespace
@@ -215,6 +219,7 @@ CalibrationSet collect_calibration(Model& model,
     }
 
     PendingRows head_rows;
+    std::vector<float> head_scratch;
     std::vector<float>* carry_out = nullptr;  // where this sequence's leaving stream goes
     const std::int64_t end_layer = head ? cfg.num_hidden_layers : last_layer;
     ForwardOptions fo;
@@ -223,7 +228,8 @@ CalibrationSet collect_calibration(Model& model,
     if (states || head)
         fo.on_hidden = [&](std::int64_t layer, const float* x, std::int64_t rows, std::int64_t h) {
             if (carry_out && layer == last_layer - 1) carry_out->assign(x, x + rows * h);
-            if (head && layer == cfg.num_hidden_layers) head_rows.add(set, set.head_mut(), x, rows);
+            if (head && layer == cfg.num_hidden_layers)
+                head_rows.add(set, set.head_mut(), x, rows, head_scratch);
         };
     for (std::size_t i = 0; i < sequences.size(); ++i) {
         if (cancel) cancel->throw_if_cancelled("calibration");
@@ -250,7 +256,7 @@ CalibrationSet collect_calibration(Model& model,
                      "calibration");
     }
     collector.flush();
-    head_rows.flush(set);
+    head_rows.flush(set, head_scratch);
     return set;
 }
 

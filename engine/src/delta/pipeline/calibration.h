@@ -93,6 +93,6 @@ CalibrationSet collect_calibration(Model& model,
                                    const CancelToken* cancel = nullptr,
                                    DeltaProvider* inner = nullptr,
                                    std::vector<std::vector<float>>* states = nullptr);
-inline constexpr std::int64_t kStatisticsBlock = 512;
+inline constexpr std::int64_t kStatisticsBlock = 1024;
 
 }  // namespace meswitch::delta

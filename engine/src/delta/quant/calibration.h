@@ -30,6 +30,9 @@ struct CalibrationStats {
     // Adds `rows` activation vectors, x is rows × cols f32 row-major. Non-finite values
     // throw Error(invalid_argument) (they would poison every statistic).
     void add(const float* x, std::int64_t rows);
+    // The same with a caller's scratch buffer for the block's single-precision XᵀX (cols²
+    // floats), kept between calls by a caller that adds many blocks.
+    void add(const float* x, std::int64_t rows, std::vector<float>& scratch);
 
     // Adds another accumulator's sums (same cols; gram kept only when both have it).
     void merge(const CalibrationStats& other);
