@@ -1539,6 +1539,22 @@ Import one with Import… (Ctrl+I), by dropping a model folder here, or with:
         <source>Memory: %1</source>
         <translation>Memory: %1</translation>
     </message>
+    <message>
+        <source>Install &amp;demo pack…</source>
+        <translation>Install &amp;demo pack…</translation>
+    </message>
+    <message>
+        <source>Add the bundled demo base model and its three experts to the catalog (compressed, with the router trained)</source>
+        <translation>Add the bundled demo base model and its three experts to the catalog (compressed, with the router trained)</translation>
+    </message>
+    <message>
+        <source>Install demo pack</source>
+        <translation>Install demo pack</translation>
+    </message>
+    <message>
+        <source>No demo pack was found. It is installed with the application under share/meswitch-studio/demo; MESWITCH_DEMO_DIR can point to another folder that holds a pack.json.</source>
+        <translation>No demo pack was found. It is installed with the application under share/meswitch-studio/demo; MESWITCH_DEMO_DIR can point to another folder that holds a pack.json.</translation>
+    </message>
 </context>
 <context>
     <name>MessageBoxes</name>

@@ -1532,6 +1532,22 @@ Import one with Import… (Ctrl+I), by dropping a model folder here, or with:
         <source>Memory: %1</source>
         <translation>内存：%1</translation>
     </message>
+    <message>
+        <source>Install &amp;demo pack…</source>
+        <translation>安装演示包(&amp;D)…</translation>
+    </message>
+    <message>
+        <source>Add the bundled demo base model and its three experts to the catalog (compressed, with the router trained)</source>
+        <translation>将附带的演示基础模型及其三个专家添加到目录中（已压缩，路由器已训练）</translation>
+    </message>
+    <message>
+        <source>Install demo pack</source>
+        <translation>安装演示包</translation>
+    </message>
+    <message>
+        <source>No demo pack was found. It is installed with the application under share/meswitch-studio/demo; MESWITCH_DEMO_DIR can point to another folder that holds a pack.json.</source>
+        <translation>未找到演示包。它随应用程序安装在 share/meswitch-studio/demo 下；MESWITCH_DEMO_DIR 可以指向另一个包含 pack.json 的文件夹。</translation>
+    </message>
 </context>
 <context>
     <name>MessageBoxes</name>

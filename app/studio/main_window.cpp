@@ -8,6 +8,7 @@
 #include <QLabel>
 #include <QListWidget>
 #include <QMenuBar>
+#include <QProgressDialog>
 #include <QStackedWidget>
 #include <QStatusBar>
 #include <QThread>
@@ -30,6 +31,8 @@
 #include "formatting.h"
 #include "library_page.h"
 #include "log_viewer_dialog.h"
+#include "message_boxes.h"
+#include "meswitch/demo.h"
 #include "meswitch/log.h"
 #include "meswitch/paths.h"
 #include "moe_page.h"
@@ -66,6 +69,9 @@ MainWindow::MainWindow(meswitch::Catalog& catalog, const std::filesystem::path& 
     m_quitAction->setMenuRole(QAction::QuitRole);
     m_viewMenu = menuBar()->addMenu(QString());
     m_helpMenu = menuBar()->addMenu(QString());
+    m_installDemoAction = m_helpMenu->addAction(QString(), this, &MainWindow::installDemoPack);
+    m_installDemoAction->setObjectName(QStringLiteral("installDemoAction"));
+    m_helpMenu->addSeparator();
     m_aboutAction = m_helpMenu->addAction(QString(), this, &MainWindow::showAbout);
     m_aboutAction->setMenuRole(QAction::AboutRole);
 
@@ -179,6 +185,10 @@ void MainWindow::retranslateUi() {
     m_showLogAction->setText(tr("Show &log"));
     m_helpMenu->setTitle(tr("&Help"));
     m_aboutAction->setText(tr("&About ME-Switch Studio"));
+    m_installDemoAction->setText(tr("Install &demo pack…"));
+    m_installDemoAction->setStatusTip(
+        tr("Add the bundled demo base model and its three experts to the catalog (compressed, "
+           "with the router trained)"));
     updateDeviceStatus();
 }
 
@@ -352,6 +362,33 @@ LogViewerDialog* MainWindow::showLog() {
     m_log->raise();
     m_log->activateWindow();
     return m_log;
+}
+
+FirstRun* MainWindow::installDemoPack() {
+    // The first-run offer's installer, if it is there (a second request shows its progress).
+    FirstRun* installer = findChild<FirstRun*>();
+    if (installer && installer->running()) {
+        if (installer->progressDialog()) installer->progressDialog()->raise();
+        return installer;
+    }
+    std::optional<std::filesystem::path> pack;
+    try {
+        pack = meswitch::find_demo_pack();
+    } catch (const std::exception& e) {
+        MessageBoxes::error(this, tr("Install demo pack"), QString::fromUtf8(e.what()));
+        return nullptr;
+    }
+    if (!pack) {
+        MessageBoxes::error(this, tr("Install demo pack"),
+                            tr("No demo pack was found. It is installed with the application "
+                               "under share/meswitch-studio/demo; MESWITCH_DEMO_DIR can point "
+                               "to another folder that holds a pack.json."));
+        return nullptr;
+    }
+    if (!installer) installer = new FirstRun(this, m_catalog, m_home);
+    installer->setPackDir(*pack);
+    installer->install();
+    return installer;
 }
 
 void MainWindow::refreshMemoryStatus() {

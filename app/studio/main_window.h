@@ -19,6 +19,7 @@ namespace meswitch {
 class Catalog;
 }
 class AboutDialog;
+class FirstRun;
 class ApiServerController;
 class ChatPage;
 class LibraryPage;
@@ -75,6 +76,10 @@ public slots:
     // Both dialogs are non-modal and delete themselves on close; a second call raises the first.
     AboutDialog* showAbout();
     LogViewerDialog* showLog();
+    // Help > Install demo pack…: installs the bundled pack with progress and cancel (also after
+    // "Not now" on first run); a running installation shows its progress again. nullptr (and
+    // the reason shown) when no pack is found.
+    FirstRun* installDemoPack();
     // Re-reads the free memory of the device in use (every kMemoryRefreshMs): a new device scan
     // when a GPU is in use, /proc/meminfo for the CPU. The label changes when the answer comes.
     void refreshMemoryStatus();
@@ -116,6 +121,7 @@ private:
     QAction* m_newChatAction = nullptr;
     QAction* m_showLogAction = nullptr;
     QAction* m_aboutAction = nullptr;
+    QAction* m_installDemoAction = nullptr;
     QLabel* m_deviceLabel = nullptr;
     QLabel* m_memoryLabel = nullptr;
     quint64 m_scanJob = 0;

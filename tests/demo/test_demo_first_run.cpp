@@ -4,6 +4,7 @@
 // has models, nor by windows the application did not enable it for. Screenshot:
 // test-output/screenshots/demo_first_run.png.
 #include <QAbstractItemModel>
+#include <QAction>
 #include <QProgressDialog>
 #include <QSettings>
 #include <QSignalSpy>
@@ -104,6 +105,47 @@ private slots:
         QVERIFY(question.contains(QStringLiteral("demo expert pack")));
         QVERIFY(!firstRun.running());
         QVERIFY(catalog.list_models().empty());
+    }
+
+    // "Not now", then Help > Install demo pack…: installed with progress, a second request
+    // while it runs shows the same installation.
+    void helpMenuInstallsThePackAfterNotNow() {
+        QTemporaryDir home;
+        const fs::path h = home.path().toStdString();
+        meswitch::Catalog catalog(meswitch::catalog_path(h));
+        qputenv("MESWITCH_DEMO_DIR", QByteArray::fromStdString(kPack.string()));
+        FirstRun::setEnabled(true);
+        MainWindow window(catalog, h);
+        FirstRun::setEnabled(false);
+        window.show();
+        auto* offer = window.findChild<FirstRun*>();
+        QVERIFY(offer);
+        bool asked = false;
+        offer->setAskHandler([&](const QString&) {
+            asked = true;
+            return false;  // Not now
+        });
+        offer->setShowErrors(false);
+        QTRY_VERIFY(asked);
+        QVERIFY(!offer->running());
+        QVERIFY(catalog.list_models().empty());
+
+        QAction* action = window.findChild<QAction*>(QStringLiteral("installDemoAction"));
+        QVERIFY(action);
+        QVERIFY(!action->text().isEmpty());
+        QSignalSpy finished(offer, &FirstRun::finished);
+        action->trigger();
+        FirstRun* installer = window.findChild<FirstRun*>();
+        QCOMPARE(installer, offer);  // the one installer of the window
+        QVERIFY(installer->running());
+        QVERIFY(installer->progressDialog() && installer->progressDialog()->isVisible());
+        QCOMPARE(window.installDemoPack(), installer);  // again while running: the same job
+        QVERIFY(finished.wait(240000) || !finished.isEmpty());
+        qunsetenv("MESWITCH_DEMO_DIR");
+        QCOMPARE(finished.size(), 1);
+        QVERIFY2(finished[0][0].toBool(), qPrintable(finished[0][1].toString()));
+        QCOMPARE(catalog.list_models().size(), std::size_t(4));
+        QCOMPARE(catalog.delta_artifacts().size(), std::size_t(3));
     }
 
     void acceptedOfferInstallsAndListsTheExperts() {
