@@ -283,6 +283,29 @@ private:
     std::unique_ptr<meswitch::Catalog> m_catalog;
     std::int64_t m_mathId = 0, m_codeId = 0;
 
+    // A conversation of one question and its answer, written to the catalog directly.
+    struct Exchange {
+        std::int64_t chat = 0, answer = 0;
+    };
+    Exchange addExchange(const std::string& title, const std::string& system,
+                         const std::string& question, const std::string& answer,
+                         std::optional<std::int64_t> expert = {}) {
+        Exchange out;
+        out.chat = m_catalog->create_chat(title, system);
+        meswitch::MessageRecord q;
+        q.chat_id = out.chat;
+        q.role = "user";
+        q.text = question;
+        m_catalog->add_message(q);
+        meswitch::MessageRecord a;
+        a.chat_id = out.chat;
+        a.role = "assistant";
+        a.text = answer;
+        a.expert_id = expert;
+        out.answer = m_catalog->add_message(a);
+        return out;
+    }
+
     std::unique_ptr<ChatPage> makePage() {
         auto page = std::make_unique<ChatPage>(*m_catalog,
                                                std::make_unique<PacedBackend>(m_catalog->path()));
@@ -774,17 +797,8 @@ private slots:
         }
         QVERIFY(text.count(QLatin1Char('\n')) >= 2000);
         // A conversation with that answer, opened on the Chat page (in its scroll area).
-        const std::int64_t chat = m_catalog->create_chat("Long answer");
-        meswitch::MessageRecord q;
-        q.chat_id = chat;
-        q.role = "user";
-        q.text = "Write a long answer.";
-        m_catalog->add_message(q);
-        meswitch::MessageRecord a;
-        a.chat_id = chat;
-        a.role = "assistant";
-        a.text = text.toStdString();
-        const std::int64_t answer = m_catalog->add_message(a);
+        const auto [chat, answer] =
+            addExchange("Long answer", "", "Write a long answer.", text.toStdString());
         auto page = makePage();
         Watchdog watchdog;
         watchdog.start();
@@ -879,19 +893,10 @@ private slots:
     // A conversation exported as Markdown and as JSON (chosen alternative, expert names), a
     // failed export named in the status, and a code block's own Copy button.
     void exportAndCopyCode() {
-        const std::int64_t chat = m_catalog->create_chat("Export me", "Be brief.");
-        meswitch::MessageRecord q;
-        q.chat_id = chat;
-        q.role = "user";
-        q.text = "Print hello in Python.";
-        m_catalog->add_message(q);
-        meswitch::MessageRecord a;
-        a.chat_id = chat;
-        a.role = "assistant";
-        a.text = "Here:\n```python\nprint(\"hello\")\n```\nDone.";
-        a.expert_id = m_codeId;
-        const std::int64_t answer = m_catalog->add_message(a);
-        meswitch::MessageRecord other = a;
+        const std::string answerText = "Here:\n```python\nprint(\"hello\")\n```\nDone.";
+        const auto [chat, answer] =
+            addExchange("Export me", "Be brief.", "Print hello in Python.", answerText, m_codeId);
+        meswitch::MessageRecord other = *m_catalog->messages(chat).rbegin();
         other.text = "An earlier answer.";
         m_catalog->add_alternative(answer, other);
         m_catalog->choose_alternative(answer, 0);
@@ -928,7 +933,8 @@ private slots:
         QVERIFY(messages.size() >= 2);
         const QJsonObject last = messages.last().toObject();
         QCOMPARE(last.value(QStringLiteral("role")).toString(), QStringLiteral("assistant"));
-        QCOMPARE(last.value(QStringLiteral("content")).toString(), QString::fromStdString(a.text));
+        QCOMPARE(last.value(QStringLiteral("content")).toString(),
+                 QString::fromStdString(answerText));
 
         // A folder that does not exist: nothing written, the status names the file.
         const QString bad = out.filePath(QStringLiteral("missing/chat.md"));

@@ -50,10 +50,8 @@ constexpr const char* sql_alternatives_of =
     "ORDER BY position";
 #undef NOW
 
-std::optional<MessageRecord> read_message(const Context& d, std::int64_t message_id) {
-    auto st = d.prepare(sql_message_of, "reading a message");
-    st.bind(1, message_id);
-    if (!st.step()) return std::nullopt;
+// The columns sql_message_of and sql_messages_of start with.
+MessageRecord message_row(catalog::Statement& st) {
     MessageRecord m;
     m.id = st.int64(0);
     m.chat_id = st.int64(1);
@@ -68,6 +66,13 @@ std::optional<MessageRecord> read_message(const Context& d, std::int64_t message
     m.created_at = st.text(10);
     m.alternative = static_cast<int>(st.int64(11));
     return m;
+}
+
+std::optional<MessageRecord> read_message(const Context& d, std::int64_t message_id) {
+    auto st = d.prepare(sql_message_of, "reading a message");
+    st.bind(1, message_id);
+    if (!st.step()) return std::nullopt;
+    return message_row(st);
 }
 
 int count_alternatives(const Context& d, std::int64_t message_id) {
@@ -169,19 +174,7 @@ std::vector<MessageRecord> Catalog::messages(std::int64_t chat_id) const {
     st.bind(1, chat_id);
     std::vector<MessageRecord> out;
     while (st.step()) {
-        MessageRecord m;
-        m.id = st.int64(0);
-        m.chat_id = st.int64(1);
-        m.role = st.text(2);
-        m.text = st.text(3);
-        m.expert_id = st.optional_int64(4);
-        m.routing_confidence = st.optional_real(5);
-        m.token_count = st.int64(6);
-        m.prompt_ms = st.real(7);
-        m.generate_ms = st.real(8);
-        m.tokens_per_second = st.real(9);
-        m.created_at = st.text(10);
-        m.alternative = static_cast<int>(st.int64(11));
+        MessageRecord m = message_row(st);
         m.alternative_count = std::max(1, static_cast<int>(st.int64(12)));
         out.push_back(std::move(m));
     }
