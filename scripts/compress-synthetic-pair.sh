@@ -58,13 +58,28 @@ log="$dir/compress.json"
 timer=()
 [ -x /usr/bin/time ] && timer=(/usr/bin/time -v -o "$dir/time.txt")  # Debian package "time"
 start=$(date +%s%N)
-"${timer[@]}" "$meswitch" compress --expert "pair-$shape-x" "${compress_args[@]}" > "$log"
+"${timer[@]}" "$meswitch" compress --expert "pair-$shape-x" "${compress_args[@]}" > "$log" &
+runner=$!
+# Peak anonymous memory (RssAnon: what the process itself allocated, not the mapped model
+# files that RSS also counts), sampled every 0.2 s from /proc.
+anon_kb=0
+while kill -0 "$runner" 2> /dev/null; do
+    for pid in $(pgrep -P "$runner" || true) "$runner"; do
+        kb=$(awk '/^RssAnon:/ {print $2}' "/proc/$pid/status" 2> /dev/null || true)
+        [ -n "$kb" ] && [ "$kb" -gt "$anon_kb" ] && anon_kb=$kb
+    done
+    sleep 0.2
+done
+status=0
+wait "$runner" || status=$?
 end=$(date +%s%N)
+[ "$status" -eq 0 ] || { echo "compress-synthetic-pair: meswitch compress failed ($status)" >&2; exit "$status"; }
 peak=""
 if [ -f "$dir/time.txt" ]; then
     peak=$(awk -F: '/Maximum resident set size/ {printf ", peak RSS %.2f GB", $2 / 1048576}' \
         "$dir/time.txt")
 fi
+peak="$peak$(awk -v kb="$anon_kb" 'BEGIN {printf ", peak anonymous %.2f GB", kb / 1048576}')"
 awk -v ns=$((end - start)) -v shape="$shape" -v peak="$peak" -v out="$log" \
     'BEGIN {printf "shape %s: compress wall %.1f s%s (output in %s)\n", shape, ns / 1e9, peak, out}'
 [ "$keep" -eq 1 ] || rm -rf "$home"
