@@ -937,6 +937,10 @@ Ctrl+Enter sends, Esc stops, Ctrl+N starts a new chat.</translation>
         <source>Warning: %1 % of %2 inputs keeps no channel; ask for at least %3 % to keep one.</source>
         <translation>Warning: %1 % of %2 inputs keeps no channel; ask for at least %3 % to keep one.</translation>
     </message>
+    <message>
+        <source>Time: calibration forward %1 s (%2 windows), statistics %3 s, layers %4 s, embeddings and head %5 s, loading %6 s, writing %7 s.</source>
+        <translation>Time: calibration forward %1 s (%2 windows), statistics %3 s, layers %4 s, embeddings and head %5 s, loading %6 s, writing %7 s.</translation>
+    </message>
 </context>
 <context>
     <name>EngineHost</name>

@@ -931,6 +931,10 @@ Ctrl+Enter 发送，Esc 停止，Ctrl+N 开始新对话。</translation>
         <source>Warning: %1 % of %2 inputs keeps no channel; ask for at least %3 % to keep one.</source>
         <translation>警告：%2 个输入的 %1 % 不保留任何通道；至少设为 %3 % 才能保留一个。</translation>
     </message>
+    <message>
+        <source>Time: calibration forward %1 s (%2 windows), statistics %3 s, layers %4 s, embeddings and head %5 s, loading %6 s, writing %7 s.</source>
+        <translation>用时：校准前向 %1 秒（%2 个窗口），统计 %3 秒，各层 %4 秒，嵌入和输出头 %5 秒，加载 %6 秒，写入 %7 秒。</translation>
+    </message>
 </context>
 <context>
     <name>EngineHost</name>

@@ -337,7 +337,7 @@ void CompressPage::retranslateUi() {
     updateSalientInfo();
     if (!m_job) {
         setStepText(m_idleStatus ? m_idleStatus() : tr("Ready."));
-        m_timeLabel->clear();
+        m_timeLabel->setText(m_idleTime ? m_idleTime() : QString());
     } else {
         updateTime();
     }
@@ -484,6 +484,7 @@ void CompressPage::showNothing() {
     m_shownRun.reset();
     m_progress->setValue(0);
     m_idleStatus = nullptr;
+    m_idleTime = nullptr;
     setStepText(tr("Ready."));
     m_timeLabel->clear();
 }
@@ -585,6 +586,7 @@ void CompressPage::startCompression() {
     const meswitch::CompressOptions options = compressOptions();
     m_message->setVisible(false);
     m_idleStatus = nullptr;
+    m_idleTime = nullptr;
     m_charts->clear();
     m_charts->setMethodName(Formatting::methodName(options.method));
     m_saliency->clear();
@@ -645,7 +647,17 @@ void CompressPage::onFinished(quint64 job, const QString&, const QVariant& resul
             .arg(error, 0, 'f', 4);
     };
     setStepText(m_idleStatus());
-    m_timeLabel->clear();
+    // Where the time went, as `meswitch compress` prints it.
+    m_idleTime = [this, st = r.stages] {
+        const auto sec = [](double s) { return QString::number(s, 'f', s < 10 ? 1 : 0); };
+        return tr("Time: calibration forward %1 s (%2 windows), statistics %3 s, layers %4 s, "
+                  "embeddings and head %5 s, loading %6 s, writing %7 s.")
+            .arg(sec(st.calibration_forward))
+            .arg(st.windows)
+            .arg(sec(st.statistics), sec(st.linears), sec(st.embeddings_head), sec(st.load),
+                 sec(st.writing));
+    };
+    m_timeLabel->setText(m_idleTime());
     updateForm();
     if (r.run_id) {
         openRun(*r.run_id);
@@ -659,6 +671,7 @@ void CompressPage::onFailed(quint64 job, const QString&, const QString& message,
     m_job = 0;
     m_clock->stop();
     m_progress->setValue(0);
+    m_idleTime = nullptr;
     m_timeLabel->clear();
     const QString text =
         cancelled ? tr("The compression was cancelled. No delta file was written and the catalog "

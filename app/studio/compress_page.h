@@ -111,6 +111,7 @@ private:
     QElapsedTimer m_elapsed;
     // The status line while idle, in the current language (empty: "Ready.").
     std::function<QString()> m_idleStatus;
+    std::function<QString()> m_idleTime;  // the finished run's time by stage
     double m_fraction = 0;
     int m_layersDone = 0;
     std::optional<std::int64_t> m_shownRun;

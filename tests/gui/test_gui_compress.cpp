@@ -268,6 +268,10 @@ private slots:
         QVERIFY2(steps.filter(QStringLiteral(".weight")).size() >= 3 * 7,
                  qPrintable(steps.join(QLatin1Char('\n'))));
         QCOMPARE(page->progressBar()->value(), 1000);
+        // The time by stage, as meswitch compress prints it.
+        for (const char* stage : {"calibration forward", "statistics", "layers", "writing"})
+            QVERIFY2(page->timeLabel()->text().contains(QLatin1String(stage)),
+                     qPrintable(page->timeLabel()->text()));
         QCOMPARE(page->runsView()->topLevelItemCount(), 1);
         const auto artifacts = cat.delta_artifacts(expertId);
         QCOMPARE(artifacts.size(), std::size_t(1));
