@@ -50,13 +50,7 @@ namespace {
 
 // A speech bubble in the colours of the other navigation icons (blue outline, orange dots).
 QIcon drawnChatIcon() {
-    QIcon icon;
-    for (int size : {32, 64}) {
-        QPixmap pixmap(size, size);
-        pixmap.fill(Qt::transparent);
-        QPainter p(&pixmap);
-        p.setRenderHint(QPainter::Antialiasing);
-        p.scale(size / 32.0, size / 32.0);
+    return StudioPage::drawnIcon([](QPainter& p) {
         QPainterPath bubble;
         bubble.addRoundedRect(QRectF(3, 5, 26, 18), 5, 5);
         QPainterPath tail;
@@ -70,9 +64,7 @@ QIcon drawnChatIcon() {
         p.setPen(Qt::NoPen);
         p.setBrush(QColor(0xf0, 0x9a, 0x1a));
         for (double x : {10.0, 16.0, 22.0}) p.drawEllipse(QPointF(x, 14), 2.2, 2.2);
-        icon.addPixmap(pixmap);
-    }
-    return icon;
+    });
 }
 
 QIcon chatIcon() {

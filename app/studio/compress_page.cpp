@@ -56,13 +56,7 @@ QString duration(double seconds) {
 // The navigation icon, drawn like the others (32 and 64 px): a block pressed between two
 // arrows. The theme's or style's icons were 16 px and looked smaller than the rest.
 QIcon compressIcon() {
-    QIcon icon;
-    for (int size : {32, 64}) {
-        QPixmap pixmap(size, size);
-        pixmap.fill(Qt::transparent);
-        QPainter p(&pixmap);
-        p.setRenderHint(QPainter::Antialiasing);
-        p.scale(size / 32.0, size / 32.0);
+    return StudioPage::drawnIcon([](QPainter& p) {
         const QColor blue(0x2f, 0x6f, 0xb3), orange(0xe0, 0x8a, 0x00);
         p.setPen(QPen(blue, 2.4, Qt::SolidLine, Qt::RoundCap, Qt::RoundJoin));
         p.setBrush(QColor(0xdb, 0xe7, 0xf5));
@@ -75,9 +69,7 @@ QIcon compressIcon() {
             p.drawPolyline(QPolygonF({QPointF(11.5, tip - dir * 4.5), QPointF(16, tip),
                                       QPointF(20.5, tip - dir * 4.5)}));
         }
-        icon.addPixmap(pixmap);
-    }
-    return icon;
+    });
 }
 
 // The input channels SalientSpec::count keeps of a layer with `cols` inputs for `percent` %:

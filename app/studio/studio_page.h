@@ -8,6 +8,10 @@
 #include <QString>
 #include <QWidget>
 
+#include <functional>
+
+class QPainter;
+
 class StudioPage : public QWidget {
     Q_OBJECT
 
@@ -19,6 +23,9 @@ public:
 
     // A navigation icon from the resources (:/icons/nav/NAME-32.png and -64.png).
     static QIcon navigationIcon(const QString& name);
+    // A navigation icon drawn at 32 and 64 px: `draw` paints on a 32 × 32 canvas (scaled,
+    // antialiased, transparent background).
+    static QIcon drawnIcon(const std::function<void(QPainter&)>& draw);
 
 protected:
     // Sets every visible string (including the page title via setWindowTitle()).
