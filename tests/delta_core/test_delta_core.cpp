@@ -315,6 +315,58 @@ private slots:
         QVERIFY(!CalibrationStats(64, false).has_gram());
     }
 
+    // The pipeline's path: upper triangles summed over several blocks on a pool, mirrored
+    // once at the end, equal add() block by block; a bad value in a later column range is
+    // reported at its own (sample, channel); measure_error gives the same figures on any
+    // number of threads.
+    void pooled_statistics_equal_serial_ones() {
+        const std::int64_t cols = 300, rows = 90;  // several column tasks and mirror tiles
+        std::vector<float> x(rows * cols);
+        std::mt19937 rng(9);
+        std::normal_distribution<float> n;
+        for (auto& v : x) v = n(rng);
+        CalibrationStats serial(cols), pooled(cols);
+        ThreadPool pool(3);
+        std::vector<float> scratch;
+        for (std::int64_t r0 = 0; r0 < rows; r0 += 40) {
+            const std::int64_t r = std::min<std::int64_t>(40, rows - r0);
+            serial.add(x.data() + r0 * cols, r, scratch);
+            pooled.add_upper(x.data() + r0 * cols, r, scratch, &pool);
+        }
+        pooled.finish(&pool);
+        QCOMPARE(pooled.samples, serial.samples);
+        QVERIFY(pooled.diag == serial.diag);
+        QVERIFY(pooled.gram == serial.gram);
+        for (std::int64_t i = 0; i < cols; ++i)
+            for (std::int64_t j = 0; j < i; ++j)
+                QCOMPARE(pooled.gram[i * cols + j], pooled.gram[j * cols + i]);
+
+        std::vector<float> bad(x.begin(), x.begin() + 5 * cols);
+        bad[3 * cols + 250] = INFINITY;
+        bad[4 * cols + 7] = NAN;
+        try {
+            pooled.add_upper(bad.data(), 5, scratch, &pool);
+            QFAIL("a non-finite activation was accepted");
+        } catch (const Error& e) {
+            QVERIFY2(std::string(e.what()).find("sample 93, channel 250") != std::string::npos,
+                     e.what());
+        }
+
+        const Layer L = make_layer(64, 300, 4, 3);
+        const CompressedLinear c = compress(L, Method::meswitch, 2, "4");
+        const LinearError one = measure_error(L.l.delta.data(), c, L.eval, 0, 1);
+        const LinearError two = measure_error(L.l.delta.data(), c, L.eval, 0, 2);
+        const LinearError five = measure_error(L.l.delta.data(), c, L.eval, 0, 5);
+        QCOMPARE(one.rel_output_error, two.rel_output_error);
+        QCOMPARE(one.rel_output_error, five.rel_output_error);
+        QCOMPARE(one.rel_weight_error, five.rel_weight_error);
+        QVERIFY(one.rel_output_error > 0 && one.rel_output_error < 1);
+        const LinearError sampled = measure_error(L.l.delta.data(), c, L.eval, 16, 2);
+        QVERIFY(std::abs(sampled.rel_output_error - one.rel_output_error) <
+                0.5 * one.rel_output_error);
+        QCOMPARE(sampled.rel_weight_error, one.rel_weight_error);  // always over every row
+    }
+
     void planted_salient_channels_are_found_and_help() {
         const Layer L = make_layer(256, 1024, 8, 11);
         const CompressedLinear with = compress(L, Method::meswitch, 2, "8");

@@ -5,6 +5,7 @@
 
 #include <algorithm>
 
+#include "core/thread_pool.h"
 #include "meswitch/error.h"
 #include "meswitch/tokenizer.h"
 
@@ -34,18 +35,20 @@ bool keeps_gram(std::int64_t cols, bool full_gram) {
 // Rows of activations waiting to be added to one statistic in a block.
 class PendingRows {
 public:
-    // scratch: the block's XᵀX, shared by every statistic of one collection (one thread).
+    // scratch: the block's XᵀX, shared by every statistic of one collection (one thread);
+    // pool: the threads of the element-wise passes.
     void add(CalibrationSet& set, CalibrationStats& stats, const float* x, std::int64_t rows,
-             std::vector<float>& scratch) {
+             std::vector<float>& scratch, ThreadPool& pool) {
         stats_ = &stats;
         rows_.insert(rows_.end(), x, x + rows * stats.cols);
         if (static_cast<std::int64_t>(rows_.size()) >= kStatisticsBlock * stats.cols)
-            flush(set, scratch);
+            flush(set, scratch, pool);
     }
-    void flush(CalibrationSet& set, std::vector<float>& scratch) {
+    void flush(CalibrationSet& set, std::vector<float>& scratch, ThreadPool& pool) {
         if (!stats_ || rows_.empty()) return;
         const auto t0 = std::chrono::steady_clock::now();
-        stats_->add(rows_.data(), static_cast<std::int64_t>(rows_.size()) / stats_->cols, scratch);
+        stats_->add_upper(rows_.data(), static_cast<std::int64_t>(rows_.size()) / stats_->cols,
+                          scratch, &pool);
         rows_.clear();
         set.add_statistics_seconds(
             std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
@@ -61,14 +64,15 @@ private:
 class Collector final : public DeltaProvider {
 public:
     Collector(CalibrationSet& set, DeltaProvider* inner, std::int64_t first_layer,
-              std::int64_t last_layer)
+              std::int64_t last_layer, ThreadPool& pool)
         : set_(set),
           inner_(inner),
           first_(first_layer),
-          pending_(static_cast<std::size_t>((last_layer - first_layer) * groups_per_layer)) {}
+          pending_(static_cast<std::size_t>((last_layer - first_layer) * groups_per_layer)),
+          pool_(pool) {}
 
     void flush() {
-        for (PendingRows& p : pending_) p.flush(set_, scratch_);
+        for (PendingRows& p : pending_) p.flush(set_, scratch_, pool_);
     }
 
     void add_delta(LinearRef ref, const float* x, std::int64_t rows, std::int64_t in, float* y,
@@ -84,7 +88,7 @@ public:
                                 std::to_string(in) + " inputs, expected " + std::to_string(s.cols));
             pending_[static_cast<std::size_t>((ref.layer - first_) * groups_per_layer +
                                               static_cast<std::int64_t>(input_group(ref.kind)))]
-                .add(set_, s, x, rows, scratch_);
+                .add(set_, s, x, rows, scratch_, pool_);
         }
         if (inner_) inner_->add_delta(ref, x, rows, in, y, out);
     }
@@ -95,6 +99,7 @@ private:
     std::int64_t first_;
     std::vector<PendingRows> pending_;
     std::vector<float> scratch_;  // one block's XᵀX (PendingRows::add)
+    ThreadPool& pool_;
 };
 
 }  // namespace
@@ -153,6 +158,11 @@ CalibrationSet::CalibrationSet(const ModelConfig& config, std::int64_t first_lay
     if (head) head_.emplace(config.hidden_size, keeps_gram(config.hidden_size, full_gram));
 }
 
+void CalibrationSet::finish(ThreadPool* pool) {
+    for (CalibrationStats& s : stats_) s.finish(pool);
+    if (head_) head_->finish(pool);
+}
+
 std::size_t CalibrationSet::index(std::int64_t layer, InputGroup group) const {
     if (!covers(layer))
         throw Error(ErrorKind::not_found, "calibration: no statistics for layer " +
@@ -203,7 +213,8 @@ CalibrationSet collect_calibration(Model& model,
                                    std::vector<std::vector<float>>* states) {
     const ModelConfig& cfg = model.config();
     CalibrationSet set(cfg, first_layer, last_layer, head, full_gram);
-    Collector collector(set, inner, first_layer, last_layer);
+    ThreadPool pool(model.threads());  // the statistics' element-wise passes
+    Collector collector(set, inner, first_layer, last_layer, pool);
     struct Restore {
         Model& m;
         DeltaProvider* p;
@@ -229,7 +240,7 @@ CalibrationSet collect_calibration(Model& model,
         fo.on_hidden = [&](std::int64_t layer, const float* x, std::int64_t rows, std::int64_t h) {
             if (carry_out && layer == last_layer - 1) carry_out->assign(x, x + rows * h);
             if (head && layer == cfg.num_hidden_layers)
-                head_rows.add(set, set.head_mut(), x, rows, head_scratch);
+                head_rows.add(set, set.head_mut(), x, rows, head_scratch, pool);
         };
     for (std::size_t i = 0; i < sequences.size(); ++i) {
         if (cancel) cancel->throw_if_cancelled("calibration");
@@ -256,7 +267,11 @@ CalibrationSet collect_calibration(Model& model,
                      "calibration");
     }
     collector.flush();
-    head_rows.flush(set, head_scratch);
+    head_rows.flush(set, head_scratch, pool);
+    const auto t_finish = std::chrono::steady_clock::now();
+    set.finish(&pool);
+    set.add_statistics_seconds(
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - t_finish).count());
     return set;
 }
 

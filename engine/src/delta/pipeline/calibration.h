@@ -20,6 +20,10 @@ namespace meswitch {
 class Tokenizer;
 }
 
+namespace meswitch {
+class ThreadPool;
+}
+
 namespace meswitch::delta {
 
 // Which of a decoder layer's four distinct linear inputs a linear reads.
@@ -56,6 +60,8 @@ public:
     // Seconds spent accumulating statistics (inside the forward passes that feed them).
     double statistics_seconds() const { return statistics_seconds_; }
     void add_statistics_seconds(double s) { statistics_seconds_ += s; }
+    // Mirrors every statistic's Gram matrix (CalibrationStats::finish) once all are added.
+    void finish(ThreadPool* pool);
 
     // Bytes the statistics of these layers would take (Gram matrices dominate).
     static std::uint64_t bytes_for(const ModelConfig& config, std::int64_t first_layer,

@@ -4,6 +4,7 @@
 #include <cmath>
 #include <set>
 
+#include "core/thread_pool.h"
 #include "delta/msd/msd_file.h"
 #include "delta/pipeline/calibration.h"
 #include "import/content_hash.h"
@@ -36,23 +37,46 @@ bool is_float(DType t) {
 
 // Δ = expert − base for one tensor, widened to f32 (the only full-size buffer of a step).
 std::vector<float> tensor_delta(const io::Checkpoint& base, const io::Checkpoint& expert,
-                                const std::string& name) {
+                                const std::string& name, int threads) {
     const TensorView b = base.view(name);
     const TensorView e = expert.view(name);
     if (b.shape != e.shape)
         throw Error(ErrorKind::invalid_argument, "tensor '" + name + "' is " + b.shape_string() +
                                                      " in the base but " + e.shape_string() +
                                                      " in the expert");
+    // expert − base in f32, in chunks on all cores (widening is most of the time); the first
+    // non-finite element in index order is reported.
     const auto n = static_cast<std::size_t>(b.numel());
-    std::vector<float> d(n), tmp(n);
-    convert_to_f32(e.dtype, e.data, d.data(), n);
-    convert_to_f32(b.dtype, b.data, tmp.data(), n);
-    for (std::size_t i = 0; i < n; ++i) d[i] -= tmp[i];
-    for (std::size_t i = 0; i < n; ++i)
-        if (!std::isfinite(d[i]))
-            throw Error(ErrorKind::invalid_argument,
-                        "tensor '" + name + "': the delta has a non-finite value at element " +
-                            std::to_string(i));
+    const std::size_t eb = dtype_size(e.dtype), bb = dtype_size(b.dtype);
+    std::vector<float> d(n);
+    constexpr std::size_t chunk = 1u << 16;
+    const std::size_t chunks = (n + chunk - 1) / chunk;
+    std::vector<std::size_t> first_bad(chunks, n);
+    ThreadPool pool(threads);
+    pool.parallel_for(chunks, [&](std::size_t c0, std::size_t c1) {
+        std::vector<float> tmp(chunk);
+        for (std::size_t c = c0; c < c1; ++c) {
+            const std::size_t i0 = c * chunk, len = std::min(chunk, n - i0);
+            convert_to_f32(e.dtype, e.data + i0 * eb, d.data() + i0, len);
+            convert_to_f32(b.dtype, b.data + i0 * bb, tmp.data(), len);
+            bool finite = true;
+            for (std::size_t i = 0; i < len; ++i) {
+                d[i0 + i] -= tmp[i];
+                finite &= std::isfinite(d[i0 + i]);
+            }
+            if (!finite)
+                for (std::size_t i = 0; i < len; ++i)
+                    if (!std::isfinite(d[i0 + i])) {
+                        first_bad[c] = i0 + i;
+                        break;
+                    }
+        }
+    });
+    const std::size_t bad = *std::min_element(first_bad.begin(), first_bad.end());
+    if (bad < n)
+        throw Error(ErrorKind::invalid_argument,
+                    "tensor '" + name + "': the delta has a non-finite value at element " +
+                        std::to_string(bad));
     return d;
 }
 
@@ -85,21 +109,22 @@ CompressLayerReport compress_one(const std::string& name, const std::vector<floa
     r.cols = cols;
     r.salient = out.salient_count();
     r.bits_per_param = out.bits_per_param();
-    const delta::LinearError e = delta::measure_error(d.data(), out, calib);
+    const delta::LinearError e = delta::measure_error(d.data(), out, calib, 0, quant.threads);
     r.rel_output_error = e.rel_output_error;
     r.rel_weight_error = e.rel_weight_error;
     if (heldout)
-        r.heldout_rel_output_error = delta::measure_error(d.data(), out, *heldout).rel_output_error;
+        r.heldout_rel_output_error =
+            delta::measure_error(d.data(), out, *heldout, 0, quant.threads).rel_output_error;
     if (plan.measure_baseline) {
         delta::QuantOptions rq = plan.rtn;
         rq.bits = quant.bits;
         const delta::CompressedLinear base_q =
             delta::compress_linear(d.data(), rows, cols, calib, rq, cancel);
         r.baseline_rel_output_error =
-            delta::measure_error(d.data(), base_q, calib).rel_output_error;
+            delta::measure_error(d.data(), base_q, calib, 0, quant.threads).rel_output_error;
         if (heldout)
             r.heldout_baseline_rel_output_error =
-                delta::measure_error(d.data(), base_q, *heldout).rel_output_error;
+                delta::measure_error(d.data(), base_q, *heldout, 0, quant.threads).rel_output_error;
     }
     r.seconds = seconds_since(t0);
     return r;
@@ -333,7 +358,7 @@ CompressResult compress_expert(const std::filesystem::path& base_folder,
                 const LinearRef ref{l, static_cast<LinearKind>(k)};
                 const std::string name = linear_weight_name(ref);
                 handled.insert(name);
-                const std::vector<float> d = tensor_delta(base, expert, name);
+                const std::vector<float> d = tensor_delta(base, expert, name, options.threads);
                 const auto& shape = base.info(name).shape;
                 if (all_zero(d)) {
                     omitted.push_back(name);
@@ -382,7 +407,7 @@ CompressResult compress_expert(const std::filesystem::path& base_folder,
         check_cancel();
         if (!base.contains(name)) continue;
         handled.insert(name);
-        const std::vector<float> d = tensor_delta(base, expert, name);
+        const std::vector<float> d = tensor_delta(base, expert, name, options.threads);
         const auto& shape = base.info(name).shape;
         if (all_zero(d)) {
             omitted.push_back(name);
@@ -415,7 +440,7 @@ CompressResult compress_expert(const std::filesystem::path& base_folder,
     for (const std::string& name : names) {
         if (handled.count(name)) continue;
         check_cancel();
-        const std::vector<float> d = tensor_delta(base, expert, name);
+        const std::vector<float> d = tensor_delta(base, expert, name, options.threads);
         if (all_zero(d))
             omitted.push_back(name);
         else

@@ -6,7 +6,10 @@
 
 #include <algorithm>
 #include <cmath>
+#include <functional>
 #include <string>
+
+#include "core/thread_pool.h"
 
 #include "delta/quant/linalg.h"
 #include "meswitch/error.h"
@@ -28,27 +31,74 @@ void CalibrationStats::add(const float* x, std::int64_t rows) {
 }
 
 void CalibrationStats::add(const float* x, std::int64_t rows, std::vector<float>& block) {
+    add_upper(x, rows, block, nullptr);
+    finish(nullptr);
+}
+
+namespace {
+
+// fn(begin, end) over [0, n) on the pool, or here in one call without one.
+void split(ThreadPool* pool, std::size_t n, const std::function<void(std::size_t, std::size_t)>& fn,
+           std::size_t grain) {
+    if (pool)
+        pool->parallel_for(n, fn, grain);
+    else if (n > 0)
+        fn(0, n);
+}
+
+constexpr std::int64_t kColumnGrain = 64;  // columns per task in the element-wise passes
+constexpr std::int64_t kTile = 32;         // square tiles of the mirror pass
+
+}  // namespace
+
+void CalibrationStats::add_upper(const float* x, std::int64_t rows, std::vector<float>& block,
+                                 ThreadPool* pool) {
     if (rows <= 0) return;
     if (cols <= 0 || static_cast<std::int64_t>(diag.size()) != cols)
         throw Error(ErrorKind::invalid_argument,
                     "calibration statistics: not initialised with a column count");
-    const std::int64_t n = rows * cols;
-    for (std::int64_t i = 0; i < n; ++i)
-        if (!std::isfinite(x[i]))
-            throw Error(ErrorKind::invalid_argument,
-                        "calibration activations: non-finite value at sample " +
-                            std::to_string(samples + i / cols) + ", channel " +
-                            std::to_string(i % cols));
-    for (std::int64_t t = 0; t < rows; ++t) {
-        const float* row = x + t * cols;
-        for (std::int64_t i = 0; i < cols; ++i)
-            diag[static_cast<std::size_t>(i)] += double(row[i]) * row[i];
-    }
+    // diag(XᵀX) in double and the check for non-finite values, by column ranges (each task
+    // owns its columns' sums: no partial sums to merge); the first bad value in row-major
+    // order is reported, whichever task saw it.
+    const std::int64_t col_tasks = (cols + kColumnGrain - 1) / kColumnGrain;
+    std::vector<std::int64_t> first_bad(static_cast<std::size_t>(col_tasks), -1);
+    split(
+        pool, static_cast<std::size_t>(col_tasks),
+        [&](std::size_t t0, std::size_t t1) {
+            for (std::size_t task = t0; task < t1; ++task) {
+                const std::int64_t c0 = static_cast<std::int64_t>(task) * kColumnGrain;
+                const std::int64_t c1 = std::min(cols, c0 + kColumnGrain);
+                double* d = diag.data();
+                for (std::int64_t t = 0; t < rows; ++t) {
+                    const float* row = x + t * cols;
+                    bool finite = true;
+                    for (std::int64_t i = c0; i < c1; ++i) finite &= std::isfinite(row[i]);
+                    if (!finite) {
+                        for (std::int64_t i = c0; i < c1; ++i)
+                            if (!std::isfinite(row[i])) {
+                                first_bad[task] = t * cols + i;
+                                break;
+                            }
+                        break;
+                    }
+                    for (std::int64_t i = c0; i < c1; ++i) d[i] += double(row[i]) * row[i];
+                }
+            }
+        },
+        1);
+    std::int64_t bad = -1;
+    for (std::int64_t b : first_bad)
+        if (b >= 0 && (bad < 0 || b < bad)) bad = b;
+    if (bad >= 0)
+        throw Error(ErrorKind::invalid_argument,
+                    "calibration activations: non-finite value at sample " +
+                        std::to_string(samples + bad / cols) + ", channel " +
+                        std::to_string(bad % cols));
     if (has_gram()) {
         // The block's XᵀX in single precision (ssyrk straight from the activations, upper
-        // triangle, half the time of dsyrk on a widened copy), added to the double-precision
-        // sum and mirrored in one pass over 32 × 32 tiles (element by element down a column,
-        // every write would touch a new cache line).
+        // triangle, half the time of dsyrk on a widened copy), added row by row to the upper
+        // triangle of the double-precision sum (contiguous, vectorised; rows split over the
+        // pool, short rows last so the tasks even out).
         block.resize(static_cast<std::size_t>(cols * cols));
         {
             const detail::BlasThreads blas(detail::BlasThreads::for_size(cols));
@@ -56,21 +106,46 @@ void CalibrationStats::add(const float* x, std::int64_t rows, std::vector<float>
                         static_cast<int>(rows), 1.0f, x, static_cast<int>(cols), 0.0f, block.data(),
                         static_cast<int>(cols));
         }
-        constexpr std::int64_t tile = 32;
         double* g = gram.data();
         const float* s = block.data();
-        for (std::int64_t i0 = 0; i0 < cols; i0 += tile)
-            for (std::int64_t j0 = i0; j0 < cols; j0 += tile) {
-                const std::int64_t i1 = std::min(cols, i0 + tile), j1 = std::min(cols, j0 + tile);
-                for (std::int64_t i = i0; i < i1; ++i)
-                    for (std::int64_t j = std::max(j0, i); j < j1; ++j) {
-                        const double v = g[i * cols + j] + double(s[i * cols + j]);
-                        g[i * cols + j] = v;
-                        g[j * cols + i] = v;
-                    }
-            }
+        split(
+            pool, static_cast<std::size_t>(cols),
+            [&](std::size_t i0, std::size_t i1) {
+                for (std::size_t i = i0; i < i1; ++i) {
+                    double* gr = g + i * static_cast<std::size_t>(cols);
+                    const float* sr = s + i * static_cast<std::size_t>(cols);
+                    for (std::int64_t j = static_cast<std::int64_t>(i); j < cols; ++j)
+                        gr[j] += double(sr[j]);
+                }
+            },
+            16);
+        mirrored_ = false;
     }
     samples += rows;
+}
+
+void CalibrationStats::finish(ThreadPool* pool) {
+    if (!has_gram() || mirrored_) return;
+    // Lower triangle ← upper, in 32 × 32 tiles (element by element down a column, every write
+    // would touch a new cache line); tiles of one tile row per task.
+    double* g = gram.data();
+    const std::int64_t tiles = (cols + kTile - 1) / kTile;
+    split(
+        pool, static_cast<std::size_t>(tiles),
+        [&](std::size_t t0, std::size_t t1) {
+            for (std::size_t t = t0; t < t1; ++t) {
+                const std::int64_t i0 = static_cast<std::int64_t>(t) * kTile;
+                const std::int64_t i1 = std::min(cols, i0 + kTile);
+                for (std::int64_t j0 = i0; j0 < cols; j0 += kTile) {
+                    const std::int64_t j1 = std::min(cols, j0 + kTile);
+                    for (std::int64_t i = i0; i < i1; ++i)
+                        for (std::int64_t j = std::max(j0, i + 1); j < j1; ++j)
+                            g[j * cols + i] = g[i * cols + j];
+                }
+            }
+        },
+        1);
+    mirrored_ = true;
 }
 
 void CalibrationStats::merge(const CalibrationStats& other) {
@@ -79,9 +154,10 @@ void CalibrationStats::merge(const CalibrationStats& other) {
                                                      std::to_string(other.cols) + " columns into " +
                                                      std::to_string(cols));
     for (std::size_t i = 0; i < diag.size(); ++i) diag[i] += other.diag[i];
-    if (has_gram() && other.has_gram())
+    if (has_gram() && other.has_gram()) {
         for (std::size_t i = 0; i < gram.size(); ++i) gram[i] += other.gram[i];
-    else
+        mirrored_ = mirrored_ && other.mirrored_;
+    } else
         gram.clear();
     samples += other.samples;
 }

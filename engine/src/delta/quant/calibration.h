@@ -8,6 +8,10 @@
 #include <cstdint>
 #include <vector>
 
+namespace meswitch {
+class ThreadPool;
+}
+
 namespace meswitch::delta {
 
 struct CalibrationStats {
@@ -33,12 +37,22 @@ struct CalibrationStats {
     // The same with a caller's scratch buffer for the block's single-precision XᵀX (cols²
     // floats), kept between calls by a caller that adds many blocks.
     void add(const float* x, std::int64_t rows, std::vector<float>& scratch);
+    // For a caller that adds many blocks and reads the statistics only at the end: sums only
+    // the upper triangle of `gram` (and diag), with the element-wise passes split over
+    // `pool`'s threads (nullptr: this thread); finish() then mirrors the upper triangle into
+    // the lower one. Until finish(), the lower triangle is stale.
+    void add_upper(const float* x, std::int64_t rows, std::vector<float>& scratch,
+                   ThreadPool* pool);
+    void finish(ThreadPool* pool = nullptr);
 
     // Adds another accumulator's sums (same cols; gram kept only when both have it).
     void merge(const CalibrationStats& other);
 
     // Diagonal-only copy (drops the Gram matrix).
     CalibrationStats diagonal_only() const;
+
+private:
+    bool mirrored_ = true;  // the lower triangle of gram matches the upper (see add_upper)
 };
 
 }  // namespace meswitch::delta

@@ -107,6 +107,8 @@ CompressedLinear compress_linear(const float* delta, std::int64_t rows, std::int
 
 // Δ̂ as rows × cols f32 into out.
 void reconstruct(const CompressedLinear& linear, float* out);
+// Rows [r0, r1) of Δ̂ into out ((r1 − r0) × cols); safe to call for disjoint ranges at once.
+void reconstruct_rows(const CompressedLinear& linear, std::int64_t r0, std::int64_t r1, float* out);
 
 // y (n × rows) += x (n × cols) · Δ̂ᵀ, computed from the packed form without materialising Δ̂
 // (CPU reference for the device kernels).
@@ -118,7 +120,9 @@ struct LinearError {
 };
 // sample_rows > 0 and < rows: the ratio is estimated on that many evenly spaced rows (the
 // exact Gram metric costs rows·cols² flops, too slow for 7B layers); 0: all rows, exact.
+// threads <= 0: all cores. The figures do not depend on the thread count.
 LinearError measure_error(const float* delta, const CompressedLinear& linear,
-                          const CalibrationStats& eval_stats, std::int64_t sample_rows = 0);
+                          const CalibrationStats& eval_stats, std::int64_t sample_rows = 0,
+                          int threads = 0);
 
 }  // namespace meswitch::delta

@@ -35,12 +35,16 @@ std::vector<std::int64_t> coded_columns(const CompressedLinear& c) {
 
 void reconstruct(const CompressedLinear& c, float* out) {
     c.validate("compressed layer");
+    reconstruct_rows(c, 0, c.rows, out);
+}
+
+void reconstruct_rows(const CompressedLinear& c, std::int64_t r0, std::int64_t r1, float* out) {
     const std::vector<std::int64_t> cols = coded_columns(c);
     const std::int64_t n = static_cast<std::int64_t>(cols.size());
     const std::int64_t k = c.salient_count();
     std::vector<std::uint8_t> q(static_cast<std::size_t>(n));
-    for (std::int64_t r = 0; r < c.rows; ++r) {
-        float* row = out + r * c.cols;
+    for (std::int64_t r = r0; r < r1; ++r) {
+        float* row = out + (r - r0) * c.cols;
         const float s = c.scale_at(r), z = c.zero_at(r);
         unpack_codes(c.codes.data() + r * c.row_bytes, n, c.bits, q.data());
         for (std::int64_t j = 0; j < n; ++j)
