@@ -40,6 +40,9 @@ private:
 // Prints one JSON document to stdout, pretty, newline-terminated.
 void print_json(const nlohmann::json& value);
 
+// The Llama shapes of the synthetic benchmarks: tiny, small (175 M), 1b (TinyLlama-1.1B),
+// 7b (Mistral-7B); Error(invalid_argument) otherwise (cmd_bench.cpp).
+ModelConfig synthetic_shape(const std::string& name);
 
 // Prompt ids for generation: plain (with BOS) or wrapped in the model's chat template as one
 // user turn (falling back to a plain format; *note then says why).

@@ -10,15 +10,12 @@
 #include <map>
 
 #include "cli_context.h"
-#include "delta/quant/bench_compress.h"
 #include "io/safetensors.h"
 #include "meswitch/error.h"
 #include "meswitch/model.h"
 #include "serve/bench_serve.h"
 
 namespace meswitch::cli {
-
-namespace {
 
 // Llama shapes for synthetic benchmarks (random weights, built in memory).
 ModelConfig synthetic_shape(const std::string& name) {
@@ -48,6 +45,8 @@ ModelConfig synthetic_shape(const std::string& name) {
     return c;
 }
 
+namespace {
+
 // "f32" / "f16" / "bf16" (or the safetensors spelling) → a float dtype the engine computes in.
 DType parse_float_dtype(const std::string& s) {
     const auto dtype = parse_dtype(s == "f32"    ? "F32"
@@ -70,64 +69,7 @@ std::string spread(const std::vector<double>& samples) {
 
 }  // namespace
 
-static void register_bench_compress(CLI::App* bench) {
-    auto* cmd = bench->add_subcommand(
-        "compress",
-        "ME-Switch compression time on Mistral-7B-shaped layers, extrapolated to a 7B expert");
-    static delta::BenchCompressOptions o;
-    static bool json = false;
-    cmd->add_option("--scale-down", o.scale_down,
-                    "divide every layer shape by this, columns kept >= 2048 (1: full size)")
-        ->capture_default_str();
-    cmd->add_option("--samples", o.samples, "calibration activation vectors per layer")
-        ->capture_default_str();
-    cmd->add_flag("--table", o.table,
-                  "also tabulate error vs bits vs salient fraction for all methods");
-    cmd->add_option("--table-scale-down", o.table_scale_down, "shape divisor for the table")
-        ->capture_default_str();
-    cmd->add_flag("--json", json, "print one JSON object");
-    cmd->callback([] {
-        const auto r = delta::bench_compress(o, [](double f, std::string_view what) {
-            std::fprintf(stderr, "\r%3d%% %-40.40s", static_cast<int>(f * 100),
-                         std::string(what).c_str());
-        });
-        std::fprintf(stderr, "\n");
-        nlohmann::json shapes = nlohmann::json::array(), table = nlohmann::json::array();
-        for (const auto& s : r.shapes)
-            shapes.push_back({{"name", s.name},
-                              {"rows", s.rows},
-                              {"cols", s.cols},
-                              {"per_7b_layer", s.per_7b_layer},
-                              {"seconds", s.seconds},
-                              {"bits_per_param", s.bits_per_param},
-                              {"rel_output_error", s.rel_output_error},
-                              {"rtn_rel_output_error", s.rtn_rel_output_error}});
-        for (const auto& t : r.table)
-            table.push_back({{"method", delta::method_name(t.method)},
-                             {"bits", t.bits},
-                             {"salient_fraction", t.salient_fraction},
-                             {"rel_output_error", t.rel_output_error},
-                             {"bits_per_param", t.bits_per_param}});
-        if (json) {
-            print_json({{"scale_down", o.scale_down},
-                        {"shapes", shapes},
-                        {"seconds_per_7b_layer", r.seconds_per_7b_layer},
-                        {"extrapolated_7b_minutes", r.extrapolated_7b_minutes},
-                        {"peak_rss_mib", r.peak_rss_mib},
-                        {"table", table}});
-            return;
-        }
-        for (const auto& s : r.shapes)
-            std::printf("%-22s %6.2f s  %.3f bits/param  error %.4f (RTN %.4f)\n", s.name.c_str(),
-                        s.seconds, s.bits_per_param, s.rel_output_error, s.rtn_rel_output_error);
-        std::printf("7B expert (32 layers): %.1f minutes extrapolated; peak RSS %.0f MiB\n",
-                    r.extrapolated_7b_minutes, r.peak_rss_mib);
-        for (const auto& t : r.table)
-            std::printf("%-9s %d-bit salient %5.1f%%: error %.4f, %.3f bits/param\n",
-                        delta::method_name(t.method), t.bits, 100 * t.salient_fraction,
-                        t.rel_output_error, t.bits_per_param);
-    });
-}
+void register_bench_compress(CLI::App* bench);  // cmd_bench_compress.cpp
 
 // cmd_bench_decode_cuda.cpp: the decode benchmark on the GPU (Error(device) without one).
 BenchDecodeResult bench_decode_on_cuda(const ModelConfig* synthetic, DType dtype,

@@ -201,6 +201,46 @@ private slots:
         QVERIFY2(r.out.contains("measured f32 FMA peak"), r.out.constData());
     }
 
+    // bench compress: the pair is written once and reused, imported into a scratch catalog
+    // and compressed as `meswitch compress` does; the stages and layer types account for the
+    // run (nothing about speed).
+    void benchCompressRunsThePipeline() {
+        QTemporaryDir dir;
+        const QString pair = dir.path() + "/pair";
+        Run r = run_cli({"bench", "compress", "--shape", "tiny", "--dir", pair, "--json"});
+        QVERIFY2(r.exit_code == 0, r.err.constData());
+        QJsonObject b = parse_object(r.out);
+        QCOMPARE(b["mode"].toString(), QString("pipeline"));
+        QVERIFY(b["pair_written"].toBool());
+        QVERIFY(QFile::exists(pair + "/base/tokenizer.json") &&
+                QFile::exists(pair + "/expert/model.safetensors"));
+        QVERIFY(QFile::exists(pair + "/bench-home/deltas/bench-expert-meswitch-2bit.msd"));
+        const QJsonObject st = b["stages"].toObject();
+        double staged = 0;
+        for (const auto& v : st) staged += v.toDouble();
+        staged -= st["calibration_windows"].toDouble();
+        const double wall = b["compress_seconds"].toDouble();
+        QVERIFY2(staged <= wall * 1.01 && staged >= 0.5 * wall,
+                 qPrintable(QString("stages %1 s of %2 s").arg(staged).arg(wall)));
+        const QJsonObject types = b["layer_types"].toObject();
+        QCOMPARE(types.size(), 7);
+        for (const char* t :
+             {"q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"})
+            QCOMPARE(types[t].toObject()["layers"].toInt(), 4);
+        QVERIFY(b["peak_anonymous_bytes"].toDouble() > 1e6);
+        QVERIFY(b["peak_rss_bytes"].toDouble() >= b["peak_anonymous_bytes"].toDouble());
+        const double err = b["mean_rel_output_error"].toDouble();
+        QVERIFY2(err > 0 && err < 0.5, qPrintable(QString::number(err)));
+        QVERIFY(b["bits_per_param"].toDouble() > 1 && b["bits_per_param"].toDouble() < 3);
+
+        r = run_cli({"bench", "compress", "--shape", "tiny", "--dir", pair});
+        QVERIFY2(r.exit_code == 0, r.err.constData());
+        QVERIFY2(r.out.contains(", reused"), r.out.constData());
+        QVERIFY2(r.out.contains("compress 2-bit, end to end:"), r.out.constData());
+        QVERIFY2(r.out.contains("linears by type: down_proj"), r.out.constData());
+        QVERIFY2(r.out.contains(QString::number(err, 'f', 6).toUtf8()), r.out.constData());
+    }
+
     // bench serve runs one workload batched, one at a time and reloading per request; greedy
     // decoding must give every request the same tokens in all three (nothing about speed).
     void benchServe() {
