@@ -365,6 +365,27 @@ private slots:
         QVERIFY(std::abs(sampled.rel_output_error - one.rel_output_error) <
                 0.5 * one.rel_output_error);
         QCOMPARE(sampled.rel_weight_error, one.rel_weight_error);  // always over every row
+
+        // With fewer samples than half the inputs, the kept activations measure the same
+        // output error as the Gram matrix (‖A Xᵀ‖² = ⟨G, AᵀA⟩), to float rounding.
+        CalibrationStats by_gram(cols), by_x(cols);
+        by_x.keep_samples = true;
+        by_gram.add_upper(x.data(), 40, scratch, &pool);
+        by_x.add_upper(x.data(), 40, scratch, &pool);
+        by_x.add_upper(x.data() + 40 * cols, 50, scratch, &pool);
+        by_gram.add_upper(x.data() + 40 * cols, 50, scratch, &pool);
+        by_gram.finish(&pool);
+        by_x.finish(&pool);
+        QCOMPARE(by_x.x.size(), std::size_t(rows * cols));
+        QVERIFY(by_gram.x.empty());
+        const LinearError g = measure_error(L.l.delta.data(), c, by_gram, 0, 2);
+        const LinearError xs = measure_error(L.l.delta.data(), c, by_x, 0, 2);
+        QVERIFY2(std::abs(g.rel_output_error - xs.rel_output_error) < 1e-5 * g.rel_output_error,
+                 qPrintable(QString("%1 vs %2")
+                                .arg(g.rel_output_error, 0, 'g', 12)
+                                .arg(xs.rel_output_error, 0, 'g', 12)));
+        QVERIFY(g.rel_output_error > 0);
+        QCOMPARE(xs.rel_weight_error, g.rel_weight_error);
     }
 
     void planted_salient_channels_are_found_and_help() {

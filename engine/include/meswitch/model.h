@@ -289,6 +289,11 @@ public:
     // Weights by Hugging Face name. replace_weight swaps in an owned copy (same shape;
     // f32/f16/bf16) used by every later forward; restore_weight goes back to the original.
     std::vector<std::string> weight_names() const;
+    // A model reading its weights in place from the mapped files (ModelOptions::
+    // weights_in_memory false, or too big to copy): drops this process's resident pages of
+    // them, so that a pass over a model larger than memory does not keep every page counted
+    // in its RSS; the next forward reads them back from the page cache. No effect otherwise.
+    void release_mapped_pages() const;
     TensorView weight(std::string_view name) const;
     void replace_weight(std::string_view name, HostTensor tensor);
     void restore_weight(std::string_view name);

@@ -32,12 +32,14 @@ std::string content_hash(const io::Checkpoint& checkpoint, const ProgressFn& pro
         const std::string head = name + '\0' + dtype_name(view.dtype) + '\0' + view.shape_string();
         XXH3_128bits_update(state.get(), head.data(), head.size() + 1);
         for (std::size_t off = 0; off < view.nbytes; off += kChunk) {
-            if (cancel) cancel->throw_if_cancelled("hashing " + checkpoint.file_of(name).path().string());
+            if (cancel)
+                cancel->throw_if_cancelled("hashing " + checkpoint.file_of(name).path().string());
             const std::size_t n = std::min(kChunk, view.nbytes - off);
             XXH3_128bits_update(state.get(), view.data + off, n);
             done += n;
             if (progress) progress(total ? double(done) / double(total) : 1.0, name);
         }
+        io::release_pages(view.data, view.nbytes);  // read once: RSS stays bounded (7B pairs)
     }
     const XXH128_hash_t h = XXH3_128bits_digest(state.get());
     char hex[33];

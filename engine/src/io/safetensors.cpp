@@ -308,4 +308,13 @@ TensorView SafetensorsFile::view(std::string_view name) const {
     return view(*info);
 }
 
+void release_pages(const void* data, std::size_t bytes) {
+    if (!data || bytes == 0) return;
+    static const auto page = static_cast<std::uintptr_t>(::sysconf(_SC_PAGESIZE));
+    // Whole pages only: a page shared with a neighbouring tensor is left alone.
+    const auto begin = (reinterpret_cast<std::uintptr_t>(data) + page - 1) / page * page;
+    const auto end = (reinterpret_cast<std::uintptr_t>(data) + bytes) / page * page;
+    if (end > begin) ::madvise(reinterpret_cast<void*>(begin), end - begin, MADV_DONTNEED);
+}
+
 }  // namespace meswitch::io

@@ -37,6 +37,12 @@ struct TensorInfo {
 // Views point into the read-only mapping and live as long as this object (moves keep them).
 // Files written by `safetensors` are 8-byte aligned, but the format does not promise it:
 // read elements with convert_to_f32 or memcpy rather than by casting view.data.
+// Drops this process's page-table entries for a range of a read-only file mapping (a view's
+// data): the page cache keeps the bytes and the next read faults them back in. What keeps the
+// resident set bounded while a pass streams checkpoints larger than memory (hashing,
+// compression): without it every page read once stays counted until the mapping goes.
+void release_pages(const void* data, std::size_t bytes);
+
 class SafetensorsFile {
 public:
     static constexpr std::uint64_t max_header_bytes = 100ull << 20;

@@ -495,6 +495,10 @@ std::vector<float> Model::forward_batch(std::span<const BatchSequence> batch) {
     return impl_->forward_batch(batch);
 }
 
+void Model::release_mapped_pages() const {
+    impl_->weights.release_mapped_pages();
+}
+
 std::vector<std::string> Model::weight_names() const {
     return impl_->weights.names();
 }

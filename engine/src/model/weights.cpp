@@ -220,6 +220,14 @@ WeightStore WeightStore::open(const ModelConfig& config, const std::filesystem::
     return w;
 }
 
+void WeightStore::release_mapped_pages() const {
+    if (!checkpoint_) return;
+    for (const std::string& name : checkpoint_->tensor_names()) {
+        const TensorView v = checkpoint_->view(name);
+        io::release_pages(v.data, v.nbytes);
+    }
+}
+
 WeightStore WeightStore::from_tensors(const ModelConfig& config,
                                       std::map<std::string, HostTensor> tensors) {
     WeightStore w;

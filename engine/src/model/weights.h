@@ -67,6 +67,10 @@ public:
     // Points the slot at caller-owned memory without copying (same shape, F32/F16/BF16,
     // aligned to the element size); rebinding the same view re-reads 1-D tensors.
     void bind(std::string_view name, const TensorView& view);
+    // Weights read in place from the mapped files: drops this process's resident pages of them
+    // (io::release_pages); the next read faults them back in from the page cache. Weights in
+    // the arena or owned copies are untouched.
+    void release_mapped_pages() const;
 
 private:
     void add_slots(const ModelConfig& config,

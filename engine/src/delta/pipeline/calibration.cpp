@@ -158,6 +158,12 @@ CalibrationSet::CalibrationSet(const ModelConfig& config, std::int64_t first_lay
     if (head) head_.emplace(config.hidden_size, keeps_gram(config.hidden_size, full_gram));
 }
 
+void CalibrationSet::keep_samples_below(std::int64_t tokens) {
+    auto keep = [&](CalibrationStats& s) { s.keep_samples = s.has_gram() && 2 * tokens < s.cols; };
+    for (CalibrationStats& s : stats_) keep(s);
+    if (head_) keep(*head_);
+}
+
 void CalibrationSet::finish(ThreadPool* pool) {
     for (CalibrationStats& s : stats_) s.finish(pool);
     if (head_) head_->finish(pool);
@@ -214,6 +220,11 @@ CalibrationSet collect_calibration(Model& model,
     const ModelConfig& cfg = model.config();
     CalibrationSet set(cfg, first_layer, last_layer, head, full_gram);
     ThreadPool pool(model.threads());  // the statistics' element-wise passes
+    {
+        std::int64_t tokens = 0;
+        for (const auto& ids : sequences) tokens += static_cast<std::int64_t>(ids.size());
+        set.keep_samples_below(tokens);
+    }
     Collector collector(set, inner, first_layer, last_layer, pool);
     struct Restore {
         Model& m;

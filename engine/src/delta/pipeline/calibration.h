@@ -62,6 +62,9 @@ public:
     void add_statistics_seconds(double s) { statistics_seconds_ += s; }
     // Mirrors every statistic's Gram matrix (CalibrationStats::finish) once all are added.
     void finish(ThreadPool* pool);
+    // Keeps the activations of every statistic with more than twice `tokens` columns (and a
+    // Gram matrix): see CalibrationStats::keep_samples.
+    void keep_samples_below(std::int64_t tokens);
 
     // Bytes the statistics of these layers would take (Gram matrices dominate).
     static std::uint64_t bytes_for(const ModelConfig& config, std::int64_t first_layer,

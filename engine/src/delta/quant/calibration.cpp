@@ -51,8 +51,9 @@ constexpr std::int64_t kTile = 32;         // square tiles of the mirror pass
 
 }  // namespace
 
-void CalibrationStats::add_upper(const float* x, std::int64_t rows, std::vector<float>& block,
+void CalibrationStats::add_upper(const float* xin, std::int64_t rows, std::vector<float>& block,
                                  ThreadPool* pool) {
+    const float* x = xin;
     if (rows <= 0) return;
     if (cols <= 0 || static_cast<std::int64_t>(diag.size()) != cols)
         throw Error(ErrorKind::invalid_argument,
@@ -121,6 +122,7 @@ void CalibrationStats::add_upper(const float* x, std::int64_t rows, std::vector<
             16);
         mirrored_ = false;
     }
+    if (keep_samples) this->x.insert(this->x.end(), xin, xin + rows * cols);
     samples += rows;
 }
 
@@ -154,6 +156,12 @@ void CalibrationStats::merge(const CalibrationStats& other) {
                                                      std::to_string(other.cols) + " columns into " +
                                                      std::to_string(cols));
     for (std::size_t i = 0; i < diag.size(); ++i) diag[i] += other.diag[i];
+    if (keep_samples && other.keep_samples) {
+        x.insert(x.end(), other.x.begin(), other.x.end());
+    } else {
+        keep_samples = false;
+        x.clear();
+    }
     if (has_gram() && other.has_gram()) {
         for (std::size_t i = 0; i < gram.size(); ++i) gram[i] += other.gram[i];
         mirrored_ = mirrored_ && other.mirrored_;

@@ -23,6 +23,11 @@ struct CalibrationStats {
     std::int64_t samples = 0;  // rows of X added so far
     std::vector<double> gram;  // cols*cols sums of x_i x_j, row-major, symmetric; empty → diag only
     std::vector<double> diag;  // cols sums of x_i²; always present
+    // The activations themselves (samples × cols f32), kept when keep_samples is set: with
+    // fewer samples than half the columns, a layer's output error ‖X eᵀ‖² from X costs less
+    // than from G (measure_error), and X takes less than a quarter of G's memory.
+    bool keep_samples = false;
+    std::vector<float> x;
 
     CalibrationStats() = default;
     // full_gram: keep G (only when cols <= max_gram_cols); otherwise diag only.
