@@ -1,13 +1,13 @@
 // Nothing cut off (issue #20): every page (Library, Compress with its chart tabs and the
 // Saliency tab, Chat, MoE, Settings) and every dialog (the Import wizard's pages, About, the log
-// viewer, the first-run offer and its progress) in English and in Simplified Chinese, at the
-// default window size and at the smallest size the window allows. For every visible label,
-// button, combo box (current text or placeholder), line edit placeholder, header section, item
-// view cell, tab and chart title or legend, the width its text needs (QFontMetrics) is compared
-// with the space the widget gives it; a failure names the page, the widget, the text and both
-// widths. Also: the window keeps its default width after every page has been shown, the
-// Compress page's left panel keeps its width while idle, running and done, and every sidebar
-// icon fills the same size. Screenshots of each page, dialog, language and size go to
+// viewer, the first-run offer and its progress, the new MoE plan dialog) in English and in
+// Simplified Chinese, at the default window size and at the smallest size the window allows. For
+// every visible label, button, combo box (current text or placeholder), line edit placeholder,
+// header section, item view cell, tab and chart title or legend, the width its text needs
+// (QFontMetrics) is compared with the space the widget gives it; a failure names the page, the
+// widget, the text and both widths. Also: the window keeps its default width after every page has
+// been shown, the Compress page's left panel keeps its width while idle, running and done, and
+// every sidebar icon fills the same size. Screenshots of each page, dialog, language and size go to
 // test-output/screenshots/layout_*.png.
 #include <QAbstractButton>
 #include <QAbstractItemView>
@@ -60,6 +60,8 @@
 #include "meswitch/import.h"
 #include "meswitch/log.h"
 #include "meswitch/paths.h"
+#include "moe_page.h"
+#include "moe_plan_dialog.h"
 #include "saliency_view.h"
 #include "studio_app.h"
 #include "studio_page.h"
@@ -559,6 +561,14 @@ private slots:
         QCOMPARE(wizard->currentId(), int(ImportWizard::RolePage));
         lookAtDialog(checker, wizard, QStringLiteral("import_role"), language);
         wizard->reject();
+
+        auto* moe = w.findChild<MoePage*>();
+        QVERIFY(moe);
+        std::unique_ptr<MoePlanDialog> plan(moe->newPlanDialog());
+        plan->show();
+        QVERIFY(QTest::qWaitForWindowExposed(plan.get()));
+        lookAtDialog(checker, plan.get(), QStringLiteral("moe_plan"), language);
+        plan->close();
 
         report(checker);
     }

@@ -24,6 +24,7 @@
 #include <vector>
 
 #include "meswitch/model.h"
+#include "meswitch/progress.h"
 
 namespace meswitch {
 class Catalog;
@@ -65,9 +66,13 @@ struct DistanceTable {
 
 // Reads the base and every variant (Mixtral folders of the same shapes; Error(invalid_argument)
 // naming the folder and tensor otherwise). L2: ‖a − b‖; cosine: 1 − a·b / (‖a‖‖b‖).
+// Progress is reported per layer × expert position; `cancel` is polled between positions
+// (Error(cancelled)).
 DistanceTable expert_distances(const std::filesystem::path& base,
                                const std::vector<std::filesystem::path>& variants,
-                               DistanceMetric metric = DistanceMetric::l2);
+                               DistanceMetric metric = DistanceMetric::l2,
+                               const ProgressFn& progress = {},
+                               const CancelToken* cancel = nullptr);
 
 struct PlanOptions {
     // Bytes the expert blocks of all variants may take; the fewest shared positions that fit.

@@ -1,4 +1,5 @@
 // Per-position distances between the variants' expert blocks and against the base.
+#include <algorithm>
 #include <cmath>
 
 #include "meswitch/error.h"
@@ -63,7 +64,8 @@ double distance(const std::vector<float>& a, const std::vector<float>& b, Distan
 
 DistanceTable expert_distances(const std::filesystem::path& base,
                                const std::vector<std::filesystem::path>& variants,
-                               DistanceMetric metric) {
+                               DistanceMetric metric, const ProgressFn& progress,
+                               const CancelToken* cancel) {
     if (variants.size() < 2)
         throw Error(ErrorKind::invalid_argument,
                     "expert consolidation needs at least two variants, got " +
@@ -72,9 +74,12 @@ DistanceTable expert_distances(const std::filesystem::path& base,
     t.metric = metric;
     t.base = base;
     t.variants = variants;
+    if (progress) progress(0.0, "opening " + base.string());
     const Model b = detail::load_mixtral(base, 1);
     std::vector<Model> vs;
     for (const auto& v : variants) {
+        if (cancel) cancel->throw_if_cancelled("expert distances");
+        if (progress) progress(0.0, "opening " + v.string());
         vs.push_back(detail::load_mixtral(v, 1));
         detail::check_same_shapes(b, base, vs.back(), v);
         t.variant_names.push_back(v.filename().empty() ? v.parent_path().filename().string()
@@ -89,8 +94,14 @@ DistanceTable expert_distances(const std::filesystem::path& base,
         t.expert_block_bytes += b.weight(n).nbytes;
 
     const std::size_t V = vs.size();
+    const std::int64_t total = t.config.num_hidden_layers * t.config.num_local_experts;
     for (std::int64_t l = 0; l < t.config.num_hidden_layers; ++l)
         for (std::int64_t e = 0; e < t.config.num_local_experts; ++e) {
+            if (cancel) cancel->throw_if_cancelled("expert distances");
+            if (progress)
+                progress(static_cast<double>(l * t.config.num_local_experts + e) /
+                             static_cast<double>(std::max<std::int64_t>(total, 1)),
+                         "layer " + std::to_string(l) + ", expert " + std::to_string(e));
             PositionDistances p;
             p.layer = l;
             p.expert = e;
@@ -110,6 +121,7 @@ DistanceTable expert_distances(const std::filesystem::path& base,
             for (double d : p.to_base) p.mean_to_base += d / static_cast<double>(V);
             t.positions.push_back(std::move(p));
         }
+    if (progress) progress(1.0, "distances done");
     return t;
 }
 
