@@ -1606,10 +1606,6 @@ Import one with Import… (Ctrl+I), by dropping a model folder here, or with:
         <translation> (#%1, %2 of %3 shared)</translation>
     </message>
     <message>
-        <source>No consolidation plan yet. Make one with: meswitch moe plan --base BASE --variant A --variant B …</source>
-        <translation>No consolidation plan yet. Make one with: meswitch moe plan --base BASE --variant A --variant B …</translation>
-    </message>
-    <message>
         <source>Variants: %1. %2 of %3 positions shared by all variants; expert memory %4 instead of %5 (saves %6). Metric %7, shared block = %8.</source>
         <translation>Variants: %1. %2 of %3 positions shared by all variants; expert memory %4 instead of %5 (saves %6). Metric %7, shared block = %8.</translation>
     </message>
@@ -1632,6 +1628,161 @@ Import one with Import… (Ctrl+I), by dropping a model folder here, or with:
     <message>
         <source>layer %1, expert %2: mean distance between variants %3, to the base %4</source>
         <translation>layer %1, expert %2: mean distance between variants %3, to the base %4</translation>
+    </message>
+    <message>
+        <source>Making the plan: %1</source>
+        <translation>Making the plan: %1</translation>
+    </message>
+    <message>
+        <source>Plan saved.</source>
+        <translation>Plan saved.</translation>
+    </message>
+    <message>
+        <source>Cancelled: no plan was saved.</source>
+        <translation>Cancelled: no plan was saved.</translation>
+    </message>
+    <message>
+        <source>The plan could not be made: %1</source>
+        <translation>The plan could not be made: %1</translation>
+    </message>
+    <message>
+        <source>Making the plan…</source>
+        <translation>Making the plan…</translation>
+    </message>
+    <message>
+        <source>Delete plan</source>
+        <translation>Delete plan</translation>
+    </message>
+    <message>
+        <source>Delete the consolidation plan &quot;%1&quot;? The models are not touched.</source>
+        <translation>Delete the consolidation plan &quot;%1&quot;? The models are not touched.</translation>
+    </message>
+    <message>
+        <source>Delete</source>
+        <translation>Delete</translation>
+    </message>
+    <message>
+        <source>Cannot delete the plan: %1</source>
+        <translation>Cannot delete the plan: %1</translation>
+    </message>
+    <message>
+        <source>Plan deleted.</source>
+        <translation>Plan deleted.</translation>
+    </message>
+    <message>
+        <source>&amp;New plan…</source>
+        <translation>&amp;New plan…</translation>
+    </message>
+    <message>
+        <source>Measure the distances between the variants&apos; experts and share the most similar positions (as meswitch moe plan does)</source>
+        <translation>Measure the distances between the variants&apos; experts and share the most similar positions (as meswitch moe plan does)</translation>
+    </message>
+    <message>
+        <source>&amp;Delete plan</source>
+        <translation>&amp;Delete plan</translation>
+    </message>
+    <message>
+        <source>Cancel</source>
+        <translation>Cancel</translation>
+    </message>
+    <message>
+        <source>No consolidation plan yet. Make one with New plan…, or on the command line: meswitch moe plan --base BASE --variant A --variant B …</source>
+        <translation>No consolidation plan yet. Make one with New plan…, or on the command line: meswitch moe plan --base BASE --variant A --variant B …</translation>
+    </message>
+</context>
+<context>
+    <name>MoePlanDialog</name>
+    <message>
+        <source>Base model folder</source>
+        <translation>Base model folder</translation>
+    </message>
+    <message>
+        <source>Variant folder</source>
+        <translation>Variant folder</translation>
+    </message>
+    <message>
+        <source>Choose the base model (a catalog model or a folder).</source>
+        <translation>Choose the base model (a catalog model or a folder).</translation>
+    </message>
+    <message>
+        <source>Tick at least two variants.</source>
+        <translation>Tick at least two variants.</translation>
+    </message>
+    <message>
+        <source>The base cannot also be a variant.</source>
+        <translation>The base cannot also be a variant.</translation>
+    </message>
+    <message>
+        <source>New consolidation plan</source>
+        <translation>New consolidation plan</translation>
+    </message>
+    <message>
+        <source>&amp;Name:</source>
+        <translation>&amp;Name:</translation>
+    </message>
+    <message>
+        <source>optional</source>
+        <translation>optional</translation>
+    </message>
+    <message>
+        <source>&amp;Base:</source>
+        <translation>&amp;Base:</translation>
+    </message>
+    <message>
+        <source>Browse…</source>
+        <translation>Browse…</translation>
+    </message>
+    <message>
+        <source>&amp;Variants:</source>
+        <translation>&amp;Variants:</translation>
+    </message>
+    <message>
+        <source>Add folder…</source>
+        <translation>Add folder…</translation>
+    </message>
+    <message>
+        <source>&amp;Distance:</source>
+        <translation>&amp;Distance:</translation>
+    </message>
+    <message>
+        <source>L2</source>
+        <translation>L2</translation>
+    </message>
+    <message>
+        <source>cosine</source>
+        <translation>cosine</translation>
+    </message>
+    <message>
+        <source>&amp;Shared block:</source>
+        <translation>&amp;Shared block:</translation>
+    </message>
+    <message>
+        <source>mean of the variants</source>
+        <translation>mean of the variants</translation>
+    </message>
+    <message>
+        <source>medoid variant</source>
+        <translation>medoid variant</translation>
+    </message>
+    <message>
+        <source>the base&apos;s</source>
+        <translation>the base&apos;s</translation>
+    </message>
+    <message>
+        <source>Share this many positions:</source>
+        <translation>Share this many positions:</translation>
+    </message>
+    <message>
+        <source>Or fit the expert blocks in (MiB):</source>
+        <translation>Or fit the expert blocks in (MiB):</translation>
+    </message>
+    <message>
+        <source>&amp;Make plan</source>
+        <translation>&amp;Make plan</translation>
+    </message>
+    <message>
+        <source>Cancel</source>
+        <translation>Cancel</translation>
     </message>
 </context>
 <context>

@@ -1599,10 +1599,6 @@ Import one with Import… (Ctrl+I), by dropping a model folder here, or with:
         <translation>（#%1，%3 个中共享 %2 个）</translation>
     </message>
     <message>
-        <source>No consolidation plan yet. Make one with: meswitch moe plan --base BASE --variant A --variant B …</source>
-        <translation>还没有合并方案。可用以下命令创建：meswitch moe plan --base BASE --variant A --variant B …</translation>
-    </message>
-    <message>
         <source>Variants: %1. %2 of %3 positions shared by all variants; expert memory %4 instead of %5 (saves %6). Metric %7, shared block = %8.</source>
         <translation>变体：%1。%3 个位置中有 %2 个由所有变体共享；专家内存 %4（原为 %5，节省 %6）。度量 %7，共享块 = %8。</translation>
     </message>
@@ -1625,6 +1621,161 @@ Import one with Import… (Ctrl+I), by dropping a model folder here, or with:
     <message>
         <source>layer %1, expert %2: mean distance between variants %3, to the base %4</source>
         <translation>第 %1 层，专家 %2：变体间平均距离 %3，与基础模型的距离 %4</translation>
+    </message>
+    <message>
+        <source>Making the plan: %1</source>
+        <translation>正在制定计划：%1</translation>
+    </message>
+    <message>
+        <source>Plan saved.</source>
+        <translation>计划已保存。</translation>
+    </message>
+    <message>
+        <source>Cancelled: no plan was saved.</source>
+        <translation>已取消：没有保存计划。</translation>
+    </message>
+    <message>
+        <source>The plan could not be made: %1</source>
+        <translation>无法制定计划：%1</translation>
+    </message>
+    <message>
+        <source>Making the plan…</source>
+        <translation>正在制定计划…</translation>
+    </message>
+    <message>
+        <source>Delete plan</source>
+        <translation>删除计划</translation>
+    </message>
+    <message>
+        <source>Delete the consolidation plan &quot;%1&quot;? The models are not touched.</source>
+        <translation>删除合并计划“%1”？模型不受影响。</translation>
+    </message>
+    <message>
+        <source>Delete</source>
+        <translation>删除</translation>
+    </message>
+    <message>
+        <source>Cannot delete the plan: %1</source>
+        <translation>无法删除计划：%1</translation>
+    </message>
+    <message>
+        <source>Plan deleted.</source>
+        <translation>计划已删除。</translation>
+    </message>
+    <message>
+        <source>&amp;New plan…</source>
+        <translation>新建计划(&amp;N)…</translation>
+    </message>
+    <message>
+        <source>Measure the distances between the variants&apos; experts and share the most similar positions (as meswitch moe plan does)</source>
+        <translation>测量各变体专家之间的距离，并共享最相似的位置（与 meswitch moe plan 相同）</translation>
+    </message>
+    <message>
+        <source>&amp;Delete plan</source>
+        <translation>删除计划(&amp;D)</translation>
+    </message>
+    <message>
+        <source>Cancel</source>
+        <translation>取消</translation>
+    </message>
+    <message>
+        <source>No consolidation plan yet. Make one with New plan…, or on the command line: meswitch moe plan --base BASE --variant A --variant B …</source>
+        <translation>还没有合并计划。用“新建计划…”创建一个，或在命令行中运行：meswitch moe plan --base BASE --variant A --variant B …</translation>
+    </message>
+</context>
+<context>
+    <name>MoePlanDialog</name>
+    <message>
+        <source>Base model folder</source>
+        <translation>基础模型文件夹</translation>
+    </message>
+    <message>
+        <source>Variant folder</source>
+        <translation>变体文件夹</translation>
+    </message>
+    <message>
+        <source>Choose the base model (a catalog model or a folder).</source>
+        <translation>请选择基础模型（目录中的模型或文件夹）。</translation>
+    </message>
+    <message>
+        <source>Tick at least two variants.</source>
+        <translation>请至少勾选两个变体。</translation>
+    </message>
+    <message>
+        <source>The base cannot also be a variant.</source>
+        <translation>基础模型不能同时作为变体。</translation>
+    </message>
+    <message>
+        <source>New consolidation plan</source>
+        <translation>新建合并计划</translation>
+    </message>
+    <message>
+        <source>&amp;Name:</source>
+        <translation>名称(&amp;N)：</translation>
+    </message>
+    <message>
+        <source>optional</source>
+        <translation>可选</translation>
+    </message>
+    <message>
+        <source>&amp;Base:</source>
+        <translation>基础(&amp;B)：</translation>
+    </message>
+    <message>
+        <source>Browse…</source>
+        <translation>浏览…</translation>
+    </message>
+    <message>
+        <source>&amp;Variants:</source>
+        <translation>变体(&amp;V)：</translation>
+    </message>
+    <message>
+        <source>Add folder…</source>
+        <translation>添加文件夹…</translation>
+    </message>
+    <message>
+        <source>&amp;Distance:</source>
+        <translation>距离(&amp;D)：</translation>
+    </message>
+    <message>
+        <source>L2</source>
+        <translation>L2</translation>
+    </message>
+    <message>
+        <source>cosine</source>
+        <translation>余弦</translation>
+    </message>
+    <message>
+        <source>&amp;Shared block:</source>
+        <translation>共享块(&amp;S)：</translation>
+    </message>
+    <message>
+        <source>mean of the variants</source>
+        <translation>各变体的平均</translation>
+    </message>
+    <message>
+        <source>medoid variant</source>
+        <translation>中心变体</translation>
+    </message>
+    <message>
+        <source>the base&apos;s</source>
+        <translation>基础模型的</translation>
+    </message>
+    <message>
+        <source>Share this many positions:</source>
+        <translation>共享的位置数：</translation>
+    </message>
+    <message>
+        <source>Or fit the expert blocks in (MiB):</source>
+        <translation>或将专家块限制在（MiB）：</translation>
+    </message>
+    <message>
+        <source>&amp;Make plan</source>
+        <translation>制定计划(&amp;M)</translation>
+    </message>
+    <message>
+        <source>Cancel</source>
+        <translation>取消</translation>
     </message>
 </context>
 <context>
