@@ -2,6 +2,7 @@
 #include <cblas.h>
 
 #include <cmath>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -11,6 +12,25 @@
 #include "meswitch/error.h"
 
 namespace meswitch::delta {
+namespace {
+
+// Σ_i term(i) for i in [0, n): the terms on the pool, added in index order, so the sum is the
+// same on any number of threads.
+double ordered_sum(ThreadPool& pool, std::size_t n,
+                   const std::function<double(std::size_t)>& term) {
+    std::vector<double> terms(n);
+    pool.parallel_for(
+        n,
+        [&](std::size_t i0, std::size_t i1) {
+            for (std::size_t i = i0; i < i1; ++i) terms[i] = term(i);
+        },
+        16);
+    double sum = 0;
+    for (double v : terms) sum += v;
+    return sum;
+}
+
+}  // namespace
 
 LinearError measure_error(const float* delta, const CompressedLinear& c,
                           const CalibrationStats& stats, std::int64_t sample_rows, int threads) {
@@ -76,7 +96,6 @@ LinearError measure_error(const float* delta, const CompressedLinear& c,
         // m·n·t multiply-adds, fewer than ssyrk's m·n²/2 when t < n/2 (a 7B down_proj: 14336
         // inputs, 3178 calibration tokens); squares summed in double per row, in row order.
         std::vector<float> p(static_cast<std::size_t>(m * t));
-        std::vector<double> row_sum(static_cast<std::size_t>(m));
         auto quad = [&](const float* a) {
             {
                 const detail::BlasThreads blas(detail::BlasThreads::for_size(std::max(m, n)));
@@ -85,23 +104,15 @@ LinearError measure_error(const float* delta, const CompressedLinear& c,
                             stats.x.data(), static_cast<int>(n), 0.0f, p.data(),
                             static_cast<int>(t));
             }
-            pool.parallel_for(
-                static_cast<std::size_t>(m),
-                [&](std::size_t r0, std::size_t r1) {
-                    for (std::size_t r = r0; r < r1; ++r) {
-                        const float* pr = p.data() + r * static_cast<std::size_t>(t);
-                        double acc[4] = {0, 0, 0, 0};
-                        std::int64_t j = 0;
-                        for (; j + 4 <= t; j += 4)
-                            for (int l = 0; l < 4; ++l) acc[l] += double(pr[j + l]) * pr[j + l];
-                        for (; j < t; ++j) acc[0] += double(pr[j]) * pr[j];
-                        row_sum[r] = (acc[0] + acc[1]) + (acc[2] + acc[3]);
-                    }
-                },
-                16);
-            double sum = 0;
-            for (double v : row_sum) sum += v;
-            return sum;
+            return ordered_sum(pool, static_cast<std::size_t>(m), [&](std::size_t r) {
+                const float* pr = p.data() + r * static_cast<std::size_t>(t);
+                double acc[4] = {0, 0, 0, 0};
+                std::int64_t j = 0;
+                for (; j + 4 <= t; j += 4)
+                    for (int l = 0; l < 4; ++l) acc[l] += double(pr[j + l]) * pr[j + l];
+                for (; j < t; ++j) acc[0] += double(pr[j]) * pr[j];
+                return (acc[0] + acc[1]) + (acc[2] + acc[3]);
+            });
         };
         oe = quad(ed.data());
         od = quad(ed.data() + m * n);
@@ -110,7 +121,6 @@ LinearError measure_error(const float* delta, const CompressedLinear& c,
         // of what G·Aᵀ takes), then its inner product with G in double, rows of the triangle
         // on the pool (sums per row, added in order).
         std::vector<float> s(static_cast<std::size_t>(n * n));
-        std::vector<double> row_sum(static_cast<std::size_t>(n));
         auto quad = [&](const float* a) {
             {
                 const detail::BlasThreads blas(detail::BlasThreads::for_size(std::max(m, n)));
@@ -118,26 +128,17 @@ LinearError measure_error(const float* delta, const CompressedLinear& c,
                             static_cast<int>(m), 1.0f, a, static_cast<int>(n), 0.0f, s.data(),
                             static_cast<int>(n));
             }
-            pool.parallel_for(
-                static_cast<std::size_t>(n),
-                [&](std::size_t i0, std::size_t i1) {
-                    for (std::size_t i = i0; i < i1; ++i) {
-                        const double* g = stats.gram.data() + i * static_cast<std::size_t>(n);
-                        const float* sr = s.data() + i * static_cast<std::size_t>(n);
-                        // Four partial sums: the loop vectorises without reassociation.
-                        double off[4] = {0, 0, 0, 0};
-                        std::int64_t j = static_cast<std::int64_t>(i) + 1;
-                        for (; j + 4 <= n; j += 4)
-                            for (int l = 0; l < 4; ++l) off[l] += g[j + l] * double(sr[j + l]);
-                        for (; j < n; ++j) off[0] += g[j] * double(sr[j]);
-                        row_sum[i] =
-                            g[i] * double(sr[i]) + 2.0 * ((off[0] + off[1]) + (off[2] + off[3]));
-                    }
-                },
-                16);
-            double sum = 0;
-            for (double v : row_sum) sum += v;
-            return sum;
+            return ordered_sum(pool, static_cast<std::size_t>(n), [&](std::size_t i) {
+                const double* g = stats.gram.data() + i * static_cast<std::size_t>(n);
+                const float* sr = s.data() + i * static_cast<std::size_t>(n);
+                // Four partial sums: the loop vectorises without reassociation.
+                double off[4] = {0, 0, 0, 0};
+                std::int64_t j = static_cast<std::int64_t>(i) + 1;
+                for (; j + 4 <= n; j += 4)
+                    for (int l = 0; l < 4; ++l) off[l] += g[j + l] * double(sr[j + l]);
+                for (; j < n; ++j) off[0] += g[j] * double(sr[j]);
+                return g[i] * double(sr[i]) + 2.0 * ((off[0] + off[1]) + (off[2] + off[3]));
+            });
         };
         oe = quad(ed.data());
         od = quad(ed.data() + m * n);
