@@ -388,6 +388,98 @@ private slots:
         QCOMPARE(xs.rel_weight_error, g.rel_weight_error);
     }
 
+    // A Gram matrix deferred to the kept activations (the pipeline's choice for inputs wider
+    // than the exact metric's limit with fewer tokens than half the inputs) reads the same
+    // rows and matrix as the stored one, compresses a layer to the same codes and salient
+    // values and measures the same errors, on its own and merged.
+    void deferred_gram_equals_stored_one() {
+        const std::int64_t rows = 96, cols = 1200, samples = 256;
+        const Layer L = make_layer(rows, cols, 6, 31, samples);
+        CalibrationStats stored(cols), deferred(cols);
+        deferred.defer_gram_to_samples();
+        QVERIFY(deferred.has_gram());
+        QVERIFY(deferred.gram.empty());
+        ThreadPool pool(2);
+        std::vector<float> scratch;
+        for (std::int64_t r0 = 0; r0 < samples; r0 += 100) {
+            const std::int64_t r = std::min<std::int64_t>(100, samples - r0);
+            stored.add_upper(L.l.x.data() + r0 * cols, r, scratch, &pool);
+            deferred.add_upper(L.l.x.data() + r0 * cols, r, scratch, &pool);
+        }
+        stored.finish(&pool);
+        deferred.finish(&pool);
+        QVERIFY(deferred.gram.empty());
+        QCOMPARE(deferred.x.size(), std::size_t(samples * cols));
+        QVERIFY(deferred.diag == stored.diag);
+        const std::vector<std::int64_t> idx{0, 7, 1199, 512};
+        const std::vector<double> a = stored.gram_rows(idx), b = deferred.gram_rows(idx);
+        QCOMPARE(a.size(), std::size_t(4 * cols));
+        std::vector<double> storage;
+        const std::vector<double>& full = deferred.full_gram(storage);
+        QCOMPARE(&full, &storage);
+        // Both are float sums (blocks of 100 by ssyrk added in double, or all 256 by sgemm):
+        // their difference is bounded by a few float roundings of Σ|x_i x_j| ≤ √(G_ii G_jj).
+        const auto scale = [&](std::int64_t i, std::int64_t j) {
+            return std::sqrt(stored.diag[i] * stored.diag[j]) + 1e-30;
+        };
+        double worst = 0;
+        for (std::int64_t r = 0; r < 4; ++r)
+            for (std::int64_t j = 0; j < cols; ++j)
+                worst =
+                    std::max(worst, std::abs(a[r * cols + j] - b[r * cols + j]) / scale(idx[r], j));
+        for (std::int64_t i = 0; i < cols; ++i)
+            for (std::int64_t j = 0; j < cols; ++j)
+                worst = std::max(
+                    worst, std::abs(full[i * cols + j] - stored.gram[i * cols + j]) / scale(i, j));
+        QVERIFY2(worst < 1e-5, qPrintable(QString::number(worst)));
+        QVERIFY_THROWS_EXCEPTION(Error, deferred.gram_rows({cols}));
+        QVERIFY_THROWS_EXCEPTION(Error, deferred.defer_gram_to_samples());  // after samples
+
+        QuantOptions q;
+        q.bits = 2;
+        q.salient = SalientSpec::parse("1%");
+        const CompressedLinear cs = compress_linear(L.l.delta.data(), rows, cols, stored, q);
+        const CompressedLinear cd = compress_linear(L.l.delta.data(), rows, cols, deferred, q);
+        QVERIFY(cs.codes == cd.codes);
+        QVERIFY(cs.salient_idx == cd.salient_idx);
+        QVERIFY(!cs.salient_idx.empty());
+        std::size_t differ = 0;
+        for (std::size_t i = 0; i < cs.salient_values.size(); ++i)
+            differ += cs.salient_values[i] != cd.salient_values[i];
+        QVERIFY2(differ * 100 <= cs.salient_values.size(), qPrintable(QString::number(differ)));
+        const double es = measure_error(L.l.delta.data(), cs, stored, 0, 2).rel_output_error;
+        const double ed = measure_error(L.l.delta.data(), cd, deferred, 0, 2).rel_output_error;
+        QVERIFY2(std::abs(es - ed) < 1e-4 * es,
+                 qPrintable(QString("%1 vs %2").arg(es, 0, 'g', 10).arg(ed, 0, 'g', 10)));
+        QVERIFY(es > 0 && es < 1);
+
+        // Merged: deferred + deferred stays deferred over both sample sets; deferred + stored
+        // becomes stored; both give the Gram matrix of all samples.
+        CalibrationStats d2(cols), s2(cols);
+        d2.defer_gram_to_samples();
+        d2.add(L.l.x.data() + samples * cols, 50);
+        s2.add(L.l.x.data() + samples * cols, 50);
+        CalibrationStats dd = deferred, ds = deferred, sd = stored;
+        dd.merge(d2);
+        ds.merge(s2);
+        sd.merge(d2);
+        QVERIFY(dd.gram_deferred && dd.gram.empty());
+        QCOMPARE(dd.samples, samples + 50);
+        QVERIFY(!ds.gram_deferred && !ds.gram.empty());
+        QVERIFY(!sd.gram.empty());
+        std::vector<double> dd_storage;
+        const std::vector<double>& g_dd = dd.full_gram(dd_storage);
+        worst = 0;
+        for (std::int64_t i = 0; i < cols; ++i)
+            for (std::int64_t j = 0; j < cols; ++j) {
+                const std::size_t at = static_cast<std::size_t>(i * cols + j);
+                const double m = std::sqrt(dd.diag[i] * dd.diag[j]) + 1e-30;
+                worst = std::max({worst, std::abs(g_dd[at] - ds.gram[at]) / m,
+                                  std::abs(g_dd[at] - sd.gram[at]) / m});
+            }
+        QVERIFY2(worst < 1e-5, qPrintable(QString::number(worst)));
+    }
+
     void planted_salient_channels_are_found_and_help() {
         const Layer L = make_layer(256, 1024, 8, 11);
         const CompressedLinear with = compress(L, Method::meswitch, 2, "8");

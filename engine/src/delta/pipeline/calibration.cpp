@@ -6,6 +6,7 @@
 #include <algorithm>
 
 #include "core/thread_pool.h"
+#include "delta/quant/meswitch_quant.h"
 #include "meswitch/error.h"
 #include "meswitch/tokenizer.h"
 
@@ -26,6 +27,32 @@ std::int64_t group_cols(const ModelConfig& c, InputGroup g) {
             return c.intermediate_size;
     }
     return 0;
+}
+
+// Output rows of the linears reading one input group, summed (what measuring their errors
+// multiplies with the group's statistics).
+std::int64_t group_rows(const ModelConfig& c, InputGroup g) {
+    switch (g) {
+        case InputGroup::attn_in:
+            return c.q_dim() + 2 * c.kv_dim();
+        case InputGroup::attn_out:
+            return c.hidden_size;
+        case InputGroup::mlp_in:
+            return 2 * c.intermediate_size;
+        case InputGroup::mlp_hidden:
+            return c.hidden_size;
+    }
+    return 0;
+}
+
+// Whether G = XᵀX of `tokens` samples of `n` inputs costs more to sum and to measure M rows of
+// output error with (ssyrk T·n²/2, then ‖e‖²_G and ‖d‖²_G by ssyrk, M·n² in all) than the
+// error measured straight from X (two sgemms, 2·M·n·T): the statistics' consumers above the
+// exact metric's limit read G only through the error and the salient rows, so then it is
+// deferred (a 1.1B or 7B down_proj; not q/k/v/o or gate/up at a few thousand tokens).
+bool defer_cheaper(std::int64_t tokens, std::int64_t n, std::int64_t m) {
+    const double t = double(tokens), nn = double(n), mm = double(m);
+    return n > detail::exact_metric_max_cols && 2.0 * mm * nn * t < t * nn * nn / 2 + mm * nn * nn;
 }
 
 bool keeps_gram(std::int64_t cols, bool full_gram) {
@@ -158,10 +185,18 @@ CalibrationSet::CalibrationSet(const ModelConfig& config, std::int64_t first_lay
     if (head) head_.emplace(config.hidden_size, keeps_gram(config.hidden_size, full_gram));
 }
 
-void CalibrationSet::keep_samples_below(std::int64_t tokens) {
-    auto keep = [&](CalibrationStats& s) { s.keep_samples = s.has_gram() && 2 * tokens < s.cols; };
-    for (CalibrationStats& s : stats_) keep(s);
-    if (head_) keep(*head_);
+void CalibrationSet::keep_samples_below(const ModelConfig& config, std::int64_t tokens,
+                                        bool defer) {
+    auto keep = [&](CalibrationStats& s, std::int64_t rows) {
+        if (!s.has_gram()) return;
+        if (defer && defer_cheaper(tokens, s.cols, rows))
+            s.defer_gram_to_samples();
+        else
+            s.keep_samples = 2 * tokens < s.cols;
+    };
+    for (std::size_t i = 0; i < stats_.size(); ++i)
+        keep(stats_[i], group_rows(config, static_cast<InputGroup>(i % groups_per_layer)));
+    if (head_) keep(*head_, config.vocab_size);
 }
 
 void CalibrationSet::finish(ThreadPool* pool) {
@@ -214,16 +249,16 @@ std::uint64_t CalibrationSet::bytes_for(const ModelConfig& config, std::int64_t 
 CalibrationSet collect_calibration(Model& model,
                                    const std::vector<std::vector<std::int32_t>>& sequences,
                                    std::int64_t first_layer, std::int64_t last_layer, bool head,
-                                   bool full_gram, const ProgressFn& progress,
+                                   GramUse gram, const ProgressFn& progress,
                                    const CancelToken* cancel, DeltaProvider* inner,
                                    std::vector<std::vector<float>>* states) {
     const ModelConfig& cfg = model.config();
-    CalibrationSet set(cfg, first_layer, last_layer, head, full_gram);
+    CalibrationSet set(cfg, first_layer, last_layer, head, gram != GramUse::diagonal);
     ThreadPool pool(model.threads());  // the statistics' element-wise passes
     {
         std::int64_t tokens = 0;
         for (const auto& ids : sequences) tokens += static_cast<std::int64_t>(ids.size());
-        set.keep_samples_below(tokens);
+        set.keep_samples_below(cfg, tokens, gram == GramUse::salient_rows);
     }
     Collector collector(set, inner, first_layer, last_layer, pool);
     struct Restore {

@@ -41,6 +41,16 @@ std::vector<std::vector<std::int32_t>> calibration_sequences(const Tokenizer& to
                                                              std::int64_t max_len,
                                                              std::int64_t max_tokens);
 
+// What the consumers of calibration statistics read of each Gram matrix G = XᵀX.
+enum class GramUse {
+    diagonal,      // diag(XᵀX) only
+    full,          // all of G, summed as the activations arrive
+    salient_rows,  // all of G for inputs up to exact_metric_max_cols wide; wider inputs are
+                   // read only through the salient channels' rows and the output error, so
+                   // where the tokens are fewer than half the inputs G is deferred to the
+                   // kept activations (a 7B down_proj: no 14336² ssyrk, no 1.6 GB matrix)
+};
+
 // The statistics of the inputs of decoder layers [first_layer, last_layer) and, optionally,
 // of the head input.
 class CalibrationSet {
@@ -62,9 +72,13 @@ public:
     void add_statistics_seconds(double s) { statistics_seconds_ += s; }
     // Mirrors every statistic's Gram matrix (CalibrationStats::finish) once all are added.
     void finish(ThreadPool* pool);
-    // Keeps the activations of every statistic with more than twice `tokens` columns (and a
-    // Gram matrix): see CalibrationStats::keep_samples.
-    void keep_samples_below(std::int64_t tokens);
+    // Before any sample: keeps the activations of every statistic with more than twice
+    // `tokens` columns (and a Gram matrix), see CalibrationStats::keep_samples. With `defer`,
+    // a statistic wider than the exact metric's limit (exact_metric_max_cols) whose layers'
+    // errors cost less to measure from X than G costs to sum and measure with defers G to the
+    // activations (CalibrationStats::defer_gram_to_samples): its consumers read only the
+    // salient channels' rows of G.
+    void keep_samples_below(const ModelConfig& config, std::int64_t tokens, bool defer = false);
 
     // Bytes the statistics of these layers would take (Gram matrices dominate).
     static std::uint64_t bytes_for(const ModelConfig& config, std::int64_t first_layer,
@@ -98,7 +112,7 @@ private:
 CalibrationSet collect_calibration(Model& model,
                                    const std::vector<std::vector<std::int32_t>>& sequences,
                                    std::int64_t first_layer, std::int64_t last_layer, bool head,
-                                   bool full_gram, const ProgressFn& progress = {},
+                                   GramUse gram, const ProgressFn& progress = {},
                                    const CancelToken* cancel = nullptr,
                                    DeltaProvider* inner = nullptr,
                                    std::vector<std::vector<float>>* states = nullptr);

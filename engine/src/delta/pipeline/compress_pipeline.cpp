@@ -334,18 +334,22 @@ CompressResult compress_expert(const std::filesystem::path& base_folder,
 
     // The residual streams leaving the previous window: each layer runs once in all.
     std::vector<std::vector<float>> calib_states, heldout_states;
+    // A low-rank metric reads all of G for every layer; otherwise layers wider than the exact
+    // metric's limit read only G's salient rows (and the error from the activations).
+    const delta::GramUse gram_use =
+        plan.quant.metric_rank > 0 ? delta::GramUse::full : delta::GramUse::salient_rows;
     for (std::size_t w = 0; w < windows.size(); ++w) {
         check_cancel();
         const auto [first, last] = windows[w];
         const bool is_last = w + 1 == windows.size();
         const auto t_calibration = clock_type::now();
         delta::CalibrationSet calib =
-            delta::collect_calibration(calib_model, calib_seqs, first, last, is_last, true, {},
+            delta::collect_calibration(calib_model, calib_seqs, first, last, is_last, gram_use, {},
                                        cancel, nullptr, &calib_states);
         delta::CalibrationSet held;
         if (heldout_model)
             held = delta::collect_calibration(*heldout_model, heldout_seqs, first, last, is_last,
-                                              true, {}, cancel, nullptr, &heldout_states);
+                                              gram_use, {}, cancel, nullptr, &heldout_states);
         // The window's layers have been read for every sequence: drop their pages from the
         // resident set before the next window reads its own.
         calib_model.release_mapped_pages();

@@ -95,7 +95,7 @@ void CalibrationStats::add_upper(const float* xin, std::int64_t rows, std::vecto
                     "calibration activations: non-finite value at sample " +
                         std::to_string(samples + bad / cols) + ", channel " +
                         std::to_string(bad % cols));
-    if (has_gram()) {
+    if (!gram.empty()) {
         // The block's XᵀX in single precision (ssyrk straight from the activations, upper
         // triangle, half the time of dsyrk on a widened copy), added row by row to the upper
         // triangle of the double-precision sum (contiguous, vectorised; rows split over the
@@ -127,7 +127,7 @@ void CalibrationStats::add_upper(const float* xin, std::int64_t rows, std::vecto
 }
 
 void CalibrationStats::finish(ThreadPool* pool) {
-    if (!has_gram() || mirrored_) return;
+    if (gram.empty() || mirrored_) return;
     // Lower triangle ← upper, in 32 × 32 tiles (element by element down a column, every write
     // would touch a new cache line); tiles of one tile row per task.
     double* g = gram.data();
@@ -156,18 +156,101 @@ void CalibrationStats::merge(const CalibrationStats& other) {
                                                      std::to_string(other.cols) + " columns into " +
                                                      std::to_string(cols));
     for (std::size_t i = 0; i < diag.size(); ++i) diag[i] += other.diag[i];
+    if (!has_gram() || !other.has_gram()) {
+        gram.clear();
+        gram_deferred = false;
+        mirrored_ = true;
+    } else if (gram_deferred && other.gram_deferred) {
+        // Both deferred: G stays the Gram matrix of the concatenated samples (below).
+    } else {
+        // At least one side stored: store the sum (a deferred side computed from its samples).
+        if (gram_deferred) {
+            std::vector<double> mine;
+            full_gram(mine);
+            gram = std::move(mine);
+            gram_deferred = false;
+            mirrored_ = true;
+        }
+        std::vector<double> storage;
+        const std::vector<double>& theirs =
+            other.gram_deferred ? other.full_gram(storage) : other.gram;
+        for (std::size_t i = 0; i < gram.size(); ++i) gram[i] += theirs[i];
+        mirrored_ = mirrored_ && (other.gram_deferred || other.mirrored_);
+    }
     if (keep_samples && other.keep_samples) {
         x.insert(x.end(), other.x.begin(), other.x.end());
     } else {
         keep_samples = false;
         x.clear();
     }
-    if (has_gram() && other.has_gram()) {
-        for (std::size_t i = 0; i < gram.size(); ++i) gram[i] += other.gram[i];
-        mirrored_ = mirrored_ && other.mirrored_;
-    } else
-        gram.clear();
     samples += other.samples;
+}
+
+void CalibrationStats::defer_gram_to_samples() {
+    if (!has_gram() || samples > 0)
+        throw Error(ErrorKind::invalid_argument,
+                    "calibration statistics: the Gram matrix can only be deferred before the "
+                    "first sample, when there is one");
+    gram.clear();
+    gram.shrink_to_fit();
+    gram_deferred = true;
+    keep_samples = true;
+    mirrored_ = true;
+}
+
+std::vector<double> CalibrationStats::gram_rows(const std::vector<std::int64_t>& idx) const {
+    const auto k = static_cast<std::int64_t>(idx.size());
+    std::vector<double> out(static_cast<std::size_t>(k * cols));
+    for (std::int64_t i : idx)
+        if (i < 0 || i >= cols)
+            throw Error(ErrorKind::invalid_argument, "calibration statistics: Gram row " +
+                                                         std::to_string(i) + " outside the " +
+                                                         std::to_string(cols) + " columns");
+    if (!gram.empty()) {
+        for (std::int64_t a = 0; a < k; ++a)
+            std::copy_n(gram.begin() + idx[a] * cols, cols, out.begin() + a * cols);
+        return out;
+    }
+    if (!gram_deferred || k == 0 || samples == 0) return out;
+    // X_idxᵀ X: the idx columns of X gathered (samples × k), one sgemm (k·samples·cols
+    // multiply-adds; a few hundred salient rows cost a fraction of a second at 7B).
+    const std::int64_t t = samples;
+    std::vector<float> xs(static_cast<std::size_t>(t * k)), r(static_cast<std::size_t>(k * cols));
+    for (std::int64_t s = 0; s < t; ++s)
+        for (std::int64_t a = 0; a < k; ++a) xs[s * k + a] = x[s * cols + idx[a]];
+    {
+        const detail::BlasThreads blas(detail::BlasThreads::for_size(cols));
+        cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, static_cast<int>(k),
+                    static_cast<int>(cols), static_cast<int>(t), 1.0f, xs.data(),
+                    static_cast<int>(k), x.data(), static_cast<int>(cols), 0.0f, r.data(),
+                    static_cast<int>(cols));
+    }
+    std::copy(r.begin(), r.end(), out.begin());
+    return out;
+}
+
+const std::vector<double>& CalibrationStats::full_gram(std::vector<double>& storage) const {
+    if (!gram.empty()) {
+        if (!mirrored_)
+            throw Error(ErrorKind::invalid_argument,
+                        "calibration statistics: the Gram matrix is read before finish()");
+        return gram;
+    }
+    storage.assign(static_cast<std::size_t>(cols * cols), 0.0);
+    if (!gram_deferred || samples == 0) return storage;
+    std::vector<float> block(static_cast<std::size_t>(cols * cols));
+    {
+        const detail::BlasThreads blas(detail::BlasThreads::for_size(cols));
+        cblas_ssyrk(CblasRowMajor, CblasUpper, CblasTrans, static_cast<int>(cols),
+                    static_cast<int>(samples), 1.0f, x.data(), static_cast<int>(cols), 0.0f,
+                    block.data(), static_cast<int>(cols));
+    }
+    for (std::int64_t i = 0; i < cols; ++i)
+        for (std::int64_t j = i; j < cols; ++j)
+            storage[static_cast<std::size_t>(i * cols + j)] =
+                storage[static_cast<std::size_t>(j * cols + i)] =
+                    block[static_cast<std::size_t>(i * cols + j)];
+    return storage;
 }
 
 CalibrationStats CalibrationStats::diagonal_only() const {

@@ -28,13 +28,27 @@ struct CalibrationStats {
     // than from G (measure_error), and X takes less than a quarter of G's memory.
     bool keep_samples = false;
     std::vector<float> x;
+    // G deferred to the kept activations (defer_gram_to_samples): not summed as blocks arrive
+    // (for a 7B down_proj, the ssyrk over 14336² and the 1.6 GB double matrix were most of the
+    // statistics' time and memory) but computed from x where it is read: the rows of the
+    // salient channels (gram_rows), and the whole matrix only if a consumer needs it
+    // (full_gram). has_gram() stays true: G is known, only not stored.
+    bool gram_deferred = false;
 
     CalibrationStats() = default;
     // full_gram: keep G (only when cols <= max_gram_cols); otherwise diag only.
     // Throws Error(invalid_argument) when cols <= 0.
     explicit CalibrationStats(std::int64_t cols, bool full_gram = true);
 
-    bool has_gram() const { return !gram.empty(); }
+    // G is known: stored in `gram`, or deferred to the kept activations.
+    bool has_gram() const { return !gram.empty() || gram_deferred; }
+    // Drops the stored G and keeps the activations instead (see gram_deferred). Only before
+    // the first add(); throws Error(invalid_argument) afterwards or without a Gram matrix.
+    void defer_gram_to_samples();
+    // Rows idx of G (idx.size() × cols, row-major): from `gram`, or X_idxᵀ X by sgemm.
+    std::vector<double> gram_rows(const std::vector<std::int64_t>& idx) const;
+    // All of G: `gram` itself when stored, else computed from x into `storage` (returned).
+    const std::vector<double>& full_gram(std::vector<double>& storage) const;
 
     // Adds `rows` activation vectors, x is rows × cols f32 row-major. Non-finite values
     // throw Error(invalid_argument) (they would poison every statistic).

@@ -22,7 +22,8 @@ CompressedLinear compress_linear(const float* delta, std::int64_t rows, std::int
     if (options.salient_dtype != DType::f16 && options.salient_dtype != DType::bf16)
         bad("salient values must be f16 or bf16");
     if (stats.cols != cols || static_cast<std::int64_t>(stats.diag.size()) != cols ||
-        (stats.has_gram() && static_cast<std::int64_t>(stats.gram.size()) != cols * cols))
+        (!stats.gram.empty() && static_cast<std::int64_t>(stats.gram.size()) != cols * cols) ||
+        (stats.gram_deferred && static_cast<std::int64_t>(stats.x.size()) != stats.samples * cols))
         bad("calibration statistics have " + std::to_string(stats.cols) + " columns, the layer " +
             std::to_string(cols));
     for (std::int64_t i = 0; i < rows * cols; ++i)

@@ -91,7 +91,7 @@ LinearError measure_error(const float* delta, const CompressedLinear& c,
     double oe = 0, od = 0;
     const std::int64_t t = stats.samples;
     if (stats.keep_samples && t > 0 && static_cast<std::int64_t>(stats.x.size()) == t * n &&
-        2 * t < n) {
+        (2 * t < n || stats.gram.empty())) {
         // Σ_r a_r G a_rᵀ = Σ_r ‖X a_rᵀ‖² = ‖A Xᵀ‖²_F from the kept activations: A Xᵀ by sgemm,
         // m·n·t multiply-adds, fewer than ssyrk's m·n²/2 when t < n/2 (a 7B down_proj: 14336
         // inputs, 3178 calibration tokens); squares summed in double per row, in row order.
@@ -116,7 +116,7 @@ LinearError measure_error(const float* delta, const CompressedLinear& c,
         };
         oe = quad(ed.data());
         od = quad(ed.data() + m * n);
-    } else if (stats.has_gram()) {
+    } else if (!stats.gram.empty()) {
         // Σ_r a_r G a_rᵀ = ⟨G, AᵀA⟩: AᵀA by ssyrk (upper triangle, m·n² multiply-adds, half
         // of what G·Aᵀ takes), then its inner product with G in double, rows of the triangle
         // on the pool (sums per row, added in order).

@@ -425,14 +425,16 @@ CompressedLinear compress_meswitch(const float* delta, std::int64_t rows, std::i
             sal[static_cast<std::size_t>(r * k + j)] = delta[r * cols + salient[j]];
     if (k > 0 && n > 0 && stats.has_gram()) {
         check_cancel();
+        // Only G's salient rows are read (computed from the activations when G is deferred).
+        const std::vector<double> g_s = stats.gram_rows(salient);
         std::vector<double> gss(static_cast<std::size_t>(k * k));
         std::vector<float> gsn(static_cast<std::size_t>(k * n));
         double mean = 0;
         for (std::int64_t a = 0; a < k; ++a) {
-            for (std::int64_t bb = 0; bb < k; ++bb)
-                gss[a * k + bb] = stats.gram[salient[a] * cols + salient[bb]];
+            const double* row = g_s.data() + a * cols;
+            for (std::int64_t bb = 0; bb < k; ++bb) gss[a * k + bb] = row[salient[bb]];
             for (std::int64_t bb = 0; bb < n; ++bb)
-                gsn[a * n + bb] = static_cast<float>(stats.gram[salient[a] * cols + coded[bb]]);
+                gsn[a * n + bb] = static_cast<float>(row[coded[bb]]);
             mean += gss[a * k + a];
         }
         mean = mean > 0 ? mean / k : 1.0;

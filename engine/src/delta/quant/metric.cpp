@@ -71,8 +71,10 @@ Metric exact_metric(const CalibrationStats& stats, const std::vector<std::int64_
     const std::int64_t n = static_cast<std::int64_t>(coded.size()),
                        k = static_cast<std::int64_t>(salient.size());
     const std::int64_t c = stats.cols;
+    std::vector<double> storage;
+    const std::vector<double>& gram = stats.full_gram(storage);
     const auto g = [&](std::int64_t i, std::int64_t j) {
-        return stats.gram[static_cast<std::size_t>(i * c + j)];
+        return gram[static_cast<std::size_t>(i * c + j)];
     };
     std::vector<double> h(static_cast<std::size_t>(n * n));
     for (std::int64_t a = 0; a < n; ++a)
@@ -126,13 +128,15 @@ Metric low_rank_metric(const CalibrationStats& stats, const std::vector<std::int
         y(static_cast<std::size_t>(c * kk));
     std::vector<double> q(static_cast<std::size_t>(n * kk));
     for (double& x : q) x = normal(rng);
+    std::vector<double> storage;
+    const std::vector<double>& gram = stats.full_gram(storage);
     const BlasThreads blas(BlasThreads::for_size(c));
     auto apply = [&] {  // q ← (G q) restricted to coded rows
         std::fill(full.begin(), full.end(), 0.0);
         for (std::int64_t a = 0; a < n; ++a)
             std::copy_n(q.begin() + a * kk, kk, full.begin() + coded[a] * kk);
-        cblas_dsymm(CblasRowMajor, CblasLeft, CblasUpper, int(c), int(kk), 1.0, stats.gram.data(),
-                    int(c), full.data(), int(kk), 0.0, y.data(), int(kk));
+        cblas_dsymm(CblasRowMajor, CblasLeft, CblasUpper, int(c), int(kk), 1.0, gram.data(), int(c),
+                    full.data(), int(kk), 0.0, y.data(), int(kk));
         std::vector<double> out(static_cast<std::size_t>(n * kk));
         for (std::int64_t a = 0; a < n; ++a)
             std::copy_n(y.begin() + coded[a] * kk, kk, out.begin() + a * kk);
