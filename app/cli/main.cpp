@@ -26,6 +26,7 @@ std::string plain_json_message(std::string text) {
 
 int main(int argc, char** argv) {
     using namespace meswitch;
+    use_huge_pages_for_malloc(argv);
     cli::Context ctx;
     CLI::App app{
         "ME-Switch Studio command line: import models, compress expert deltas, "

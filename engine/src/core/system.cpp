@@ -3,6 +3,9 @@
 #include <unistd.h>
 
 #include <cstdio>
+#include <cstdlib>
+#include <fstream>
+#include <string>
 
 #include "backend/cuda/device_scan.h"
 #include "build_config.h"
@@ -47,6 +50,28 @@ std::uint64_t host_memory_available() {
     return pages > 0 && size > 0
                ? static_cast<std::uint64_t>(pages) * static_cast<std::uint64_t>(size)
                : 0;
+}
+
+void use_huge_pages_for_malloc(char** argv) {
+#if defined(__linux__) && defined(__GLIBC__)
+    if (!argv || !argv[0]) return;
+    if (const char* off = std::getenv("MESWITCH_HUGE_PAGES"); off && std::string(off) == "0")
+        return;
+    const char* current = std::getenv("GLIBC_TUNABLES");
+    std::string tunables = current ? current : "";
+    if (tunables.find("glibc.malloc.hugetlb") != std::string::npos) return;
+    {
+        std::ifstream thp("/sys/kernel/mm/transparent_hugepage/enabled");
+        std::string mode;
+        std::getline(thp, mode);
+        if (mode.empty() || mode.find("[never]") != std::string::npos) return;
+    }
+    tunables += std::string(tunables.empty() ? "" : ":") + "glibc.malloc.hugetlb=1";
+    if (::setenv("GLIBC_TUNABLES", tunables.c_str(), 1) != 0) return;
+    ::execv("/proc/self/exe", argv);  // returns only when it fails: go on as we are
+#else
+    (void)argv;
+#endif
 }
 
 }  // namespace meswitch
