@@ -653,6 +653,18 @@ Ctrl+Enter sends, Esc stops, Ctrl+N starts a new chat.</translation>
         <source>Stopped before the answer began. Regenerate answers again.</source>
         <translation>Stopped before the answer began. Regenerate answers again.</translation>
     </message>
+    <message>
+        <source>model defaults: %1</source>
+        <translation>model defaults: %1</translation>
+    </message>
+    <message>
+        <source>M&amp;odel defaults</source>
+        <translation>M&amp;odel defaults</translation>
+    </message>
+    <message>
+        <source>Use the sampling settings each model ships in its generation_config.json (temperature, top-p, max tokens) where it has them; the values here fill the rest. Off: always the values here.</source>
+        <translation>Use the sampling settings each model ships in its generation_config.json (temperature, top-p, max tokens) where it has them; the values here fill the rest. Off: always the values here.</translation>
+    </message>
 </context>
 <context>
     <name>CompressCharts</name>

@@ -647,6 +647,18 @@ Ctrl+Enter 发送，Esc 停止，Ctrl+N 开始新对话。</translation>
         <source>Stopped before the answer began. Regenerate answers again.</source>
         <translation>在回答开始前已停止。“重新生成”可再次回答。</translation>
     </message>
+    <message>
+        <source>model defaults: %1</source>
+        <translation>模型默认值：%1</translation>
+    </message>
+    <message>
+        <source>M&amp;odel defaults</source>
+        <translation>模型默认值(&amp;O)</translation>
+    </message>
+    <message>
+        <source>Use the sampling settings each model ships in its generation_config.json (temperature, top-p, max tokens) where it has them; the values here fill the rest. Off: always the values here.</source>
+        <translation>使用每个模型在其 generation_config.json 中提供的采样设置（温度、top-p、最大令牌数），其余由此处的值补充。关闭：始终使用此处的值。</translation>
+    </message>
 </context>
 <context>
     <name>CompressCharts</name>

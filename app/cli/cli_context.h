@@ -14,6 +14,7 @@
 #include "meswitch/catalog.h"
 #include "meswitch/engine.h"
 #include "meswitch/generate.h"
+#include "meswitch/generation_defaults.h"
 #include "meswitch/tokenizer.h"
 
 namespace meswitch::cli {
@@ -48,8 +49,13 @@ ModelConfig synthetic_shape(const std::string& name);
 // user turn (falling back to a plain format; *note then says why).
 std::vector<std::int32_t> encode_prompt(const Tokenizer& tok, const std::string& prompt, bool chat,
                                         std::string* note);
-// -n, --temperature, --top-k, --top-p, --min-p, --repetition-penalty, --seed, --stop.
+// -n, --temperature, --top-k, --top-p, --min-p, --repetition-penalty, --seed, --stop,
+// --no-model-defaults.
 void add_sampling_options(CLI::App* cmd, GenerateOptions& opts);
+// The sampling flags given on `cmd`'s command line: they win over the model's
+// generation_config defaults, which fill the others (unless --no-model-defaults).
+SamplingChoice chosen_sampling(const CLI::App* cmd, const GenerateOptions& opts);
+bool use_model_defaults(const CLI::App* cmd);
 
 void register_info(CLI::App& app, Context& ctx);
 void register_list(CLI::App& app, Context& ctx);

@@ -42,7 +42,7 @@ void register_chat(CLI::App& app, Context& ctx) {
         ->capture_default_str();
     cmd->add_option("--threads", threads, "CPU threads (default: all cores)");
     add_sampling_options(cmd, opts);
-    cmd->callback([&ctx] {
+    cmd->callback([&ctx, cmd] {
         Catalog& cat = ctx.catalog();
         EngineOptions eo = ctx.engine_options(device_arg, threads, threshold);
         GenerateRequest req;
@@ -74,6 +74,8 @@ void register_chat(CLI::App& app, Context& ctx) {
         req.routing_threshold = threshold;
         req.mode = mode_arg == "merged" ? DeltaMode::merged : DeltaMode::separate;
         req.options = opts;
+        req.use_model_defaults = use_model_defaults(cmd);
+        req.chosen = chosen_sampling(cmd, opts);
 
         Engine engine(eo);
         std::promise<RequestOutcome> finished;
@@ -105,6 +107,7 @@ void register_chat(CLI::App& app, Context& ctx) {
         else
             std::fprintf(stderr, "answered by %s: %s\n", who.c_str(), out.weights.c_str());
         if (!out.note.empty()) std::cerr << "meswitch: " << out.note << "\n";
+        if (!out.sampling.empty()) std::cerr << "sampling: " << out.sampling << "\n";
         const GenerateResult& r = out.generation;
         std::fprintf(stderr, "%zu tokens (%s), %.2f tokens/s\n", r.tokens.size(),
                      r.stop_reason.c_str(), r.tokens_per_second);

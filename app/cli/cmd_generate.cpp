@@ -6,6 +6,7 @@
 #include "cli_context.h"
 #include "meswitch/chat_template.h"
 #include "meswitch/generate.h"
+#include "meswitch/generation_defaults.h"
 #include "meswitch/model.h"
 #include "meswitch/tokenizer.h"
 
@@ -41,6 +42,26 @@ void add_sampling_options(CLI::App* cmd, GenerateOptions& opts) {
         ->capture_default_str();
     cmd->add_option("--seed", opts.sampling.seed, "random seed (default: from the clock)");
     cmd->add_option("--stop", opts.stop_strings, "stop before this text (repeatable)");
+    static bool no_model_defaults = false;  // read through count(): one command runs
+    cmd->add_flag("--no-model-defaults", no_model_defaults,
+                  "ignore the model's generation_config.json defaults (temperature, top-p, "
+                  "top-k, repetition penalty, max new tokens, eos ids)");
+}
+
+SamplingChoice chosen_sampling(const CLI::App* cmd, const GenerateOptions& opts) {
+    SamplingChoice c;
+    const SamplingOptions& s = opts.sampling;
+    if (cmd->count("--temperature")) c.temperature = s.temperature;
+    if (cmd->count("--top-k")) c.top_k = s.top_k;
+    if (cmd->count("--top-p")) c.top_p = s.top_p;
+    if (cmd->count("--min-p")) c.min_p = s.min_p;
+    if (cmd->count("--repetition-penalty")) c.repetition_penalty = s.repetition_penalty;
+    if (cmd->count("--max-tokens")) c.max_tokens = opts.max_tokens;
+    return c;
+}
+
+bool use_model_defaults(const CLI::App* cmd) {
+    return cmd->count("--no-model-defaults") == 0;
 }
 
 void register_generate(CLI::App& app, Context& ctx) {
@@ -66,15 +87,27 @@ void register_generate(CLI::App& app, Context& ctx) {
             opts.sampling.seed = static_cast<std::uint64_t>(
                 std::chrono::steady_clock::now().time_since_epoch().count());
         const auto folder = ctx.resolve_model(model_arg);
+        // The model's own defaults (stored at import for a catalog model) under the flags given.
+        GenerationDefaults defaults;
+        if (use_model_defaults(cmd)) {
+            const auto m = std::filesystem::exists(model_arg) ? std::nullopt
+                                                              : ctx.catalog().find_model(model_arg);
+            defaults = m ? generation_defaults_of(*m) : GenerationDefaults::read_folder(folder);
+        }
+        const GenerateOptions used =
+            resolve_sampling(opts, defaults, chosen_sampling(cmd, opts), use_model_defaults(cmd));
         Model model = Model::load(folder, ModelOptions{threads});
         const Tokenizer tok = Tokenizer::from_folder(folder);
         std::string note;
         const auto ids = encode_prompt(tok, prompt, chat, &note);
-        opts.continues_prompt = !chat;  // a chat answer starts a message of its own
+        GenerateOptions go = used;
+        go.continues_prompt = !chat;  // a chat answer starts a message of its own
         if (!note.empty()) std::cerr << "meswitch: " << note << "\n";
-        const GenerateResult r = generate(model, tok, ids, opts, [](std::string_view piece) {
-            std::cout << piece << std::flush;
-        });
+        if (!defaults.empty())
+            std::cerr << "meswitch: sampling " << describe_sampling(go)
+                      << " (model defaults: " << defaults.describe() << ")\n";
+        const GenerateResult r = generate(
+            model, tok, ids, go, [](std::string_view piece) { std::cout << piece << std::flush; });
         std::cout << std::endl;
         std::fprintf(stderr,
                      "%d prompt tokens, %zu generated (%s), prefill %.1f ms, %.2f tokens/s\n",

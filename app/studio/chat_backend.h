@@ -24,6 +24,9 @@ struct ChatRequest {
     std::string device = "auto";           // "auto", "cpu" or "cuda" (meswitch::EngineOptions)
     std::uint64_t expertBudgetBytes = 0;   // device memory for resident experts (0: automatic)
     meswitch::GenerateOptions options;     // options.cancel is ignored: use ChatBackend::cancel
+    // The answering model's generation_config defaults replace options' sampling and token
+    // limit where the model states them (the Chat page's "Model defaults").
+    bool useModelDefaults = false;
 };
 
 // Who answers and why, known before the first token.
@@ -37,6 +40,7 @@ struct ChatRouting {
     std::string baseReason;  // why the base answers although routing was asked ("below threshold")
     std::string weights;     // at the end: "2-bit meswitch delta, separate on CPU (3 threads)"
     std::string note;        // at the end: e.g. the chat template fallback, left-out turns
+    std::string sampling;    // at the end: the sampling used (and the model's defaults)
 };
 
 struct ChatAnswer {

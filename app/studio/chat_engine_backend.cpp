@@ -210,6 +210,7 @@ ChatRequestId EngineChatBackend::submit(const ChatRequest& request, ChatCallback
     g.messages = request.conversation;
     g.options = request.options;
     g.options.cancel = nullptr;
+    g.use_model_defaults = request.useModelDefaults;
     g.mode = meswitch::DeltaMode::merged;  // in place while the batch wants one expert
     std::filesystem::path base;            // the engine's base ("" = the catalog's)
     std::optional<std::int64_t> baseId;
@@ -283,6 +284,7 @@ ChatRequestId EngineChatBackend::submit(const ChatRequest& request, ChatCallback
                 answer.routing.weights += (o.weights.empty() ? "" : " on ") + device;
         }
         answer.routing.note = o.note;
+        answer.routing.sampling = o.sampling;
         answer.result = o.generation;
         spdlog::info("chat: {} answered ({}{}{}), {} tokens, {} reused",
                      o.model.empty() ? std::string("the base") : o.model, answer.routing.weights,

@@ -1,6 +1,7 @@
 #include "chat_page.h"
 
 #include <QAbstractItemView>
+#include <QCheckBox>
 #include <QComboBox>
 #include <QCoreApplication>
 #include <QDir>
@@ -124,6 +125,7 @@ void ChatPage::saveSampling() {
     s.topP = m_topP->value();
     s.maxTokens = m_maxTokens->value();
     s.seed = static_cast<quint64>(m_seed->value());
+    s.modelDefaults = m_modelDefaults->isChecked();
     StudioSettings::setChatSampling(s);
 }
 
@@ -317,6 +319,11 @@ QString ChatPage::footerFor(const meswitch::MessageRecord& m, const AnswerExtra*
         if (!extra->routing.automatic) parts << tr("chosen by hand");
         // The engine's note (a chat template fallback, turns left out to fit the context).
         if (!extra->routing.note.empty()) parts << qs(extra->routing.note);
+        // The model's own sampling defaults, when they were used.
+        const std::string& sampling = extra->routing.sampling;
+        if (const auto at = sampling.find(" (model defaults: "); at != std::string::npos)
+            parts << tr("model defaults: %1")
+                         .arg(qs(sampling.substr(at + 18, sampling.size() - at - 19)));
     }
     parts << tr("%n tokens", "", static_cast<int>(m.token_count));
     if (m.tokens_per_second > 0) parts << tr("%1 tokens/s").arg(m.tokens_per_second, 0, 'f', 1);
@@ -578,6 +585,7 @@ void ChatPage::startGeneration(std::optional<std::int64_t> regenerating) {
     request.options.sampling.seed = m_seed->value() > 0 ? static_cast<quint64>(m_seed->value())
                                                         : QRandomGenerator::global()->generate64();
     request.options.stop_on_bos = true;  // llama2.c-style models end a text with BOS
+    request.useModelDefaults = m_modelDefaults->isChecked();
 
     // The backend's callbacks run on the engine thread: each is posted to the GUI thread (to
     // the application object, which outlives the page) and reaches the page only while it

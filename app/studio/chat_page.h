@@ -25,6 +25,7 @@
 
 class ChatListModel;
 class ChatMessageWidget;
+class QCheckBox;
 class QComboBox;
 class QDoubleSpinBox;
 class QLabel;
@@ -66,6 +67,7 @@ public:
     QDoubleSpinBox* topPSpin() const { return m_topP; }
     QSpinBox* maxTokensSpin() const { return m_maxTokens; }
     QSpinBox* seedSpin() const { return m_seed; }
+    QCheckBox* modelDefaultsCheck() const { return m_modelDefaults; }
     QLabel* statusLabel() const { return m_status; }
     std::vector<ChatMessageWidget*> messageWidgets() const;
 
@@ -173,6 +175,7 @@ private:
     QSpinBox* m_maxTokens = nullptr;
     QLabel* m_seedCaption = nullptr;
     QSpinBox* m_seed = nullptr;
+    QCheckBox* m_modelDefaults = nullptr;
     QScrollArea* m_scroll = nullptr;
     QWidget* m_messagesHost = nullptr;
     QVBoxLayout* m_messagesLayout = nullptr;

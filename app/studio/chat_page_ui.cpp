@@ -2,6 +2,7 @@
 // column, the input with its actions, shortcuts and tab order) and their texts in the current
 // language. The page's behaviour is in chat_page.cpp.
 #include <QAbstractItemView>
+#include <QCheckBox>
 #include <QComboBox>
 #include <QDoubleSpinBox>
 #include <QHBoxLayout>
@@ -139,6 +140,9 @@ void ChatPage::buildUi() {
     m_seed->setObjectName(QStringLiteral("seedSpin"));
     m_seed->setRange(0, std::numeric_limits<int>::max());
     m_seed->setValue(static_cast<int>(std::min<quint64>(sampling.seed, 0x7fffffff)));
+    m_modelDefaults = new QCheckBox(this);
+    m_modelDefaults->setObjectName(QStringLiteral("modelDefaultsCheck"));
+    m_modelDefaults->setChecked(sampling.modelDefaults);
     for (auto* label : {m_temperatureCaption, m_topPCaption, m_maxTokensCaption, m_seedCaption})
         label->setAlignment(Qt::AlignRight | Qt::AlignVCenter);
     m_temperatureCaption->setBuddy(m_temperature);
@@ -149,6 +153,7 @@ void ChatPage::buildUi() {
     connect(m_topP, &QDoubleSpinBox::valueChanged, this, &ChatPage::saveSampling);
     connect(m_maxTokens, &QSpinBox::valueChanged, this, &ChatPage::saveSampling);
     connect(m_seed, &QSpinBox::valueChanged, this, &ChatPage::saveSampling);
+    connect(m_modelDefaults, &QCheckBox::toggled, this, &ChatPage::saveSampling);
 
     auto* topRow = new QHBoxLayout;
     topRow->addWidget(m_expertCaption);
@@ -164,6 +169,7 @@ void ChatPage::buildUi() {
     samplingRow->addWidget(m_maxTokens);
     samplingRow->addWidget(m_seedCaption);
     samplingRow->addWidget(m_seed);
+    samplingRow->addWidget(m_modelDefaults);
     samplingRow->addStretch(1);
 
     // The conversation.
@@ -260,7 +266,8 @@ void ChatPage::buildUi() {
     setTabOrder(m_temperature, m_topP);
     setTabOrder(m_topP, m_maxTokens);
     setTabOrder(m_maxTokens, m_seed);
-    setTabOrder(m_seed, m_chatList);
+    setTabOrder(m_seed, m_modelDefaults);
+    setTabOrder(m_modelDefaults, m_chatList);
     setTabOrder(m_chatList, m_newChat);
     setFocusProxy(m_input);
 }
@@ -286,6 +293,11 @@ void ChatPage::retranslateUi() {
     m_maxTokensCaption->setText(tr("&Max tokens:"));
     m_seedCaption->setText(tr("See&d:"));
     m_seed->setSpecialValueText(tr("random"));
+    m_modelDefaults->setText(tr("M&odel defaults"));
+    m_modelDefaults->setToolTip(
+        tr("Use the sampling settings each model ships in its generation_config.json "
+           "(temperature, top-p, max tokens) where it has them; the values here fill the rest. "
+           "Off: always the values here."));
     m_empty->setText(
         tr("Ask anything: the router sends every message to the expert that suits "
            "it.\nCtrl+Enter sends, Esc stops, Ctrl+N starts a new chat."));

@@ -20,6 +20,7 @@ constexpr auto kTemperature = "chat/temperature";
 constexpr auto kTopP = "chat/topP";
 constexpr auto kMaxTokens = "chat/maxTokens";
 constexpr auto kSeed = "chat/seed";
+constexpr auto kModelDefaults = "chat/modelDefaults";
 constexpr auto kApiEnabled = "api/enabled";
 constexpr auto kApiHost = "api/host";
 constexpr auto kApiPort = "api/port";
@@ -130,6 +131,7 @@ ChatSampling chatSampling() {
     s.topP = std::clamp(value(kTopP, s.topP).toDouble(), 0.0, 1.0);
     s.maxTokens = std::clamp(value(kMaxTokens, s.maxTokens).toInt(), 1, 1 << 20);
     s.seed = value(kSeed, s.seed).toULongLong();
+    s.modelDefaults = value(kModelDefaults, s.modelDefaults).toBool();
     return s;
 }
 void setChatSampling(const ChatSampling& sampling) {
@@ -137,6 +139,7 @@ void setChatSampling(const ChatSampling& sampling) {
     setValue(kTopP, sampling.topP);
     setValue(kMaxTokens, sampling.maxTokens);
     setValue(kSeed, sampling.seed);
+    setValue(kModelDefaults, sampling.modelDefaults);
 }
 
 QByteArray windowGeometry() {

@@ -59,6 +59,9 @@ struct ChatSampling {
     double topP = 0.95;
     int maxTokens = 256;
     quint64 seed = 0;
+    // Each model's generation_config.json defaults where it states them (the values above
+    // fill the rest); off: the values above exactly.
+    bool modelDefaults = true;
 };
 ChatSampling chatSampling();
 void setChatSampling(const ChatSampling& sampling);

@@ -517,6 +517,15 @@ def save_model(model, folder, vocab, merges):
         json.dump(tokenizer_json(vocab, merges), f, ensure_ascii=False, indent=1)
     with open(os.path.join(folder, "tokenizer_config.json"), "w") as f:
         json.dump(tokenizer_config(), f, indent=2)
+    with open(os.path.join(folder, "generation_config.json"), "w") as f:
+        json.dump(GENERATION_CONFIG, f, indent=2)
+
+
+# The sampling the demo models answer with (read by the importer and used as each model's
+# default in the Studio, the CLI and the API): greedy, short answers. These models are tiny;
+# sampling at the Studio's general default (temperature 0.7) gives wrong answers.
+GENERATION_CONFIG = {"bos_token_id": 1, "eos_token_id": 2, "do_sample": False,
+                     "max_new_tokens": 64}
 
 
 # ----------------------------------------------------------------------------- training

@@ -24,16 +24,19 @@ const char* to_string(ModelRole role);
 
 struct ModelRecord {
     std::int64_t id = 0;
-    std::string name;            // unique
-    std::string path;            // the model folder (referenced in place or copied)
-    std::string architecture;    // "LlamaForCausalLM", ...
-    std::string dtype;           // "F32", "BF16", "F16"
+    std::string name;          // unique
+    std::string path;          // the model folder (referenced in place or copied)
+    std::string architecture;  // "LlamaForCausalLM", ...
+    std::string dtype;         // "F32", "BF16", "F16"
     std::int64_t parameter_count = 0;
-    std::int64_t bytes = 0;      // size of the tensor data on disk
-    std::string content_hash;    // xxhash of the tensor data, hex
+    std::int64_t bytes = 0;    // size of the tensor data on disk
+    std::string content_hash;  // xxhash of the tensor data, hex
     ModelRole role = ModelRole::base;
     std::optional<std::int64_t> base_model_id;  // set for experts
-    std::string created_at;      // ISO 8601 UTC, filled by the catalog
+    std::string created_at;                     // ISO 8601 UTC, filled by the catalog
+    // Sampling defaults from the folder's generation_config.json at import
+    // (GenerationDefaults::to_json; "" when it had none).
+    std::string generation_config;
 };
 
 struct DomainRecord {
@@ -46,8 +49,8 @@ struct DomainRecord {
 struct DeltaArtifactRecord {
     std::int64_t id = 0;
     std::int64_t expert_id = 0;
-    std::string path;         // the .msd file
-    std::string method;       // "meswitch", "rtn", "bitdelta"
+    std::string path;    // the .msd file
+    std::string method;  // "meswitch", "rtn", "bitdelta"
     int bits = 0;
     std::int64_t salient_count = 0;
     std::int64_t bytes = 0;
@@ -78,7 +81,7 @@ struct CompressionRunRecord {
     int bits = 0;
     std::string salient_spec;  // "2%" or "16"
     RunStatus status = RunStatus::finished;
-    std::string message;       // error text for failed runs
+    std::string message;  // error text for failed runs
     double seconds = 0;
     double mean_rel_output_error = 0;
     std::string created_at;
@@ -98,7 +101,7 @@ struct MessageRecord {
     std::int64_t chat_id = 0;
     std::string role;  // "system", "user", "assistant"
     std::string text;
-    std::optional<std::int64_t> expert_id;     // the expert that answered (null: base)
+    std::optional<std::int64_t> expert_id;  // the expert that answered (null: base)
     std::optional<double> routing_confidence;
     std::int64_t token_count = 0;
     double prompt_ms = 0;
@@ -139,7 +142,7 @@ class Catalog {
 public:
     // 1: initial tables; 2: message timing columns; 3: router_models table;
     // 4: MoE consolidation plans (meswitch/moe.h); 5: message alternatives.
-    static constexpr int current_schema_version = 5;
+    static constexpr int current_schema_version = 6;
 
     // Opens (creating if absent) and migrates the database. A file that is not a usable
     // catalog throws CatalogOpenError naming it; the file is never overwritten.
@@ -179,7 +182,8 @@ public:
 
     // Compressed delta artifacts.
     std::int64_t add_delta_artifact(const DeltaArtifactRecord& artifact);
-    std::vector<DeltaArtifactRecord> delta_artifacts(std::optional<std::int64_t> expert_id = {}) const;
+    std::vector<DeltaArtifactRecord> delta_artifacts(
+        std::optional<std::int64_t> expert_id = {}) const;
     void remove_delta_artifact(std::int64_t id);
 
     // Compression runs with their per-layer statistics, written in one transaction.

@@ -54,6 +54,7 @@
 #include "meswitch/compress.h"
 #include "meswitch/error.h"
 #include "meswitch/generate.h"
+#include "meswitch/generation_defaults.h"
 #include "meswitch/model.h"
 #include "meswitch/pool.h"
 #include "meswitch/router.h"
@@ -120,6 +121,12 @@ struct GenerateRequest {
     // form.
     DeltaMode mode = DeltaMode::merged;
     GenerateOptions options;  // options.cancel is ignored: use Engine::cancel
+    // With use_model_defaults, the answering model's generation_config.json (stored in the
+    // catalog at import, or read from the base's folder) replaces options' sampling and
+    // max_tokens where it states them; `chosen` (the user's explicit choices) wins over both.
+    // RequestOutcome::sampling says what was used.
+    bool use_model_defaults = false;
+    SamplingChoice chosen;
 };
 
 struct RequestOutcome {
@@ -138,7 +145,10 @@ struct RequestOutcome {
     // how (e.g. "2-bit meswitch delta, separate", "full weights", "MoE variant of plan p").
     std::string model;
     std::string weights;
-    std::string note;           // chat template fallback, oldest turns left out, ...
+    std::string note;  // chat template fallback, oldest turns left out, ...
+    // Generate requests: the sampling used, e.g. "temperature 0 (greedy), top_p 1, at most 64
+    // tokens (model defaults: temperature 0 (greedy), at most 64 new tokens)".
+    std::string sampling;
     int reused_tokens = 0;      // prompt tokens whose KV cache came from an earlier request
     double queue_ms = 0;        // submit → admitted
     double first_token_ms = 0;  // submit → first token sampled

@@ -63,6 +63,9 @@ struct GenerateOptions {
     SamplingOptions sampling;
     std::vector<std::string> stop_strings;  // generation ends before the first occurrence
     bool stop_on_eos = true;                // config's eos ids and the tokenizer's eos
+    // More ids that end generation as EOS does (with stop_on_eos): e.g. the eos list of the
+    // model's generation_config.json (see resolve_sampling).
+    std::vector<std::int32_t> stop_ids;
     // Stop when BOS is sampled (llama2.c-style models such as stories260K use BOS as the
     // story delimiter and never emit EOS).
     bool stop_on_bos = false;

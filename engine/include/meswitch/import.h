@@ -20,26 +20,30 @@ struct ModelInspection {
     std::string architecture;  // "LlamaForCausalLM"
     std::string dtype;         // the tensors' dtype ("BF16"), or "mixed"
     std::int64_t parameter_count = 0;
-    std::uint64_t bytes = 0;   // tensor data on disk
+    std::uint64_t bytes = 0;  // tensor data on disk
     std::size_t tensor_count = 0;
     std::vector<std::filesystem::path> weight_files;
-    std::string tokenizer;            // "BPE, 32000 tokens" when it loads
+    std::string tokenizer;  // "BPE, 32000 tokens" when it loads
     bool has_chat_template = false;
+    // generation_config.json's sampling defaults in words ("temperature 0 (greedy), …"),
+    // "none" without one (see GenerationDefaults::describe)
+    std::string generation_defaults = "none";
     std::vector<std::string> matching_bases;  // imported bases with this architecture and shapes
     std::vector<std::string> problems;        // each names the file and the problem
 };
 
 // Never throws for problems with the folder itself: they are listed in `problems`.
-ModelInspection inspect_model(const std::filesystem::path& folder, const Catalog* catalog = nullptr);
+ModelInspection inspect_model(const std::filesystem::path& folder,
+                              const Catalog* catalog = nullptr);
 
 struct ImportOptions {
-    std::string name;                 // default: the folder's name
-    std::optional<std::string> base;  // catalog name of the base: imports an expert
-    std::optional<std::string> domain;           // experts: link to this domain (created if new)
-    std::string domain_description;              // for a new domain
-    std::vector<std::string> examples;           // example prompts added to the domain
-    bool copy = false;                // copy the folder into <data folder>/models/<name>
-    std::filesystem::path data_home;  // needed when copy is set
+    std::string name;                   // default: the folder's name
+    std::optional<std::string> base;    // catalog name of the base: imports an expert
+    std::optional<std::string> domain;  // experts: link to this domain (created if new)
+    std::string domain_description;     // for a new domain
+    std::vector<std::string> examples;  // example prompts added to the domain
+    bool copy = false;                  // copy the folder into <data folder>/models/<name>
+    std::filesystem::path data_home;    // needed when copy is set
 };
 
 // Validates (inspect_model; an expert must match its base's architecture and every tensor

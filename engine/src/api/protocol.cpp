@@ -215,7 +215,10 @@ std::vector<std::string> parse_stop(const Json& body, const Limits& limits) {
     return out;
 }
 
-void parse_sampling(const Json& body, const Limits& limits, GenerateOptions& o) {
+// The request's sampling: what the client sent is its explicit choice (request.chosen); what
+// it left out takes the answering model's generation_config defaults, then ours (below).
+void parse_sampling(const Json& body, const Limits& limits, GenerateRequest& request) {
+    GenerateOptions& o = request.options;
     o.stop_on_eos = true;
     o.stop_on_bos = true;  // a sampled BOS is never text (llama2.c-style models end with it)
     o.sampling.temperature = 1.0f;
@@ -254,6 +257,15 @@ void parse_sampling(const Json& body, const Limits& limits, GenerateOptions& o) 
         if (const Json* t = field(body, key))
             o.max_tokens = static_cast<int>(integer(*t, key, 1, cap, why));
     o.stop_strings = parse_stop(body, limits);
+    request.use_model_defaults = true;
+    SamplingChoice& c = request.chosen;
+    if (field(body, "temperature")) c.temperature = o.sampling.temperature;
+    if (field(body, "top_p")) c.top_p = o.sampling.top_p;
+    if (field(body, "top_k")) c.top_k = o.sampling.top_k;
+    if (field(body, "min_p")) c.min_p = o.sampling.min_p;
+    if (field(body, "repetition_penalty")) c.repetition_penalty = o.sampling.repetition_penalty;
+    if (field(body, "max_tokens") || field(body, "max_completion_tokens"))
+        c.max_tokens = o.max_tokens;
 }
 
 void refuse_unsupported(const Json& body, Endpoint endpoint) {
@@ -288,7 +300,7 @@ ParsedRequest parse_fields(Endpoint endpoint, const Json& body, const Limits& li
         p.request.messages = parse_messages(body, limits, p.dropped_messages);
     else
         parse_prompt(body, p.request);
-    parse_sampling(body, limits, p.request.options);
+    parse_sampling(body, limits, p.request);
     if (const Json* s = field(body, "stream")) p.stream = boolean(*s, "stream");
     if (const Json* so = field(body, "stream_options")) {
         if (!so->is_object())

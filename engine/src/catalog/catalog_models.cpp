@@ -10,11 +10,12 @@ using catalog::in_quotes;
 
 #define MODEL_COLUMNS                                                             \
     "m.id, m.name, m.path, m.architecture, m.dtype, m.parameter_count, m.bytes, " \
-    "m.content_hash, m.role, m.base_model_id, m.created_at"
+    "m.content_hash, m.role, m.base_model_id, m.created_at, m.generation_config"
 
 constexpr const char* sql_insert_model =
     "INSERT INTO models (name, path, architecture, dtype, parameter_count, bytes, "
-    "content_hash, role, base_model_id) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)";
+    "content_hash, role, base_model_id, generation_config) "
+    "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)";
 constexpr const char* sql_list_models =
     "SELECT " MODEL_COLUMNS " FROM models m ORDER BY m.role = 'expert', m.name, m.id";
 constexpr const char* sql_model_by_name =
@@ -64,6 +65,7 @@ ModelRecord read_model(const catalog::Statement& st) {
     m.role = st.text(8) == "expert" ? ModelRole::expert : ModelRole::base;
     m.base_model_id = st.optional_int64(9);
     m.created_at = st.text(10);
+    m.generation_config = st.text(11);
     return m;
 }
 
@@ -132,6 +134,7 @@ std::int64_t Catalog::add_model(const ModelRecord& model) {
         st.bind(1, model.name).bind(2, model.path).bind(3, model.architecture);
         st.bind(4, model.dtype).bind(5, model.parameter_count).bind(6, model.bytes);
         st.bind(7, model.content_hash).bind(8, to_string(model.role)).bind(9, model.base_model_id);
+        st.bind(10, model.generation_config);
         st.run();
         id = st.last_insert_id();
     });

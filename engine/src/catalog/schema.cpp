@@ -197,6 +197,13 @@ CREATE TABLE message_alternatives (
 CREATE INDEX message_alternatives_expert ON message_alternatives(expert_id);
 )sql";
 
+// Version 6: a model's sampling defaults from its generation_config.json (HF's keys, the
+// compact JSON GenerationDefaults::to_json writes; '' when the folder had none), read at
+// import and used wherever that model answers unless the user chose otherwise.
+constexpr const char* migration_6_generation_config = R"sql(
+ALTER TABLE models ADD COLUMN generation_config TEXT NOT NULL DEFAULT '';
+)sql";
+
 #undef MESWITCH_NOW
 
 constexpr Migration all_migrations[] = {
@@ -205,6 +212,7 @@ constexpr Migration all_migrations[] = {
     {3, "router models table", migration_3_router_models},
     {4, "MoE consolidation plans", migration_4_moe_plans},
     {5, "message alternatives", migration_5_message_alternatives},
+    {6, "model generation defaults", migration_6_generation_config},
 };
 
 static_assert(std::size(all_migrations) == Catalog::current_schema_version,

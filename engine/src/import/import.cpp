@@ -14,6 +14,7 @@
 #include "io/safetensors.h"
 #include "io/stale_temporaries.h"
 #include "meswitch/error.h"
+#include "meswitch/generation_defaults.h"
 #include "meswitch/model.h"
 #include "meswitch/tokenizer.h"
 #include "model/weights.h"
@@ -181,6 +182,11 @@ ModelInspection inspect_model(const fs::path& folder, const Catalog* catalog) {
     } catch (const Error& e) {
         r.problems.push_back(std::string("tokenizer: ") + e.what());
     }
+    try {
+        r.generation_defaults = GenerationDefaults::read_folder(folder).describe();
+    } catch (const Error& e) {
+        r.problems.push_back(e.what());
+    }
     if (catalog && ck && r.problems.empty()) {
         for (const auto& m : catalog->list_models()) {
             if (m.role != ModelRole::base || m.architecture != r.architecture) continue;
@@ -212,6 +218,7 @@ ModelRecord import_model(Catalog& catalog, const fs::path& folder, const ImportO
     rec.parameter_count = insp.parameter_count;
     rec.bytes = static_cast<std::int64_t>(insp.bytes);
     rec.role = options.base ? ModelRole::expert : ModelRole::base;
+    rec.generation_config = GenerationDefaults::read_folder(folder).to_json();
 
     if (catalog.find_model(rec.name))
         throw Error(

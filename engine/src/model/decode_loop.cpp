@@ -29,6 +29,7 @@ DecodeSession::DecodeSession(const ModelConfig& config, const Tokenizer& tokeniz
     sampler_ = std::make_unique<Sampler>(options.sampling);  // validates before any work
     eos_.insert(config.eos_token_ids.begin(), config.eos_token_ids.end());
     if (auto id = tokenizer.eos_id()) eos_.insert(*id);
+    eos_.insert(options.stop_ids.begin(), options.stop_ids.end());
     bos_ = config.bos_token_id;
     if (!bos_) bos_ = tokenizer.bos_id();
     history_.assign(prompt.begin(), prompt.end());

@@ -43,6 +43,16 @@ void Engine::Impl::load() {
                 break;
             }
     }
+    if (base_id) {
+        if (const auto m = open_catalog().model(*base_id))
+            base_defaults = generation_defaults_of(*m);
+    } else {
+        try {
+            base_defaults = GenerationDefaults::read_folder(base_folder);
+        } catch (const Error& e) {
+            spdlog::warn("engine: the base's sampling defaults are not used: {}", e.what());
+        }
+    }
     spdlog::info("engine: {} on {} (experts {} , KV caches {})", base_name, backend->device_name(),
                  mib(budget), mib(kv_budget));
 }

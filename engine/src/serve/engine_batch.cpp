@@ -120,6 +120,14 @@ SideModel& Engine::Impl::side_for_variant(const ModelRecord& m, std::size_t* var
     throw Error(ErrorKind::not_found, "'" + m.name + "' is in no MoE consolidation plan");
 }
 
+// The sampling defaults of the model answering `s` (after resolve).
+GenerationDefaults Engine::Impl::defaults_for(const Sequence& s) {
+    if (s.expert.empty() && !s.side) return base_defaults;
+    if (options.catalog.empty()) return {};
+    const auto m = open_catalog().find_model(s.expert);
+    return m ? generation_defaults_of(*m) : GenerationDefaults{};
+}
+
 // Which model answers `name` for sequence `s` (after routing).
 void Engine::Impl::resolve(Sequence& s, const std::string& name) {
     if (name.empty() || name == "base" || name == base_name) {
@@ -323,6 +331,13 @@ bool Engine::Impl::admit(Task& task) {
             s->out.route = std::move(r);
         }
         resolve(*s, name);
+        {
+            const GenerationDefaults d =
+                g.use_model_defaults ? defaults_for(*s) : GenerationDefaults{};
+            g.options = resolve_sampling(g.options, d, g.chosen, g.use_model_defaults);
+            s->out.sampling = describe_sampling(g.options);
+            if (!d.empty()) s->out.sampling += " (model defaults: " + d.describe() + ")";
+        }
         if (!s->expert.empty() && !s->side) {
             serve::SwitchReport report;
             s->delta = pool->resident(s->expert, &report);

@@ -172,6 +172,7 @@ struct Engine::Impl {
     std::filesystem::path base_folder;
     std::string base_hash, base_name;
     std::optional<std::int64_t> base_id;
+    GenerationDefaults base_defaults;  // the base's generation_config (catalog or folder)
     std::uint64_t kv_budget = 0;
     std::list<std::unique_ptr<Sequence>> seqs;
     std::list<Parked> parked;  // most recently finished first
@@ -225,6 +226,7 @@ struct Engine::Impl {
     bool admit(Task& task);
     void prepare(Sequence& s);
     void resolve(Sequence& s, const std::string& name);
+    GenerationDefaults defaults_for(const Sequence& s);
     SideModel& side_for_full(const ModelRecord& m);
     void drop_idle_sides(const std::string& keep);
     SideModel& side_for_variant(const ModelRecord& m, std::size_t* variant);
