@@ -10,7 +10,9 @@ every expert with the pack's settings and trains the router), then:
   * exact-match accuracy on the held-out prompts (eval/<domain>.tsv, prompt TAB answer):
     greedy answers from `meswitch generate --chat` (base, uncompressed expert folders) and
     `meswitch chat --expert <name>` (base + compressed delta);
-  * routing accuracy (`meswitch route --eval eval/routing.tsv --json`);
+  * routing accuracy (`meswitch route --eval eval/routing.tsv --json`), on paraphrased
+    prompts (eval/routing_paraphrase.tsv) and the share of prompts of no domain
+    (eval/routing_none.txt) left to the base;
   * `meswitch chat --prompt "What is 17+25?"` (routed).
 Standard library only.
 """
@@ -58,6 +60,18 @@ def main():
     print(f"\nrouting: accuracy {r['accuracy']:.3f} ({r['correct']}/{r['total']}), "
           f"mean confidence {r['mean_confidence']:.3f}, below threshold {r['below_threshold']}, "
           f"mean latency {r['mean_latency_ms']:.2f} ms")
+    r = json.loads(run(m + ["route", "--eval", os.path.join(EVAL, "routing_paraphrase.tsv"),
+                            "--json"]))
+    print(f"routing on paraphrases (routing_paraphrase.tsv, not template-shaped): accuracy "
+          f"{r['accuracy']:.3f} ({r['correct']}/{r['total']}), mean confidence "
+          f"{r['mean_confidence']:.3f}, below threshold {r['below_threshold']}")
+    with open(os.path.join(EVAL, "routing_none.txt")) as f:
+        none = [line.strip() for line in f if line.strip()]
+    to_base = 0
+    for prompt in none:
+        q = json.loads(run(m + ["route", "--prompt", prompt, "--json"]))
+        to_base += q.get("expert") is None
+    print(f"prompts of no domain (routing_none.txt) answered by the base: {to_base}/{len(none)}")
     p = subprocess.run(m + ["chat", "--prompt", "What is 17+25?"], capture_output=True, text=True)
     print(f"\nmeswitch chat --prompt \"What is 17+25?\" -> {p.stdout.strip()!r}")
     print("  " + "\n  ".join(l for l in p.stderr.splitlines() if l.strip()))
