@@ -135,10 +135,11 @@ private slots:
             m.role = ModelRole::base;
             cat.add_model(m);
         }
-        {  // turn it back into a schema-3 catalog (undo migrations 5 and 4)
+        {  // turn it back into a schema-3 catalog (undo migrations 6, 5 and 4)
             sqlite3* db = nullptr;
             QCOMPARE(sqlite3_open(file.c_str(), &db), SQLITE_OK);
             QCOMPARE(sqlite3_exec(db,
+                                  "ALTER TABLE models DROP COLUMN generation_config; "
                                   "DROP TABLE message_alternatives; "
                                   "ALTER TABLE messages DROP COLUMN alternative; "
                                   "DROP TABLE moe_plan_positions; DROP TABLE moe_plan_variants; "
