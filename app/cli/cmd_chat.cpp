@@ -107,7 +107,12 @@ void register_chat(CLI::App& app, Context& ctx) {
         else
             std::fprintf(stderr, "answered by %s: %s\n", who.c_str(), out.weights.c_str());
         if (!out.note.empty()) std::cerr << "meswitch: " << out.note << "\n";
-        if (!out.sampling.empty()) std::cerr << "sampling: " << out.sampling << "\n";
+        if (!out.sampling.empty())
+            std::cerr << "sampling: " << out.sampling
+                      << (out.model_defaults.empty()
+                              ? ""
+                              : " (model defaults: " + out.model_defaults + ")")
+                      << "\n";
         const GenerateResult& r = out.generation;
         std::fprintf(stderr, "%zu tokens (%s), %.2f tokens/s\n", r.tokens.size(),
                      r.stop_reason.c_str(), r.tokens_per_second);

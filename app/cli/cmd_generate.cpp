@@ -94,8 +94,7 @@ void register_generate(CLI::App& app, Context& ctx) {
                                                               : ctx.catalog().find_model(model_arg);
             defaults = m ? generation_defaults_of(*m) : GenerationDefaults::read_folder(folder);
         }
-        const GenerateOptions used =
-            resolve_sampling(opts, defaults, chosen_sampling(cmd, opts), use_model_defaults(cmd));
+        const GenerateOptions used = resolve_sampling(opts, defaults, chosen_sampling(cmd, opts));
         Model model = Model::load(folder, ModelOptions{threads});
         const Tokenizer tok = Tokenizer::from_folder(folder);
         std::string note;

@@ -40,7 +40,7 @@ struct ChatRouting {
     std::string baseReason;  // why the base answers although routing was asked ("below threshold")
     std::string weights;     // at the end: "2-bit meswitch delta, separate on CPU (3 threads)"
     std::string note;        // at the end: e.g. the chat template fallback, left-out turns
-    std::string sampling;    // at the end: the sampling used (and the model's defaults)
+    std::string modelDefaults;  // at the end: the model's sampling defaults, when applied
 };
 
 struct ChatAnswer {

@@ -284,7 +284,7 @@ ChatRequestId EngineChatBackend::submit(const ChatRequest& request, ChatCallback
                 answer.routing.weights += (o.weights.empty() ? "" : " on ") + device;
         }
         answer.routing.note = o.note;
-        answer.routing.sampling = o.sampling;
+        answer.routing.modelDefaults = o.model_defaults;
         answer.result = o.generation;
         spdlog::info("chat: {} answered ({}{}{}), {} tokens, {} reused",
                      o.model.empty() ? std::string("the base") : o.model, answer.routing.weights,

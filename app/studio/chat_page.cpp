@@ -320,10 +320,8 @@ QString ChatPage::footerFor(const meswitch::MessageRecord& m, const AnswerExtra*
         // The engine's note (a chat template fallback, turns left out to fit the context).
         if (!extra->routing.note.empty()) parts << qs(extra->routing.note);
         // The model's own sampling defaults, when they were used.
-        const std::string& sampling = extra->routing.sampling;
-        if (const auto at = sampling.find(" (model defaults: "); at != std::string::npos)
-            parts << tr("model defaults: %1")
-                         .arg(qs(sampling.substr(at + 18, sampling.size() - at - 19)));
+        if (!extra->routing.modelDefaults.empty())
+            parts << tr("model defaults: %1").arg(qs(extra->routing.modelDefaults));
     }
     parts << tr("%n tokens", "", static_cast<int>(m.token_count));
     if (m.tokens_per_second > 0) parts << tr("%1 tokens/s").arg(m.tokens_per_second, 0, 'f', 1);

@@ -137,7 +137,7 @@ private slots:
         o = resolve_sampling(base, d, chosen);
         QCOMPARE(o.sampling.temperature, 1.2f);
         QCOMPARE(o.max_tokens, 32);
-        o = resolve_sampling(base, d, chosen, /*use_defaults=*/false);
+        o = resolve_sampling(base, {}, chosen);  // defaults not used
         QCOMPARE(o.sampling.temperature, 1.2f);
         QCOMPARE(o.max_tokens, 256);
         QVERIFY(o.stop_ids.empty());
@@ -184,7 +184,7 @@ private slots:
                          insp.problems[0].find("'max_new_tokens' must be a whole number") !=
                              std::string::npos,
                      insp.problems[0].c_str());
-            QCOMPARE(inspect_model(expert).generation_defaults,
+            QCOMPARE(inspect_model(expert).generation.describe(),
                      std::string("temperature 0 (greedy), top_k 1, at most 3 new tokens"));
             ImportOptions xo;
             xo.name = "tiny-bad";
@@ -204,9 +204,8 @@ private slots:
         RequestOutcome o = answer(engine, request("", true));
         QVERIFY2(o.ok, o.error.c_str());
         QCOMPARE(o.generation.tokens.size(), std::size_t(5));  // the base's max_new_tokens
-        QVERIFY2(o.sampling.find("(model defaults: temperature 0 (greedy), at most 5 new "
-                                 "tokens)") != std::string::npos,
-                 o.sampling.c_str());
+        QCOMPARE(o.model_defaults, std::string("temperature 0 (greedy), at most 5 new tokens"));
+        QCOMPARE(o.sampling, std::string("temperature 0 (greedy), at most 5 tokens"));
         o = answer(engine, request("tiny-expert", true));  // full weights: not compressed
         QVERIFY2(o.ok, o.error.c_str());
         QCOMPARE(o.generation.tokens.size(), std::size_t(3));  // the expert's own
@@ -221,7 +220,8 @@ private slots:
         o = answer(engine, request("tiny-expert", false));  // defaults off: the request's own
         QVERIFY2(o.ok, o.error.c_str());
         QCOMPARE(o.generation.tokens.size(), std::size_t(12));
-        QVERIFY2(o.sampling.find("model defaults") == std::string::npos, o.sampling.c_str());
+        QVERIFY2(o.model_defaults.empty(), o.model_defaults.c_str());
+        QCOMPARE(o.sampling, std::string("temperature 0 (greedy), at most 12 tokens"));
 
         // Without a catalog, the base folder's file.
         EngineOptions plain = eo;

@@ -146,9 +146,11 @@ struct RequestOutcome {
     std::string model;
     std::string weights;
     std::string note;  // chat template fallback, oldest turns left out, ...
-    // Generate requests: the sampling used, e.g. "temperature 0 (greedy), top_p 1, at most 64
-    // tokens (model defaults: temperature 0 (greedy), at most 64 new tokens)".
+    // Generate requests: the sampling used ("temperature 0 (greedy), at most 64 tokens") and,
+    // when the answering model's defaults were applied, those ("temperature 0 (greedy), at
+    // most 64 new tokens"; "" otherwise).
     std::string sampling;
+    std::string model_defaults;
     int reused_tokens = 0;      // prompt tokens whose KV cache came from an earlier request
     double queue_ms = 0;        // submit → admitted
     double first_token_ms = 0;  // submit → first token sampled

@@ -51,15 +51,15 @@ GenerationDefaults generation_defaults_of(const ModelRecord& model);
 struct SamplingChoice {
     std::optional<float> temperature, top_p, min_p, repetition_penalty;
     std::optional<int> top_k, max_tokens;
-    bool any() const;
 };
 
 // "temperature 0.7, top_p 0.95, top_k 40, at most 256 tokens" (only what is not off).
 std::string describe_sampling(const GenerateOptions& options);
 
-// `options` with the model's defaults where it states them (when use_defaults), then the
-// caller's explicit choices on top; eos ids of the defaults are added to options.stop_ids.
+// `options` with the model's defaults where it states them (pass empty defaults to ignore
+// them), then the caller's explicit choices on top; eos ids of the defaults are added to
+// options.stop_ids (once: resolving again changes nothing).
 GenerateOptions resolve_sampling(GenerateOptions options, const GenerationDefaults& defaults,
-                                 const SamplingChoice& chosen, bool use_defaults = true);
+                                 const SamplingChoice& chosen);
 
 }  // namespace meswitch

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "meswitch/catalog.h"
+#include "meswitch/generation_defaults.h"
 #include "meswitch/progress.h"
 
 namespace meswitch {
@@ -25,9 +26,7 @@ struct ModelInspection {
     std::vector<std::filesystem::path> weight_files;
     std::string tokenizer;  // "BPE, 32000 tokens" when it loads
     bool has_chat_template = false;
-    // generation_config.json's sampling defaults in words ("temperature 0 (greedy), …"),
-    // "none" without one (see GenerationDefaults::describe)
-    std::string generation_defaults = "none";
+    GenerationDefaults generation;            // generation_config.json's sampling defaults (if any)
     std::vector<std::string> matching_bases;  // imported bases with this architecture and shapes
     std::vector<std::string> problems;        // each names the file and the problem
 };

@@ -183,7 +183,7 @@ ModelInspection inspect_model(const fs::path& folder, const Catalog* catalog) {
         r.problems.push_back(std::string("tokenizer: ") + e.what());
     }
     try {
-        r.generation_defaults = GenerationDefaults::read_folder(folder).describe();
+        r.generation = GenerationDefaults::read_folder(folder);
     } catch (const Error& e) {
         r.problems.push_back(e.what());
     }
@@ -218,7 +218,7 @@ ModelRecord import_model(Catalog& catalog, const fs::path& folder, const ImportO
     rec.parameter_count = insp.parameter_count;
     rec.bytes = static_cast<std::int64_t>(insp.bytes);
     rec.role = options.base ? ModelRole::expert : ModelRole::base;
-    rec.generation_config = GenerationDefaults::read_folder(folder).to_json();
+    rec.generation_config = insp.generation.to_json();
 
     if (catalog.find_model(rec.name))
         throw Error(

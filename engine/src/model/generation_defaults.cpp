@@ -166,10 +166,6 @@ GenerationDefaults generation_defaults_of(const ModelRecord& m) {
     return {};
 }
 
-bool SamplingChoice::any() const {
-    return temperature || top_p || min_p || repetition_penalty || top_k || max_tokens;
-}
-
 std::string describe_sampling(const GenerateOptions& o) {
     const SamplingOptions& s = o.sampling;
     std::string out = "temperature " + trimmed(s.temperature);
@@ -183,17 +179,15 @@ std::string describe_sampling(const GenerateOptions& o) {
 }
 
 GenerateOptions resolve_sampling(GenerateOptions o, const GenerationDefaults& d,
-                                 const SamplingChoice& c, bool use_defaults) {
-    if (use_defaults) {
-        if (d.temperature) o.sampling.temperature = *d.temperature;
-        if (d.top_p) o.sampling.top_p = *d.top_p;
-        if (d.top_k) o.sampling.top_k = *d.top_k;
-        if (d.repetition_penalty) o.sampling.repetition_penalty = *d.repetition_penalty;
-        if (d.max_new_tokens) o.max_tokens = *d.max_new_tokens;
-        for (std::int32_t id : d.eos_token_ids)  // idempotent: a request may be resolved twice
-            if (std::find(o.stop_ids.begin(), o.stop_ids.end(), id) == o.stop_ids.end())
-                o.stop_ids.push_back(id);
-    }
+                                 const SamplingChoice& c) {
+    if (d.temperature) o.sampling.temperature = *d.temperature;
+    if (d.top_p) o.sampling.top_p = *d.top_p;
+    if (d.top_k) o.sampling.top_k = *d.top_k;
+    if (d.repetition_penalty) o.sampling.repetition_penalty = *d.repetition_penalty;
+    if (d.max_new_tokens) o.max_tokens = *d.max_new_tokens;
+    for (std::int32_t id : d.eos_token_ids)  // idempotent: a request may be resolved twice
+        if (std::find(o.stop_ids.begin(), o.stop_ids.end(), id) == o.stop_ids.end())
+            o.stop_ids.push_back(id);
     if (c.temperature) o.sampling.temperature = *c.temperature;
     if (c.top_p) o.sampling.top_p = *c.top_p;
     if (c.min_p) o.sampling.min_p = *c.min_p;

@@ -334,9 +334,9 @@ bool Engine::Impl::admit(Task& task) {
         {
             const GenerationDefaults d =
                 g.use_model_defaults ? defaults_for(*s) : GenerationDefaults{};
-            g.options = resolve_sampling(g.options, d, g.chosen, g.use_model_defaults);
+            g.options = resolve_sampling(g.options, d, g.chosen);
             s->out.sampling = describe_sampling(g.options);
-            if (!d.empty()) s->out.sampling += " (model defaults: " + d.describe() + ")";
+            s->out.model_defaults = d.empty() ? "" : d.describe();
         }
         if (!s->expert.empty() && !s->side) {
             serve::SwitchReport report;
